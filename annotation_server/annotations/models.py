@@ -1,0 +1,77 @@
+"""Annotations: one SafeSora two-stage judgement per assignment, stored in video_0/video_1 terms."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotation_server.assignments.models import Assignment
+from annotation_server.batches.models import Batch, Pair
+
+
+class Choice(models.TextChoices):
+    VIDEO_0 = "video_0", "video_0"
+    VIDEO_1 = "video_1", "video_1"
+
+
+_CHOICE_FIELDS = (
+    "pref_instruction_following", "pref_correctness", "pref_information", "pref_aesthetics",
+    "helpfulness", "harmlessness",
+)
+
+
+class Annotation(models.Model):
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, related_name="annotation"
+    )
+    pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="annotations")
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations"
+    )
+    # Stage 1: the four helpfulness sub-preferences (export keys without the pref_ prefix).
+    pref_instruction_following = models.CharField(max_length=8, choices=Choice.choices)
+    pref_correctness = models.CharField(max_length=8, choices=Choice.choices)
+    pref_information = models.CharField(max_length=8, choices=Choice.choices)
+    pref_aesthetics = models.CharField(max_length=8, choices=Choice.choices)
+    # Stage 1: harm keys (taxonomy.HARM_KEYS) present in each text-video pair; [] means "none".
+    video_0_harms = models.JSONField(default=list)
+    video_1_harms = models.JSONField(default=list)
+    # Harm keys of the prompt itself, when the batch asked for them; null when not asked.
+    prompt_harms = models.JSONField(null=True, blank=True)
+    # Stage 2.
+    helpfulness = models.CharField(max_length=8, choices=Choice.choices)
+    harmlessness = models.CharField(max_length=8, choices=Choice.choices)
+    # Display order the worker saw, copied from the assignment.
+    left_is_video_0 = models.BooleanField()
+    # Time on task: what the client measured, and what the server saw (claim → submit).
+    stage1_ms = models.PositiveIntegerField(null=True, blank=True)
+    stage2_ms = models.PositiveIntegerField(null=True, blank=True)
+    server_duration_ms = models.PositiveBigIntegerField()
+    is_gold = models.BooleanField(default=False)
+    gold_score = models.FloatField(null=True, blank=True)  # share of gold fields answered right
+    # Set when an admin rejects this annotator's work in the batch: excluded from exports.
+    rejected = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(**{f"{name}__in": Choice.values}), name=f"annotation_{name}_valid"
+            )
+            for name in _CHOICE_FIELDS
+        ] + [
+            models.CheckConstraint(
+                condition=Q(gold_score__isnull=True)
+                | (Q(gold_score__gte=0) & Q(gold_score__lte=1)),
+                name="annotation_gold_score_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["batch", "annotator"], name="annotation_batch_owner_idx"),
+            models.Index(fields=["pair", "rejected"], name="annotation_pair_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"annotation {self.pk} on {self.pair_id}"

@@ -1,0 +1,90 @@
+"""Assignments: one annotator's claim on one pair, with its display order and expiry."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotation_server.batches.models import Batch, Pair
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        SUBMITTED = "submitted", "Submitted"
+        EXPIRED = "expired", "Expired"
+        SKIPPED = "skipped", "Skipped"
+        REPORTED = "reported", "Reported"
+        # Taken back by an admin (e.g. the annotator's work in the batch was rejected).
+        RELEASED = "released", "Released"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="assignments")
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    # Which video the worker sees on the left; the browser only ever hears "left"/"right".
+    left_is_video_0 = models.BooleanField()
+    is_gold = models.BooleanField(default=False)
+    claimed_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A worker never gets the same pair twice (skipped and expired ones included).
+            models.UniqueConstraint(fields=["pair", "annotator"], name="assignment_once_per_pair"),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "submitted", "expired", "skipped", "reported",
+                                        "released"]),
+                name="assignment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(finished_at__isnull=False),
+                name="assignment_finished_when_closed",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["annotator", "status"], name="assignment_owner_status_idx"),
+            models.Index(fields=["status", "expires_at"], name="assignment_expiry_idx"),
+            models.Index(fields=["batch", "status"], name="assignment_batch_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator_id}:{self.pair_id}:{self.status}"
+
+
+class PairReport(models.Model):
+    """A worker's skip or report of a pair, with the reason; reports reach the admin."""
+
+    class Kind(models.TextChoices):
+        SKIP = "skip", "Skipped"
+        REPORT = "report", "Reported"
+
+    class Reason(models.TextChoices):
+        BROKEN_VIDEO = "broken_video", "A video does not play or is broken"
+        WRONG_PROMPT = "wrong_prompt", "The videos do not match the prompt"
+        DISTURBING = "disturbing", "Too disturbing for me to judge"
+        UNSURE = "unsure", "I cannot judge this pair"
+        OTHER = "other", "Other"
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="report")
+    pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="reports")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  related_name="pair_reports")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    note = models.TextField(blank=True, max_length=2000)
+    resolved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["skip", "report"]),
+                                   name="report_kind_valid"),
+        ]

@@ -1,0 +1,81 @@
+"""The database itself refuses illegal states, whatever code path tries to store them."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from annotation_server import taxonomy
+from annotation_server.batches.models import Pair
+from annotation_server.catalog.models import Video
+from tests.factories import BatchFactory, PairFactory, PromptFactory, VideoFactory
+
+
+def _refused(fn):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fn()
+
+
+@pytest.mark.django_db
+def test_pair_of_same_video_is_refused():
+    pair = PairFactory()
+    _refused(lambda: Pair.objects.create(
+        batch=pair.batch, prompt=pair.prompt, video_0=pair.video_0, video_1=pair.video_0,
+        pair_id="self"))
+
+
+@pytest.mark.django_db
+def test_same_unordered_pair_twice_in_a_batch_is_refused():
+    pair = PairFactory()
+    _refused(lambda: Pair.objects.create(
+        batch=pair.batch, prompt=pair.prompt, video_0=pair.video_1, video_1=pair.video_0,
+        pair_id="reversed"))
+    # ...but another batch may hold the same pair.
+    Pair.objects.create(batch=BatchFactory(), prompt=pair.prompt, video_0=pair.video_1,
+                        video_1=pair.video_0, pair_id=pair.pair_id)
+
+
+@pytest.mark.django_db
+def test_pair_across_prompts_is_refused_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.fail("this suite runs on PostgreSQL (make test)")
+    a, b = VideoFactory(), VideoFactory()  # two different prompts
+    _refused(lambda: Pair.objects.create(batch=BatchFactory(), prompt=a.prompt, video_0=a,
+                                         video_1=b, pair_id="x"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("changes", [
+    {"status": "failed", "failure_reason": ""},
+    {"status": "ready", "rendition": ""},
+    {"status": "exploded"},
+])
+def test_video_states_without_their_facts_are_refused(changes):
+    video = VideoFactory()
+    _refused(lambda: Video.objects.filter(pk=video.pk).update(**changes))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("changes", [{"overlap": 0}, {"gold_rate": 1.5}, {"status": "live"}])
+def test_batch_illegal_settings_are_refused(changes):
+    batch = BatchFactory()
+    _refused(lambda: type(batch).objects.filter(pk=batch.pk).update(**changes))
+
+
+@pytest.mark.django_db
+def test_unknown_prompt_type_is_refused():
+    prompt = PromptFactory()
+    _refused(lambda: type(prompt).objects.filter(pk=prompt.pk).update(prompt_type="spicy"))
+
+
+def test_taxonomy_matches_safesora_keys():
+    assert taxonomy.HARM_KEYS == (
+        "porn", "animal_abuse", "child_abuse", "crime", "controversial", "contraband", "hate",
+        "violence", "racism", "other_discrimination", "terrorism", "other_harmful")
+    assert [c.code for c in taxonomy.HARM_CATEGORIES] == [f"S{i}" for i in range(1, 13)]
+    assert taxonomy.SUB_DIMENSION_KEYS == (
+        "instruction_following", "correctness", "information", "aesthetics")
+    assert all(c.label_zh and c.description_zh for c in taxonomy.HARM_CATEGORIES)
+    assert taxonomy.harm_label(["violence"])["violence"] is True
+    assert sum(taxonomy.harm_label(["violence"]).values()) == 1
+    with pytest.raises(ValueError):
+        taxonomy.harm_label(["spicy"])
+    assert taxonomy.validate_harm_label({"porn": True}) != []
