@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/v1/auth/token/", account_apis.TokenObtainApi.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("annotation_server.catalog.urls")),
     path("", include("annotation_server.core.urls")),
 ]
