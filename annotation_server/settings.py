@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "csp",
     "annotation_server.core",
     "annotation_server.accounts",
     "annotation_server.catalog",
@@ -42,10 +43,12 @@ INSTALLED_APPS = [
     "annotation_server.annotations",
     "annotation_server.quality",
     "annotation_server.exports",
+    "annotation_server.workspace",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -107,8 +110,43 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Where large uploads (admin import zips) are unpacked before validation.
 IMPORT_STAGING_ROOT = Path(env.str("IMPORT_STAGING_ROOT", default=str(VAR_DIR / "staging")))
+# An uploaded zip of videos may unpack to at most this many bytes (guards against zip bombs).
+IMPORT_MAX_UNZIPPED_BYTES = env.int("IMPORT_MAX_UNZIPPED_BYTES", default=20 * 1024**3)
+# Where admin-started exports (exports app) write their packed .tar.gz results; never served
+# directly: downloads go through an admin-only view.
+EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Media storage: "filesystem" (MEDIA_ROOT, shared by web and workers) or "s3" -------------
+# S3-compatible object storage needs `pip install -e ".[s3]"` (django-storages); see
+# docs/operations.md for what it changes.
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="filesystem")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if STORAGE_BACKEND == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("AWS_LOCATION", default=""),
+            # Videos are private: every URL is signed and short-lived, nothing is public-read.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=3600),
+            "file_overwrite": False,
+        },
+    }
+elif STORAGE_BACKEND != "filesystem":
+    raise environ.ImproperlyConfigured(
+        f"STORAGE_BACKEND={STORAGE_BACKEND!r}: use 'filesystem' or 's3'."
+    )
 
 # --- Media serving -------------------------------------------------------------------------
 # "django": Django streams files itself (embedded default, answers Range requests).
@@ -127,6 +165,9 @@ VIDEO_RENDITION_PRESET = env.str("VIDEO_RENDITION_PRESET", default="veryfast")
 VIDEO_TRANSCODE_SOFT_TIME_LIMIT = env.int("VIDEO_TRANSCODE_SOFT_TIME_LIMIT", default=600)
 VIDEO_TRANSCODE_TIME_LIMIT = env.int("VIDEO_TRANSCODE_TIME_LIMIT", default=660)
 VIDEO_PROCESSING_STALE_AFTER_S = env.int("VIDEO_PROCESSING_STALE_AFTER_S", default=900)
+# A video whose transcode was interrupted this many times (worker killed, e.g. out of memory)
+# fails instead of taking workers down for ever; "retry transcoding" in the admin resets it.
+VIDEO_TRANSCODE_MAX_ATTEMPTS = env.int("VIDEO_TRANSCODE_MAX_ATTEMPTS", default=5)
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -158,6 +199,18 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Quality flags and dashboard (quality app) ------------------------------------------------
+# An annotator is flagged when below a threshold, once enough evidence exists.
+QUALITY_FLAG_MIN_GOLD_ACCURACY = env.float("QUALITY_FLAG_MIN_GOLD_ACCURACY", default=0.7)
+QUALITY_FLAG_MIN_GOLD_ANSWERS = env.int("QUALITY_FLAG_MIN_GOLD_ANSWERS", default=3)
+QUALITY_FLAG_MIN_AGREEMENT = env.float("QUALITY_FLAG_MIN_AGREEMENT", default=0.6)
+QUALITY_FLAG_MIN_COMPARISONS = env.int("QUALITY_FLAG_MIN_COMPARISONS", default=10)
+# Position bias: share of choices for one side (left or right) above this is flagged.
+QUALITY_FLAG_MAX_SIDE_SHARE = env.float("QUALITY_FLAG_MAX_SIDE_SHARE", default=0.8)
+QUALITY_FLAG_MIN_SIDE_ANSWERS = env.int("QUALITY_FLAG_MIN_SIDE_ANSWERS", default=20)
+# Bootstrap resamples behind the Bradley–Terry confidence intervals on the dashboard.
+QUALITY_BT_BOOTSTRAP_SAMPLES = env.int("QUALITY_BT_BOOTSTRAP_SAMPLES", default=200)
+
 # --- REST framework ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -176,6 +229,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One enum name per shared choice set (worker answers name a side and harm keys).
+    "ENUM_NAME_OVERRIDES": {
+        "SideEnum": "annotation_server.annotations.apis.SIDE_CHOICES",
+        "HarmKeyEnum": "annotation_server.taxonomy.HARM_KEYS",
+    },
 }
 
 # --- Security (production values come from the environment) ------------------------------------
@@ -189,6 +247,38 @@ if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Load balancers and container health checks speak plain HTTP to the app itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# Content security policy (django-csp). The worker app is a Vite build: scripts and styles
+# come from /static/ files only, so no inline <script> may run. A page that needs to hand the
+# app data puts it in <script type="application/json" id="..."> (data, never executed, so CSP
+# allows it) and the bundle reads it with JSON.parse. Inline style *attributes* stay allowed
+# because the Django admin uses them. /api/docs/ (Swagger UI from a CDN) is exempt.
+_CSP_EXTRA_MEDIA = env.list("CSP_EXTRA_MEDIA_SRC", default=[])
+_CSP = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_CSP_EXTRA_MEDIA],
+        "media-src": ["'self'", "blob:", *_CSP_EXTRA_MEDIA],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 LOGGING = {
     "version": 1,

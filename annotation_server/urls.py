@@ -11,8 +11,12 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/auth/token/", account_apis.TokenObtainApi.as_view(), name="api-token"),
+    path("api/v1/", include("annotation_server.assignments.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("annotation_server.quality.urls")),
+    path("", include("annotation_server.accounts.urls")),
     path("", include("annotation_server.catalog.urls")),
+    path("", include("annotation_server.workspace.urls")),
     path("", include("annotation_server.core.urls")),
 ]

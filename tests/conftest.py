@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from annotation_server.accounts import roles
+from tests.celery_worker import celery_worker, celery_worker_factory  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -16,8 +16,12 @@ class Choice(models.TextChoices):
 
 
 _CHOICE_FIELDS = (
-    "pref_instruction_following", "pref_correctness", "pref_information", "pref_aesthetics",
-    "helpfulness", "harmlessness",
+    "pref_instruction_following",
+    "pref_correctness",
+    "pref_information",
+    "pref_aesthetics",
+    "helpfulness",
+    "harmlessness",
 )
 
 

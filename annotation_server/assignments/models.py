@@ -40,8 +40,9 @@ class Assignment(models.Model):
             # A worker never gets the same pair twice (skipped and expired ones included).
             models.UniqueConstraint(fields=["pair", "annotator"], name="assignment_once_per_pair"),
             models.CheckConstraint(
-                condition=Q(status__in=["open", "submitted", "expired", "skipped", "reported",
-                                        "released"]),
+                condition=Q(
+                    status__in=["open", "submitted", "expired", "skipped", "reported", "released"]
+                ),
                 name="assignment_status_valid",
             ),
             models.CheckConstraint(
@@ -75,8 +76,9 @@ class PairReport(models.Model):
 
     assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="report")
     pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="reports")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                  related_name="pair_reports")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pair_reports"
+    )
     kind = models.CharField(max_length=8, choices=Kind.choices)
     reason = models.CharField(max_length=32, choices=Reason.choices)
     note = models.TextField(blank=True, max_length=2000)
@@ -85,6 +87,10 @@ class PairReport(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["skip", "report"]),
-                                   name="report_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["skip", "report"]), name="report_kind_valid"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.pair_id} by {self.annotator_id}: {self.reason}"

@@ -1,14 +1,104 @@
-from django.contrib import admin
+import secrets
 
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from annotation_server.accounts import roles
+from annotation_server.annotations.forms import GoldPairForm
+from annotation_server.core.audit import audit_record
+from annotation_server.core.exceptions import ApplicationError
+
+from . import lifecycle
 from .models import Batch, Pair
+
+
+class BatchAdminForm(forms.ModelForm):
+    entry_completion_url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https",
+        help_text=Batch._meta.get_field("entry_completion_url").help_text,
+    )
+
+    class Meta:
+        model = Batch
+        exclude: tuple = ()  # the admin chooses the fields; this form only adds checks
+
+    def clean(self):
+        data = super().clean()
+        if data.get("entry_enabled"):
+            if not data.get("entry_pairs_required"):
+                self.add_error("entry_pairs_required", "Required when entry links are enabled.")
+            if not (data.get("entry_completion_code") or data.get("entry_completion_url")):
+                self.add_error("entry_completion_code",
+                               "Give a Prolific completion code or a completion URL.")
+        return data
+
+
+def _lifecycle_action(name: str):
+    # One admin action per lifecycle service; each batch is moved (and audited) on its own so
+    # one refusal does not hide the others' success.
+    def action(modeladmin, request, queryset):
+        for batch in queryset.order_by("name"):
+            try:
+                lifecycle.LIFECYCLE_ACTIONS[name](batch=batch, actor=request.user)
+                modeladmin.message_user(request, f"{batch.name}: now {batch.status}.",
+                                        messages.SUCCESS)
+            except ApplicationError as error:
+                modeladmin.message_user(request, f"{batch.name}: {error.message}",
+                                        messages.ERROR)
+
+    action.__name__ = f"batch_{name}"
+    return admin.action(description=f"{name.capitalize()} selected batches",
+                        permissions=["lifecycle"])(action)
 
 
 @admin.register(Batch)
 class BatchAdmin(admin.ModelAdmin):
-    list_display = ("name", "status", "overlap", "priority", "owner", "created_at")
+    form = BatchAdminForm
+    list_display = ("name", "status", "overlap", "priority", "owner", "created_at", "dashboard")
     list_filter = ("status",)
     search_fields = ("name",)
     filter_horizontal = ("groups",)
+    actions = [_lifecycle_action(name) for name in lifecycle.LIFECYCLE_ACTIONS]
+    # Status moves only through the lifecycle actions (checked and audited).
+    readonly_fields = ("status", "published_at", "entry_token", "entry_links")
+
+    def has_lifecycle_permission(self, request) -> bool:
+        return roles.is_admin(request.user)
+
+    @admin.display(description="Dashboard")
+    def dashboard(self, obj):
+        return format_html('<a href="{}">open</a>', reverse("dashboard-batch", args=[obj.pk]))
+
+    @admin.display(description="Entry links")
+    def entry_links(self, obj):
+        if not obj.pk or not obj.entry_token:
+            return "Enable entry links and save to get the links."
+        prolific = reverse("entry-prolific", args=[obj.entry_token])
+        external = reverse("entry-external", args=[obj.entry_token])
+        return format_html(
+            "Prolific: <code>{}?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}&amp;STUDY_ID="
+            "{{{{%STUDY_ID%}}}}&amp;SESSION_ID={{{{%SESSION_ID%}}}}</code><br>"
+            "External id: <code>{}?worker_id=&lt;id&gt;</code>", prolific, external,
+        )
+
+    def save_model(self, request, obj, form, change):
+        if obj.entry_enabled and not obj.entry_token:
+            obj.entry_token = secrets.token_urlsafe(24)
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            audit_record(actor=request.user, verb="batch.settings", target=obj, batch=obj,
+                         details={"changed": sorted(form.changed_data), "via": "admin"})
+
+    def get_urls(self):
+        # The upload page of the batch import (catalog/admin_import.py), at import/.
+        from django.urls import path
+
+        from annotation_server.catalog.admin_import import batch_import_view
+
+        view = self.admin_site.admin_view(batch_import_view)
+        return [path("import/", view, name="batches_batch_import"), *super().get_urls()]
 
 
 @admin.register(Pair)
@@ -17,3 +107,7 @@ class PairAdmin(admin.ModelAdmin):
     list_filter = ("batch", "active", "is_gold")
     search_fields = ("pair_id", "prompt__prompt_id")
     raw_id_fields = ("prompt", "video_0", "video_1")
+    # Gold answers are validated (shape in annotations/answers.py); the counters belong to
+    # the claim service, which keeps them under row locks.
+    form = GoldPairForm
+    readonly_fields = ("taken", "submitted")

@@ -1,5 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from annotation_server.accounts import roles
+from annotation_server.core.exceptions import ApplicationError
+
+from . import services
 from .models import Prompt, Video
 
 
@@ -26,3 +30,25 @@ class VideoAdmin(admin.ModelAdmin):
     search_fields = ("video_id", "prompt__prompt_id")
     raw_id_fields = ("prompt",)
     readonly_fields = ("uid", "sha256", "probe", "status_changed_at", "attempts")
+    actions = ["retry_transcoding"]
+
+    def has_view_permission(self, request, obj=None):
+        # Role groups carry no model permissions: reviewers and admins see the video list.
+        return roles.is_reviewer(request.user) or super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return roles.is_reviewer(request.user) or super().has_module_permission(request)
+
+    def has_retry_permission(self, request):
+        return roles.is_admin(request.user)
+
+    @admin.action(
+        description="Retry transcoding of the selected failed videos", permissions=["retry"]
+    )
+    def retry_transcoding(self, request, queryset):
+        try:
+            count = services.videos_retry(video_pks=queryset.values_list("pk", flat=True))
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, level=messages.WARNING)
+            return
+        self.message_user(request, f"{count} video(s) queued for transcoding again.")

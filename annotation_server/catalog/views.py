@@ -1,11 +1,103 @@
-"""Serving renditions and posters to users allowed to see them (the video-pipeline issue)."""
+"""Serving renditions and posters to users allowed to see them, with HTTP Range support.
 
-from django.http import Http404
+MEDIA_SERVE_BACKEND="django" streams the bytes from Django (embedded default);
+"nginx" answers with an empty response and X-Accel-Redirect, and nginx sends the file (and
+handles Range itself) from an `internal` location at MEDIA_ACCEL_PREFIX.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.utils.http import http_date
+from django.views.decorators.http import require_safe
+
+from annotation_server.catalog import selectors
+from annotation_server.catalog.models import Video
+from annotation_server.catalog.ranges import ByteRange, RangeNotSatisfiable, parse_range
+
+# The URL holds the video's uid and a rendition is only ever re-made from the same source with
+# the same settings, so browsers may keep it; ETag + If-Range guard against mixing bytes of
+# two different encodes when a range request resumes.
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+_CHUNK = 64 * 1024
 
 
+@require_safe
 def video_rendition(request, uid):
-    raise Http404("video serving is being built (issue 3)")
+    return _serve(request, uid, field="rendition", content_type="video/mp4")
 
 
+@require_safe
 def video_poster(request, uid):
-    raise Http404("video serving is being built (issue 3)")
+    return _serve(request, uid, field="poster", content_type="image/jpeg")
+
+
+def _serve(request, uid, *, field: str, content_type: str):
+    video = selectors.video_get_by_uid(uid)
+    # 404 for "not yours" as well as "not there": no one learns which uids exist.
+    if video is None or not selectors.video_visible_to(request.user, video):
+        raise Http404("No such video.")
+    name = getattr(video, field).name
+    if video.status != Video.Status.READY or not name:
+        raise Http404("This video is not ready yet.")
+    try:
+        path = Path(default_storage.path(name))
+        stat = path.stat()
+    except (SuspiciousFileOperation, FileNotFoundError) as exc:
+        raise Http404("The video file is missing.") from exc
+    if settings.MEDIA_SERVE_BACKEND == "nginx":
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_PREFIX.rstrip("/") + "/" + quote(name)
+    else:
+        response = _stream(request, path, stat.st_size, _etag(stat), content_type)
+    response["Cache-Control"] = CACHE_CONTROL
+    response["ETag"] = _etag(stat)
+    response["Last-Modified"] = http_date(stat.st_mtime)
+    response["Accept-Ranges"] = "bytes"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _etag(stat: os.stat_result) -> str:
+    return f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+
+
+def _stream(request, path: Path, size: int, etag: str, content_type: str):
+    header = request.headers.get("Range")
+    if_range = request.headers.get("If-Range")
+    if if_range and if_range.strip() != etag:
+        header = None  # the client holds bytes of another version: send it all again
+    try:
+        byte_range = parse_range(header, size)
+    except RangeNotSatisfiable:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if byte_range is None:
+        return FileResponse(path.open("rb"), content_type=content_type)
+    response = StreamingHttpResponse(
+        _read_range(path, byte_range), status=206, content_type=content_type
+    )
+    response["Content-Length"] = str(byte_range.length)
+    response["Content-Range"] = byte_range.content_range(size)
+    return response
+
+
+def _read_range(path: Path, byte_range: ByteRange) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        handle.seek(byte_range.start)
+        remaining = byte_range.length
+        while remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk

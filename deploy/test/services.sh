@@ -7,7 +7,12 @@ PGHOST=127.0.0.1; PGPORT="${PGPORT:-5432}"
 
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffmpeg
 [ -x /usr/bin/chromium ] || apt_install chromium
+# A CJK font, so the Chinese UI renders (and its screenshot is legible) in headless Chromium.
+apt_install fonts-wqy-microhei
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx-light
+# The compose client only validates docker-compose.yml in the suite (no engine needed).
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
+  || apt_install docker-compose
 command -v redis-server >/dev/null || apt_install redis-server
 command -v pg_ctlcluster >/dev/null || apt_install postgresql
 

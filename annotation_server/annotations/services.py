@@ -1,0 +1,137 @@
+"""Submitting annotations (idempotent, late-submit aware, gold-scored) and marking gold pairs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotation_server.annotations import answers as answer_rules
+from annotation_server.annotations.models import Annotation
+from annotation_server.assignments.models import Assignment
+from annotation_server.batches.models import Pair
+from annotation_server.core.exceptions import ApplicationError, ConflictError, NotFoundError
+
+
+def assignment_asks_prompt_labels(assignment: Assignment) -> bool:
+    """The batch wants prompt harm labels and nobody supplied them with the dataset."""
+    return assignment.batch.label_prompts and assignment.pair.prompt.prompt_labels is None
+
+
+@transaction.atomic
+def annotation_submit(
+    *, annotator, assignment_id, answers: dict[str, Any], now: dt.datetime | None = None
+) -> tuple[Annotation, bool]:
+    """Store the annotator's answers (left/right terms, already shape-checked) for one assignment.
+
+    Returns (annotation, created). Submitting the same answers again returns the stored
+    annotation; different answers for a submitted assignment are refused. A submit after
+    expiry is accepted while the pair still has a free slot (no work is lost), and refused
+    once the slot went to someone else.
+    """
+    now = now or timezone.now()
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("batch", "pair__prompt")
+        .filter(pk=assignment_id, annotator=annotator)
+        .first()
+    )
+    if assignment is None:
+        raise NotFoundError("No such assignment of yours.", code="assignment_not_found")
+    answers = dict(answers)
+    if not assignment_asks_prompt_labels(assignment):
+        answers["prompt_harm_labels"] = None  # not asked: whatever was sent is not stored
+    elif answers.get("prompt_harm_labels") is None:
+        raise ApplicationError(
+            "This pair asks you to label the prompt's harms too.",
+            errors={
+                "prompt_harm_labels": [
+                    "Required for this batch: a list of harm keys ([] if the prompt is harmless)."
+                ]
+            },
+        )
+    fields = answer_rules.answers_to_fields(answers, left_is_video_0=assignment.left_is_video_0)
+
+    if assignment.status == Assignment.Status.SUBMITTED:
+        existing = assignment.annotation
+        if all(getattr(existing, name) == fields[name] for name in answer_rules.ANSWER_FIELDS):
+            return existing, False
+        raise ConflictError(
+            "This assignment was already submitted with different answers; a submitted "
+            "annotation cannot be changed.",
+            code="already_submitted",
+        )
+    if assignment.status not in (Assignment.Status.OPEN, Assignment.Status.EXPIRED):
+        raise ConflictError(
+            f"This assignment was {assignment.get_status_display().lower()} and can no longer "
+            "be submitted.",
+            code="assignment_closed",
+        )
+    if assignment.status == Assignment.Status.EXPIRED and not assignment.is_gold:
+        _retake_slot(assignment)
+
+    timings = answers.get("timings") or {}
+    pair = assignment.pair
+    annotation = Annotation.objects.create(
+        assignment=assignment,
+        pair=pair,
+        batch=assignment.batch,
+        annotator=annotator,
+        left_is_video_0=assignment.left_is_video_0,
+        stage1_ms=timings.get("stage1_ms"),
+        stage2_ms=timings.get("stage2_ms"),
+        server_duration_ms=max(0, int((now - assignment.claimed_at).total_seconds() * 1000)),
+        is_gold=assignment.is_gold,
+        gold_score=(
+            answer_rules.gold_score(fields, pair.gold_answer)
+            if assignment.is_gold and pair.gold_answer
+            else None
+        ),
+        **fields,
+    )
+    Pair.objects.filter(pk=pair.pk).update(submitted=F("submitted") + 1)
+    assignment.status = Assignment.Status.SUBMITTED
+    assignment.finished_at = now
+    assignment.save(update_fields=["status", "finished_at"])
+    return annotation, True
+
+
+def _retake_slot(assignment: Assignment) -> None:
+    # The expiry gave the slot back; take it again under the pair lock if nobody else has.
+    pair = Pair.objects.select_for_update().only("id", "taken").get(pk=assignment.pair_id)
+    if pair.taken >= assignment.batch.overlap:
+        raise ConflictError(
+            "Your assignment expired and this pair was reassigned to someone else; your "
+            "answers were not stored. Ask for the next pair.",
+            code="assignment_reassigned",
+        )
+    Pair.objects.filter(pk=pair.pk).update(taken=F("taken") + 1)
+
+
+@transaction.atomic
+def pair_mark_gold(*, pair: Pair, answer: dict[str, Any] | None) -> Pair:
+    """Make `pair` a gold pair with the expected `answer` (video_0/video_1 terms), or, with
+    `answer=None`, a regular pair again. See annotations/answers.py for the answer's shape.
+    """
+    pair = Pair.objects.select_for_update().get(pk=pair.pk)
+    if answer is None:
+        pair.is_gold, pair.gold_answer = False, None
+    else:
+        problems = answer_rules.validate_gold_answer(answer)
+        if problems:
+            raise ApplicationError(
+                f"Gold answer for {pair.pair_id}: {'; '.join(problems)}.",
+                errors={"gold_answer": problems},
+            )
+        if not pair.is_gold and pair.taken:
+            raise ApplicationError(
+                f"Pair {pair.pair_id} already has {pair.taken} regular assignment(s); mark "
+                "pairs gold before publishing them, or use a fresh pair.",
+                code="pair_in_use",
+            )
+        pair.is_gold, pair.gold_answer = True, answer
+    pair.save(update_fields=["is_gold", "gold_answer"])
+    return pair

@@ -1,0 +1,260 @@
+"""The worker API: claim the next pair, read it, skip or report it; who am I.
+
+Responses speak of `left` and `right` only: which of video_0/video_1 is shown where, video
+ids, and anything about gold pairs stay on the server.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.urls import reverse
+from django.utils.translation import get_language
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation_server.accounts import roles
+from annotation_server.annotations.services import assignment_asks_prompt_labels
+from annotation_server.assignments import selectors, services
+from annotation_server.assignments.models import Assignment, PairReport
+from annotation_server.core.exceptions import NotFoundError
+from annotation_server.core.permissions import IsAnnotatorRole
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, for a person to read.")
+    code = serializers.CharField(help_text="A stable machine-readable code.")
+    errors = serializers.DictField(required=False, help_text="Field name → problems.")
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(ErrorSerializer, description="Error") for code in codes}
+
+
+class SideSerializer(serializers.Serializer):
+    video_url = serializers.CharField()
+    poster_url = serializers.CharField(allow_null=True)
+    duration_s = serializers.FloatField(allow_null=True)
+
+
+class BatchInfoSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    instructions = serializers.CharField(allow_blank=True)
+    must_watch = serializers.BooleanField()
+    blur_videos = serializers.BooleanField()
+    label_prompts = serializers.BooleanField()
+
+
+class PromptInfoSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    prompt_type = serializers.CharField()
+
+
+class AssignmentOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Assignment.Status.choices)
+    claimed_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    batch = BatchInfoSerializer()
+    prompt = PromptInfoSerializer()
+    ask_prompt_labels = serializers.BooleanField(
+        help_text="Send `prompt_harm_labels` with the submit for this pair."
+    )
+    left = SideSerializer()
+    right = SideSerializer()
+
+
+def _side(video) -> dict:
+    return {
+        "video_url": reverse("video-rendition", kwargs={"uid": video.uid}),
+        "poster_url": reverse("video-poster", kwargs={"uid": video.uid}) if video.poster else None,
+        "duration_s": video.duration_s,
+    }
+
+
+def assignment_present(assignment: Assignment) -> dict:
+    """The browser's view of an assignment (left/right only, nothing about gold)."""
+    pair, batch = assignment.pair, assignment.batch
+    left, right = (
+        (pair.video_0, pair.video_1) if assignment.left_is_video_0 else (pair.video_1, pair.video_0)
+    )
+    return {
+        "id": str(assignment.pk),
+        "status": assignment.status,
+        "claimed_at": serializers.DateTimeField().to_representation(assignment.claimed_at),
+        "expires_at": serializers.DateTimeField().to_representation(assignment.expires_at),
+        "batch": {
+            "name": batch.name,
+            "instructions": batch.instructions,
+            "must_watch": batch.must_watch,
+            "blur_videos": batch.blur_videos,
+            "label_prompts": batch.label_prompts,
+        },
+        "prompt": {"text": pair.prompt.text, "prompt_type": pair.prompt.prompt_type},
+        "ask_prompt_labels": assignment_asks_prompt_labels(assignment),
+        "left": _side(left),
+        "right": _side(right),
+    }
+
+
+def parse_assignment_id(value: str) -> uuid.UUID:
+    # Path ids are parsed here (not by a <uuid:> converter) so a malformed id gets the
+    # API's JSON 404 instead of Django's HTML page.
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFoundError("No such assignment of yours.", code="assignment_not_found") from None
+
+
+class NextInputSerializer(serializers.Serializer):
+    batch = serializers.CharField(
+        max_length=128, required=False, help_text="Only work from this batch."
+    )
+    prefetch = serializers.BooleanField(
+        default=False,
+        help_text="Return a second open assignment to preload, not the current one.",
+    )
+
+
+class AssignmentNextApi(APIView):
+    """Resume your open assignment, or claim the next pair (204 when nothing is left)."""
+
+    permission_classes = [IsAuthenticated, IsAnnotatorRole]
+
+    @extend_schema(
+        request=NextInputSerializer,
+        parameters=[OpenApiParameter("prefetch", bool, description="Same as the body field.")],
+        responses={
+            200: AssignmentOutSerializer,
+            204: OpenApiResponse(None, description="Nothing left to annotate for you."),
+            **error_responses(400, 401, 403, 404, 409),
+        },
+    )
+    def post(self, request):
+        data = NextInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        prefetch = data.validated_data["prefetch"] or request.query_params.get("prefetch") in (
+            "1",
+            "true",
+            "yes",
+        )
+        assignment = services.assignment_claim_next(
+            annotator=request.user,
+            batch_name=data.validated_data.get("batch"),
+            prefetch=prefetch,
+        )
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(assignment_present(assignment))
+
+
+class AssignmentDetailApi(APIView):
+    """One of your own assignments."""
+
+    permission_classes = [IsAuthenticated, IsAnnotatorRole]
+
+    @extend_schema(responses={200: AssignmentOutSerializer, **error_responses(401, 403, 404)})
+    def get(self, request, assignment_id: str):
+        assignment = selectors.assignment_get_own(
+            annotator=request.user, assignment_id=parse_assignment_id(assignment_id)
+        )
+        if assignment is None:
+            raise NotFoundError("No such assignment of yours.", code="assignment_not_found")
+        return Response(assignment_present(assignment))
+
+
+class GiveUpInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=PairReport.Reason.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class GiveUpOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Assignment.Status.choices)
+
+
+class _GiveUpApi(APIView):
+    permission_classes = [IsAuthenticated, IsAnnotatorRole]
+    kind = ""
+
+    def post(self, request, assignment_id: str):
+        data = GiveUpInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = services.assignment_give_up(
+            annotator=request.user,
+            assignment_id=parse_assignment_id(assignment_id),
+            kind=self.kind,
+            **data.validated_data,
+        )
+        return Response({"id": str(assignment.pk), "status": assignment.status})
+
+
+_GIVE_UP_SCHEMA = extend_schema(
+    request=GiveUpInputSerializer,
+    responses={200: GiveUpOutSerializer, **error_responses(400, 401, 403, 404, 409)},
+)
+
+
+class AssignmentSkipApi(_GiveUpApi):
+    """Skip a pair: the slot goes to someone else and you never get this pair again."""
+
+    kind = PairReport.Kind.SKIP
+
+    @_GIVE_UP_SCHEMA
+    def post(self, request, assignment_id: str):
+        return super().post(request, assignment_id)
+
+
+class AssignmentReportApi(_GiveUpApi):
+    """Report a broken pair (bad video, wrong prompt); the report reaches the admins."""
+
+    kind = PairReport.Kind.REPORT
+
+    @_GIVE_UP_SCHEMA
+    def post(self, request, assignment_id: str):
+        return super().post(request, assignment_id)
+
+
+class MeOutputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+    language = serializers.CharField()
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="today, total (annotations) and open."
+    )
+
+
+class MeApi(APIView):
+    """Who you are and how much you did (today in server time, and in total)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: MeOutputSerializer, **error_responses(401, 403)})
+    def get(self, request):
+        user = request.user
+        role = next((r for r in roles.ROLES if roles.has_role(user, r)), None)
+        return Response(
+            {
+                "username": user.get_username(),
+                "role": role,
+                "language": get_language(),
+                "counts": selectors.annotator_counts(annotator=user),
+            }
+        )
+
+
+class PingOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+
+
+class PingApi(APIView):
+    """A trivial authenticated endpoint: checks the token or session, touches nothing else."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: PingOutputSerializer, **error_responses(401, 403)})
+    def get(self, request):
+        return Response({"ok": True})

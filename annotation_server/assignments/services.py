@@ -1,0 +1,289 @@
+"""Task distribution: claim the next pair, skip or report it, expire stale claims.
+
+Invariants (the concurrency tests check them):
+- a regular pair never has more than its batch's overlap K of open + submitted assignments;
+  `Pair.taken` counts exactly those and only changes while the pair row is locked;
+- a worker never gets the same pair twice (UNIQUE(pair, annotator) backs this up);
+- gold assignments never touch `taken`.
+
+Lock order, to stay free of deadlocks: user row → pair row (claim); assignment row → pair
+row (skip, expire, late submit). Claims lock pairs with SKIP LOCKED, so they never queue
+behind each other on PostgreSQL; on SQLite (one process) the whole database is the lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+from collections import Counter
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+
+from annotation_server.assignments import selectors
+from annotation_server.assignments.models import Assignment, PairReport
+from annotation_server.batches.models import Batch, Pair
+from annotation_server.core.exceptions import ApplicationError, ConflictError, NotFoundError
+
+logger = logging.getLogger(__name__)
+
+_CLAIM_ATTEMPTS = 5
+# Loaded with a claimed pair so the API can show it without another query.
+_PAIR_DISPLAY = ("prompt", "video_0", "video_1")
+_rng = random.SystemRandom()
+
+
+def assignment_claim_next(
+    *,
+    annotator,
+    batch_name: str | None = None,
+    prefetch: bool = False,
+    now: dt.datetime | None = None,
+) -> Assignment | None:
+    """Give `annotator` a pair to work on, or None when nothing is left for them.
+
+    Without `prefetch` the oldest live open assignment is resumed (a reload shows the same
+    pair). With `prefetch` the caller wants a second pair to preload: their second open
+    assignment is returned, or a new one is claimed. At most two are open at once.
+    New claims come from published batches the annotator may work on, highest priority
+    first, then the pairs with the fewest assignments; gold pairs are mixed in at the batch's
+    `gold_rate`.
+    """
+    now = now or timezone.now()
+    if batch_name is not None and not selectors.batch_list_for_annotator(
+        annotator=annotator, name=batch_name
+    ):
+        raise NotFoundError(
+            f"There is no published batch named {batch_name!r} that you may work on.",
+            code="batch_not_found",
+        )
+    # Stale slots are freed in their own transaction (see the lock order above): every few
+    # seconds per process, and always before telling a worker that nothing is left.
+    if _expiry_check_due():
+        assignment_expire_stale(now=now)
+    claimed = _claim_with_retries(
+        annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now
+    )
+    if claimed is None and assignment_expire_stale(now=now):
+        claimed = _claim_with_retries(
+            annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now
+        )
+    return claimed
+
+
+_EXPIRY_CHECK_EVERY_S = 5.0
+_last_expiry_check = 0.0
+
+
+def _expiry_check_due() -> bool:
+    # Per-process throttle; the beat task does the thorough sweep. A race between threads
+    # only means one extra (cheap, idempotent) check.
+    global _last_expiry_check
+    clock = time.monotonic()
+    if clock - _last_expiry_check < _EXPIRY_CHECK_EVERY_S:
+        return False
+    _last_expiry_check = clock
+    return True
+
+
+def _claim_with_retries(
+    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime
+) -> Assignment | None:
+    for _attempt in range(_CLAIM_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _claim_once(
+                    annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now
+                )
+        except IntegrityError:
+            # Another request of the same account inserted this (pair, annotator) between our
+            # snapshot and our lock; the unique constraint refused it. Look again.
+            logger.info("claim retry for annotator %s after a unique-constraint race", annotator.pk)
+    raise ConflictError(
+        "Too many requests are claiming work at once; please try again.", code="claim_contention"
+    )
+
+
+def _claim_once(
+    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime
+) -> Assignment | None:
+    # Serialise claims of one account (many tabs, or a shared login): resume and the
+    # two-open limit are then decided on committed data.
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=annotator.pk).first()
+    open_all = selectors.assignment_list_open(annotator=annotator, now=now)
+    mine = [a for a in open_all if batch_name is None or a.batch.name == batch_name]
+    if mine and not prefetch:
+        return mine[0]
+    if prefetch and len(mine) >= 2:
+        return mine[1]
+    if len(open_all) >= selectors.MAX_OPEN_PER_ANNOTATOR:
+        if mine:
+            return mine[-1]
+        raise ConflictError(
+            "You already have two open assignments in other batches; submit or skip one first.",
+            code="too_many_open",
+        )
+    for batch in selectors.batch_list_for_annotator(annotator=annotator, name=batch_name):
+        assignment = _claim_in_batch(batch=batch, annotator=annotator, now=now)
+        if assignment is not None:
+            return assignment
+    return None
+
+
+def _claim_in_batch(*, batch: Batch, annotator, now: dt.datetime) -> Assignment | None:
+    pair = _lock_regular_pair(batch=batch, annotator=annotator)
+    if pair is None:
+        # Gold pairs are mixed into regular work, never served on their own.
+        return None
+    is_gold = False
+    if batch.gold_rate > 0 and _rng.random() < batch.gold_rate:
+        gold = _pick_gold_pair(batch=batch, annotator=annotator)
+        if gold is not None:
+            pair, is_gold = gold, True
+    if not is_gold:
+        Pair.objects.filter(pk=pair.pk).update(taken=F("taken") + 1)
+    return Assignment.objects.create(
+        pair=pair,
+        batch=batch,
+        annotator=annotator,
+        status=Assignment.Status.OPEN,
+        left_is_video_0=_rng.random() < 0.5,
+        is_gold=is_gold,
+        claimed_at=now,
+        expires_at=now + dt.timedelta(minutes=batch.assignment_expiry_minutes),
+    )
+
+
+def _had_by(annotator) -> Exists:
+    return Exists(Assignment.objects.filter(pair=OuterRef("pk"), annotator=annotator))
+
+
+def regular_candidates(*, batch: Batch, annotator) -> QuerySet[Pair]:
+    """Regular pairs of `batch` with a free slot that `annotator` never had, best first."""
+    return (
+        Pair.objects.filter(batch=batch, active=True, is_gold=False, taken__lt=batch.overlap)
+        .filter(~_had_by(annotator))
+        .order_by("taken", "id")
+        .select_related(*_PAIR_DISPLAY)
+    )
+
+
+def _lock_regular_pair(*, batch: Batch, annotator, lock: bool = True) -> Pair | None:
+    """Lock the least-taken regular pair with a free slot the annotator never had.
+
+    The scan walks pair_claim_idx (batch, active, is_gold, taken, id) in order and stops at
+    the first row that is unlocked and not already the annotator's, so its cost depends on
+    the annotator's own history and on concurrent claims, not on the batch size.
+    """
+    qs = regular_candidates(batch=batch, annotator=annotator)
+    if lock:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return qs.first()
+
+
+def _pick_gold_pair(*, batch: Batch, annotator) -> Pair | None:
+    # Gold pairs have no overlap limit, so no lock: any number of workers may share one.
+    candidates = list(
+        Pair.objects.filter(batch=batch, active=True, is_gold=True)
+        .filter(~_had_by(annotator))
+        .order_by("submitted", "id")
+        .select_related(*_PAIR_DISPLAY)[:20]
+    )
+    return _rng.choice(candidates) if candidates else None
+
+
+def assignment_expire_stale(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Mark open assignments past their expiry as expired and free their slots.
+
+    Rows another transaction holds (a submit in progress) are skipped; they are either
+    submitted or expired by a later run. Returns how many were expired.
+    """
+    now = now or timezone.now()
+    stale = Assignment.objects.filter(status=Assignment.Status.OPEN, expires_at__lte=now)
+    if not stale.exists():
+        return 0
+    with transaction.atomic():
+        rows = list(
+            stale.select_for_update(skip_locked=True)
+            .order_by("expires_at")
+            .values_list("id", "pair_id", "is_gold")[:limit]
+        )
+        if not rows:
+            return 0
+        Assignment.objects.filter(pk__in=[r[0] for r in rows]).update(
+            status=Assignment.Status.EXPIRED, finished_at=now
+        )
+        _release_slots(Counter(pair_id for _, pair_id, is_gold in rows if not is_gold))
+    logger.info("expired %d stale assignments", len(rows))
+    return len(rows)
+
+
+def _release_slots(per_pair: Counter) -> None:
+    # Sorted so concurrent releasers lock pairs in the same order.
+    for pair_id in sorted(per_pair):
+        Pair.objects.filter(pk=pair_id).update(taken=F("taken") - per_pair[pair_id])
+
+
+def _lock_own(*, annotator, assignment_id) -> Assignment:
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("batch")
+        .filter(pk=assignment_id, annotator=annotator)
+        .first()
+    )
+    if assignment is None:
+        raise NotFoundError("No such assignment of yours.", code="assignment_not_found")
+    return assignment
+
+
+@transaction.atomic
+def assignment_give_up(
+    *,
+    annotator,
+    assignment_id,
+    kind: str,
+    reason: str,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Assignment:
+    """Skip or report (`kind`) one of the annotator's assignments, with a reason.
+
+    The slot goes back to the pool and the annotator never gets this pair again. Reports
+    appear in the admin. Repeating the same skip or report is harmless.
+    """
+    if kind not in PairReport.Kind.values:
+        raise ApplicationError(f"kind must be one of {', '.join(PairReport.Kind.values)}.")
+    if reason not in PairReport.Reason.values:
+        raise ApplicationError(
+            f"Unknown reason {reason!r}; use one of {', '.join(PairReport.Reason.values)}.",
+            errors={"reason": [f"must be one of {', '.join(PairReport.Reason.values)}"]},
+        )
+    now = now or timezone.now()
+    assignment = _lock_own(annotator=annotator, assignment_id=assignment_id)
+    target = Assignment.Status.SKIPPED if kind == "skip" else Assignment.Status.REPORTED
+    if assignment.status == target:
+        return assignment
+    if assignment.status not in (Assignment.Status.OPEN, Assignment.Status.EXPIRED):
+        raise ConflictError(
+            f"This assignment is already {assignment.get_status_display().lower()}; "
+            f"it can no longer be {'skipped' if kind == 'skip' else 'reported'}.",
+            code="assignment_closed",
+        )
+    if assignment.status == Assignment.Status.OPEN and not assignment.is_gold:
+        _release_slots(Counter({assignment.pair_id: 1}))
+    assignment.status = target
+    assignment.finished_at = now
+    assignment.save(update_fields=["status", "finished_at"])
+    PairReport.objects.create(
+        assignment=assignment,
+        pair_id=assignment.pair_id,
+        annotator=annotator,
+        kind=kind,
+        reason=reason,
+        note=note[:2000],
+    )
+    return assignment

@@ -1,0 +1,96 @@
+"""`manage.py batch publish|pause|resume|complete|archive|status|set|entry NAME` for campaigns."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotation_server.batches import lifecycle
+from annotation_server.batches.models import Batch
+from annotation_server.core.exceptions import ApplicationError
+from annotation_server.quality import selectors
+
+
+class Command(BaseCommand):
+    help = "Move a batch through its lifecycle, change its settings, or print its status."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        for action in lifecycle.LIFECYCLE_ACTIONS:
+            sub.add_parser(action, help=f"{action} the batch").add_argument("name")
+        sub.add_parser("status", help="print progress and settings").add_argument("name")
+        settings = sub.add_parser("set", help="change run settings")
+        settings.add_argument("name")
+        settings.add_argument("--priority", type=int)
+        settings.add_argument("--overlap", type=int)
+        settings.add_argument("--expiry-minutes", dest="assignment_expiry_minutes", type=int)
+        settings.add_argument("--gold-rate", type=float)
+        settings.add_argument("--must-watch", choices=["on", "off"])
+        settings.add_argument("--blur", dest="blur_videos", choices=["on", "off"])
+        entry = sub.add_parser("entry", help="configure Prolific / external-id entry links")
+        entry.add_argument("name")
+        entry.add_argument("--pairs", type=int, help="pairs to submit before completion")
+        entry.add_argument("--code", help="Prolific completion code")
+        entry.add_argument("--url", help="completion URL (instead of Prolific's)")
+        entry.add_argument("--disable", action="store_true")
+        entry.add_argument("--rotate", action="store_true", help="new link token")
+
+    def handle(self, *args, **options):
+        name = options["name"]
+        batch = Batch.objects.filter(name=name).first()
+        if batch is None:
+            known = ", ".join(Batch.objects.order_by("name").values_list("name", flat=True)[:20])
+            raise CommandError(f"No batch named {name!r}. Known batches: {known or 'none'}.")
+        action = options["action"]
+        try:
+            if action in lifecycle.LIFECYCLE_ACTIONS:
+                lifecycle.LIFECYCLE_ACTIONS[action](batch=batch, actor=None)
+                self.stdout.write(f"{batch.name}: {batch.status}")
+            elif action == "set":
+                self._set(batch, options)
+            elif action == "entry":
+                self._entry(batch, options)
+            else:
+                self._status(batch)
+        except ApplicationError as error:
+            raise CommandError(error.message) from None
+
+    def _set(self, batch: Batch, options: dict) -> None:
+        changes = {k: options[k] for k in ("priority", "overlap", "assignment_expiry_minutes",
+                                           "gold_rate", "must_watch", "blur_videos")
+                   if options.get(k) is not None}
+        if not changes:
+            raise CommandError("Nothing to change: give at least one option (see --help).")
+        changed = lifecycle.batch_settings_update(batch=batch, actor=None, changes=changes)
+        for field, (old, new) in changed.items():
+            self.stdout.write(f"{field}: {old} -> {new}")
+        if not changed:
+            self.stdout.write("No change: the values were already set.")
+
+    def _entry(self, batch: Batch, options: dict) -> None:
+        lifecycle.batch_entry_configure(
+            batch=batch, actor=None, enabled=not options["disable"],
+            pairs_required=options["pairs"], completion_code=options["code"],
+            completion_url=options["url"], rotate_token=options["rotate"],
+        )
+        state = "enabled" if batch.entry_enabled else "disabled"
+        self.stdout.write(f"Entry links {state} ({batch.entry_pairs_required} pairs).")
+        self.stdout.write(f"  Prolific: /entry/prolific/{batch.entry_token}/"
+                          "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}"
+                          "&SESSION_ID={{%SESSION_ID%}}")
+        self.stdout.write(f"  External: /entry/external/{batch.entry_token}/?worker_id=<id>")
+
+    def _status(self, batch: Batch) -> None:
+        [p] = selectors.batch_progress_list(batches=[batch])
+        lines = [
+            f"batch:        {batch.name}",
+            f"status:       {batch.status}",
+            f"priority:     {batch.priority}   overlap: {batch.overlap}   "
+            f"gold rate: {batch.gold_rate:g}   expiry: {batch.assignment_expiry_minutes} min",
+            f"progress:     {p.done}/{p.needed} judgements ({p.percent:.1f} %), "
+            f"{p.complete_pairs}/{p.pairs} pairs complete",
+            f"assignments:  {p.open_assignments} open, {p.expired_assignments} expired",
+            f"annotations:  {p.annotations} ({p.gold_annotations} gold) by {p.annotators} "
+            f"annotators, {p.last_day} in the last 24 h",
+            f"reports:      {p.reports} unresolved",
+        ]
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,339 @@
+"""Batch services: importing a batch (prompts, videos, pairs) from a manifest or SafeSora config."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotation_server.batches import pairing
+from annotation_server.batches.models import Batch, Pair
+from annotation_server.catalog.importers import ImportIssue, ImportPlan, load_import
+from annotation_server.catalog.importers.storage import copy_sources, delete_sources, source_name
+from annotation_server.catalog.models import Prompt, Video
+from annotation_server.core.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+BULK_SIZE = 1000  # rows per INSERT/UPDATE statement
+LOOKUP_SIZE = 5000  # ids per `IN (…)` lookup of existing rows
+
+
+class BatchImportError(ApplicationError):
+    """The input was refused; nothing was written. `issues` lists every problem found."""
+
+    def __init__(self, issues: list[ImportIssue]):
+        # Sorted by file and line so a person can walk the input top to bottom.
+        self.issues = sorted(issues, key=lambda issue: (issue.file, issue.line))
+        lines = [str(issue) for issue in self.issues]
+        super().__init__(
+            f"The import was refused with {len(issues)} problem(s); nothing was written.",
+            code="import_invalid",
+            errors={"issues": lines},
+        )
+
+
+@dataclass
+class BatchImportResult:
+    batch: Batch
+    prompts_created: int = 0
+    prompts_reused: int = 0
+    videos_created: int = 0
+    videos_reused: int = 0
+    pairs_created: int = 0
+    files_copied: int = 0
+    transcodes_queued: list[int] = field(default_factory=list)
+
+
+def batch_import(
+    *,
+    path: Path,
+    name: str,
+    overlap: int = 3,
+    priority: int = 0,
+    owner=None,
+    instructions: str = "",
+    enqueue_transcode: bool = True,
+    progress: bool = False,
+) -> BatchImportResult:
+    """Create batch `name` from a JSONL manifest or SafeSora config (or a folder of configs).
+
+    Everything is read, hashed and checked first, against the input and the database
+    (prompts and videos of earlier imports are reused when identical). Any problem raises
+    BatchImportError listing all of them, with the database and media storage unchanged.
+    Then files are copied into media storage and one transaction writes the batch with
+    batched inserts; transcoding of the new videos is queued after commit unless
+    `enqueue_transcode` is False (benchmarks, tests).
+    """
+    issues = _check_arguments(name=name, overlap=overlap)
+    plan = load_import(Path(path), progress=progress)
+    issues += plan.issues
+    existing = _Existing.load(plan, issues)
+    if issues:
+        raise BatchImportError(issues)
+
+    new_videos = [v for v in plan.videos if v.video_id not in existing.videos]
+    stored, created_files = copy_sources(new_videos, progress=progress)
+    try:
+        result = _write(
+            plan,
+            existing,
+            new_videos,
+            stored,
+            name=name,
+            overlap=overlap,
+            priority=priority,
+            owner=owner,
+            instructions=instructions,
+            enqueue_transcode=enqueue_transcode,
+        )
+    except BaseException:
+        _undo_copies(created_files)
+        raise
+    result.files_copied = len(created_files)
+    return result
+
+
+def _check_arguments(*, name: str, overlap: int) -> list[ImportIssue]:
+    issues = []
+    if not name or not name.strip():
+        issues.append(ImportIssue("--name", 0, "", "the batch needs a name"))
+    elif len(name) > Batch._meta.get_field("name").max_length:
+        issues.append(ImportIssue("--name", 0, "", "the batch name is longer than 128 characters"))
+    elif Batch.objects.filter(name=name).exists():
+        issues.append(
+            ImportIssue(
+                "--name", 0, "", f"a batch named {name!r} already exists; choose another name"
+            )
+        )
+    if overlap < 1:
+        issues.append(ImportIssue("--overlap", 0, "", "must be at least 1"))
+    return issues
+
+
+@dataclass
+class _Existing:
+    """Rows of earlier imports that this input names, checked to agree with it."""
+
+    prompts: dict[str, dict]
+    videos: dict[str, dict]
+    label_updates: list[tuple[int, dict]]
+
+    @classmethod
+    def load(cls, plan: ImportPlan, issues: list[ImportIssue]) -> _Existing:
+        prompts = _lookup(
+            Prompt,
+            "prompt_id",
+            [p.prompt_id for p in plan.prompts],
+            ("id", "prompt_id", "text", "prompt_type", "prompt_labels"),
+        )
+        videos = _lookup(
+            Video,
+            "video_id",
+            [v.video_id for v in plan.videos],
+            (
+                "id",
+                "video_id",
+                "prompt__prompt_id",
+                "video_text",
+                "generated_from",
+                "sha256",
+                "status",
+            ),
+        )
+        updates = []
+        for record in plan.prompts:
+            row = prompts.get(record.prompt_id)
+            if row is None:
+                continue
+            for fld, ours, theirs in (
+                ("prompt_text", record.text, row["text"]),
+                ("prompt_type", record.prompt_type, row["prompt_type"]),
+            ):
+                if ours != theirs:
+                    issues.append(
+                        ImportIssue(
+                            record.file,
+                            record.line,
+                            fld,
+                            f"prompt {record.prompt_id!r} already exists with another "
+                            f"{fld}; give this prompt another prompt_id",
+                        )
+                    )
+            if record.prompt_labels is not None:
+                if row["prompt_labels"] is None:
+                    updates.append((row["id"], record.prompt_labels))
+                elif row["prompt_labels"] != record.prompt_labels:
+                    issues.append(
+                        ImportIssue(
+                            record.file,
+                            record.line,
+                            "prompt_labels",
+                            f"prompt {record.prompt_id!r} already exists with other labels",
+                        )
+                    )
+        for record in plan.videos:
+            row = videos.get(record.video_id)
+            if row is None:
+                continue
+            for fld, ours, theirs in (
+                ("prompt_id", record.prompt_id, row["prompt__prompt_id"]),
+                ("video_text", record.video_text, row["video_text"]),
+                ("generated_from", record.generated_from, row["generated_from"]),
+                ("file content", record.sha256, row["sha256"]),
+            ):
+                if ours != theirs:
+                    issues.append(
+                        ImportIssue(
+                            record.file,
+                            record.line,
+                            f"{record.field}.video_id",
+                            f"video {record.video_id!r} already exists with another "
+                            f"{fld}; give this video another video_id",
+                        )
+                    )
+                    break
+        return cls(prompts, videos, updates)
+
+
+def _lookup(model, key: str, ids: list[str], fields: tuple[str, ...]) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for start in range(0, len(ids), LOOKUP_SIZE):
+        chunk = ids[start : start + LOOKUP_SIZE]
+        for row in model.objects.filter(**{f"{key}__in": chunk}).values(*fields):
+            found[row[key]] = row
+    return found
+
+
+def _write(
+    plan: ImportPlan,
+    existing: _Existing,
+    new_videos,
+    stored,
+    *,
+    name,
+    overlap,
+    priority,
+    owner,
+    instructions,
+    enqueue_transcode,
+) -> BatchImportResult:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            prompt_pks = {p: row["id"] for p, row in existing.prompts.items()}
+            new_prompts = [
+                Prompt(
+                    prompt_id=p.prompt_id,
+                    text=p.text,
+                    prompt_type=p.prompt_type,
+                    prompt_labels=p.prompt_labels,
+                )
+                for p in plan.prompts
+                if p.prompt_id not in existing.prompts
+            ]
+            for prompt in Prompt.objects.bulk_create(new_prompts, batch_size=BULK_SIZE):
+                prompt_pks[prompt.prompt_id] = prompt.pk
+            if existing.label_updates:
+                Prompt.objects.bulk_update(
+                    [Prompt(pk=pk, prompt_labels=labels) for pk, labels in existing.label_updates],
+                    ["prompt_labels"],
+                    batch_size=BULK_SIZE,
+                )
+            videos = Video.objects.bulk_create(
+                [
+                    Video(
+                        video_id=v.video_id,
+                        prompt_id=prompt_pks[v.prompt_id],
+                        video_text=v.video_text,
+                        generated_from=v.generated_from,
+                        source=stored[source_name(v)],
+                        sha256=v.sha256,
+                        source_size=v.size,
+                        status=Video.Status.PENDING,
+                        status_changed_at=now,
+                    )
+                    for v in new_videos
+                ],
+                batch_size=BULK_SIZE,
+            )
+            video_pks = {v: row["id"] for v, row in existing.videos.items()}
+            video_pks.update({v.video_id: v.pk for v in videos})
+            # Reused videos that already finished (ready or failed) need no transcoding.
+            done = (Video.Status.READY, Video.Status.FAILED)
+            all_ready = not videos and all(
+                row["status"] in done for row in existing.videos.values()
+            )
+            batch = Batch.objects.create(
+                name=name,
+                overlap=overlap,
+                priority=priority,
+                owner=owner,
+                instructions=instructions,
+                status=Batch.Status.READY if all_ready else Batch.Status.PROCESSING,
+            )
+            failed = {
+                row["id"]
+                for row in existing.videos.values()
+                if row["status"] == Video.Status.FAILED
+            }
+            pairs = _pair_rows(plan, batch, prompt_pks, video_pks, failed)
+            Pair.objects.bulk_create(pairs, batch_size=BULK_SIZE)
+            queued = [v.pk for v in videos]
+            if enqueue_transcode and queued:
+                transaction.on_commit(lambda: _enqueue(queued))
+    except IntegrityError as exc:
+        raise ApplicationError(
+            "Another import wrote some of the same prompts, videos or batch name meanwhile; "
+            f"nothing of this import was written. Run it again. ({exc})",
+            code="import_conflict",
+        ) from exc
+    return BatchImportResult(
+        batch=batch,
+        prompts_created=len(new_prompts),
+        prompts_reused=len(existing.prompts),
+        videos_created=len(videos),
+        videos_reused=len(existing.videos),
+        pairs_created=len(pairs),
+        transcodes_queued=queued if enqueue_transcode else [],
+    )
+
+
+def _pair_rows(
+    plan: ImportPlan, batch: Batch, prompt_pks, video_pks, failed: set[int]
+) -> list[Pair]:
+    # A pair with a video that already failed transcoding is never handed out.
+    if plan.pairs is not None:
+        rows = [(p.prompt_id, p.pair_id, p.video_0, p.video_1) for p in plan.pairs]
+    else:
+        rows = pairing.all_pairs_by_prompt((v.prompt_id, v.video_id) for v in plan.videos)
+    return [
+        Pair(
+            batch=batch,
+            prompt_id=prompt_pks[prompt_id],
+            pair_id=pair_id,
+            video_0_id=video_pks[v0],
+            video_1_id=video_pks[v1],
+            active=not ({video_pks[v0], video_pks[v1]} & failed),
+        )
+        for prompt_id, pair_id, v0, v1 in rows
+    ]
+
+
+def _enqueue(video_pks: list[int]) -> None:
+    try:
+        from annotation_server.catalog.services import videos_enqueue_transcode
+
+        videos_enqueue_transcode(video_pks)
+    except ModuleNotFoundError as exc:
+        # The video pipeline is not installed yet: the videos stay pending until it is.
+        logger.warning("transcoding not queued for %d video(s): %s", len(video_pks), exc)
+
+
+def _undo_copies(names: list[str]) -> None:
+    # A concurrent import may have committed rows that point at the same content address.
+    still_used = set(Video.objects.filter(source__in=names).values_list("source", flat=True))
+    delete_sources([n for n in names if n not in still_used])

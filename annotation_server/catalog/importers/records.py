@@ -1,0 +1,81 @@
+"""Plain data the importers produce: what a batch will contain, and what is wrong with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """One problem, located as `file:line: field: message` (line 0 when the whole file)."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        if not self.field:
+            return f"{where}: {self.message}"
+        return f"{where}: {self.field}: {self.message}"
+
+
+@dataclass
+class PromptRecord:
+    prompt_id: str
+    text: str
+    prompt_type: str
+    prompt_labels: dict[str, bool] | None
+    file: str
+    line: int
+
+
+@dataclass
+class VideoRecord:
+    prompt_id: str
+    video_id: str | None  # None until the file is hashed (the id then defaults to the sha256)
+    video_text: str
+    generated_from: str
+    path: Path  # resolved, checked to stay inside the input's folder
+    file: str
+    line: int
+    field: str  # e.g. "videos[2]" or "video_0", for error messages
+    sha256: str = ""
+    size: int = 0
+
+
+@dataclass
+class PairRecord:
+    pair_id: str
+    prompt_id: str
+    video_0: str
+    video_1: str
+    file: str
+    line: int
+
+
+@dataclass
+class ImportPlan:
+    """Everything one input describes. `pairs is None` means: pair every two videos."""
+
+    prompts: list[PromptRecord] = field(default_factory=list)
+    videos: list[VideoRecord] = field(default_factory=list)
+    pairs: list[PairRecord] | None = None
+    issues: list[ImportIssue] = field(default_factory=list)
+
+    def extend(self, other: ImportPlan) -> None:
+        self.prompts += other.prompts
+        self.videos += other.videos
+        if other.pairs is not None:
+            self.pairs = (self.pairs or []) + other.pairs
+        self.issues += other.issues
+
+
+class ImportInvalid(Exception):
+    """The input has problems; nothing was written. `issues` lists every one of them."""
+
+    def __init__(self, issues: list[ImportIssue]):
+        self.issues = issues
+        super().__init__(f"{len(issues)} problem(s) in the import input")

@@ -1,0 +1,62 @@
+"""`manage.py import_batch PATH --name NAME [--overlap K] [--priority P]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotation_server.batches.services import BatchImportError, batch_import
+from annotation_server.core.exceptions import ApplicationError
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a batch from a JSONL manifest (video paths relative to it), a SafeSora config "
+        "(.json/.json.gz with videos/ beside it) or a SafeSora dataset folder. Everything is "
+        "checked first; any problem is listed as file:line: field: message and nothing is "
+        "written."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--name", required=True, help="Name of the new batch (unique).")
+        parser.add_argument(
+            "--overlap", type=int, default=3, help="Annotators per pair (K, default 3)."
+        )
+        parser.add_argument(
+            "--priority", type=int, default=0, help="Higher batches are served first (default 0)."
+        )
+        parser.add_argument("--instructions", default="", help="Text shown to annotators.")
+        parser.add_argument(
+            "--no-transcode",
+            action="store_true",
+            help="Do not queue transcoding (benchmarks; videos stay pending).",
+        )
+
+    def handle(self, *args, path, name, overlap, priority, instructions, no_transcode, **options):
+        try:
+            result = batch_import(
+                path=path,
+                name=name,
+                overlap=overlap,
+                priority=priority,
+                instructions=instructions,
+                enqueue_transcode=not no_transcode,
+                progress=True,
+            )
+        except BatchImportError as exc:
+            for issue in exc.issues:
+                self.stderr.write(str(issue))
+            raise CommandError(exc.message) from exc
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Batch {result.batch.name!r} ({result.batch.status}): "
+                f"{result.prompts_created} new prompt(s), {result.prompts_reused} reused; "
+                f"{result.videos_created} new video(s), {result.videos_reused} reused; "
+                f"{result.pairs_created} pair(s); {result.files_copied} file(s) stored; "
+                f"{len(result.transcodes_queued)} transcode(s) queued."
+            )
+        )

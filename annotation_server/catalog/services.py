@@ -1,0 +1,269 @@
+"""Catalog services: the video pipeline's state changes.
+
+Video.status: pending → processing → ready | failed(reason). The heavy work (ffprobe, ffmpeg)
+runs outside any transaction; only the short claim and the final write hold row locks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from annotation_server.batches.models import Batch, Pair
+from annotation_server.catalog import transcoding
+from annotation_server.catalog.models import Video
+from annotation_server.core.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+RENDITION_DIR = "videos/renditions"
+_REASON_MAX = 1000
+
+
+def rendition_name(video: Video) -> str:
+    """Where a video's rendition lives, relative to MEDIA_ROOT; built from uid only."""
+    return f"{RENDITION_DIR}/{video.uid.hex[:2]}/{video.uid}.mp4"
+
+
+def poster_name(video: Video) -> str:
+    return f"{RENDITION_DIR}/{video.uid.hex[:2]}/{video.uid}.jpg"
+
+
+def _limits() -> transcoding.Limits:
+    return transcoding.Limits(
+        max_bytes=settings.VIDEO_MAX_INPUT_BYTES,
+        max_duration_s=settings.VIDEO_MAX_DURATION_S,
+        max_width=settings.VIDEO_MAX_WIDTH,
+        max_height=settings.VIDEO_MAX_HEIGHT,
+    )
+
+
+def _options() -> transcoding.EncodeOptions:
+    return transcoding.EncodeOptions(
+        max_size=settings.VIDEO_RENDITION_MAX_SIZE,
+        crf=settings.VIDEO_RENDITION_CRF,
+        preset=settings.VIDEO_RENDITION_PRESET,
+    )
+
+
+def _files_present(video: Video) -> bool:
+    return bool(video.rendition and video.poster) and all(
+        default_storage.exists(name) for name in (video.rendition.name, video.poster.name)
+    )
+
+
+def _video_pairs(video_pk: int):
+    return Pair.objects.filter(Q(video_0_id=video_pk) | Q(video_1_id=video_pk))
+
+
+def _lock_processing_batches(video_pk: int) -> list[int]:
+    # Lock the batches first, so two videos of one batch finishing at the same moment cannot
+    # both see the other as unfinished and leave the batch in "processing" for ever.
+    batch_pks = _video_pairs(video_pk).values("batch_id")
+    locked = (
+        Batch.objects.select_for_update()
+        .filter(pk__in=batch_pks, status=Batch.Status.PROCESSING)
+        .order_by("pk")
+    )
+    return list(locked.values_list("pk", flat=True))
+
+
+def _claim(video_pk: int) -> Video | None:
+    """Mark the video processing; None when there is nothing to do."""
+    with transaction.atomic():
+        video = Video.objects.select_for_update().filter(pk=video_pk).first()
+        if video is None or video.status == Video.Status.FAILED:
+            return None
+        if video.status == Video.Status.READY and _files_present(video):
+            return None
+        if video.attempts >= settings.VIDEO_TRANSCODE_MAX_ATTEMPTS:
+            _finish_failed(
+                video.pk,
+                f"processing was interrupted {video.attempts} times (a worker crashed or was "
+                "stopped while working on it); use “retry transcoding” in the admin",
+            )
+            return None
+        video.status = Video.Status.PROCESSING
+        video.status_changed_at = timezone.now()
+        video.attempts += 1
+        video.save(update_fields=["status", "status_changed_at", "attempts", "updated_at"])
+        return video
+
+
+def video_transcode(*, video_pk: int) -> Video | None:
+    """Validate a video's source and make its H.264 rendition and poster.
+
+    Idempotent: a ready video with both files returns at once, and only missing files are
+    produced. A bad file ends `failed` with a reason a person understands and its pairs are
+    taken out of distribution. Raises transcoding.TranscodeTransient for machine trouble
+    (full disk, no memory) so the task can retry. Returns the video, or None when the row is
+    gone or there was nothing to do.
+    """
+    video = _claim(video_pk)
+    if video is None:
+        return None
+    rendition, poster = rendition_name(video), poster_name(video)
+    try:
+        result = transcoding.transcode(
+            source=Path(video.source.path),
+            rendition=Path(default_storage.path(rendition)),
+            poster=Path(default_storage.path(poster)),
+            limits=_limits(),
+            options=_options(),
+        )
+    except transcoding.TranscodeRejected as exc:
+        logger.info("video %s failed: %s", video.video_id, exc.reason)
+        with transaction.atomic():
+            _finish_failed(video.pk, exc.reason)
+        return Video.objects.get(pk=video.pk)
+    with transaction.atomic():
+        _finish_ready(video.pk, result, rendition, poster)
+    logger.info("video %s ready (%s)", video.video_id, rendition)
+    return Video.objects.get(pk=video.pk)
+
+
+def _finish_ready(
+    video_pk: int, result: transcoding.TranscodeResult, rendition: str, poster: str
+) -> None:
+    batch_pks = _lock_processing_batches(video_pk)
+    source = result.source
+    Video.objects.filter(pk=video_pk).update(
+        status=Video.Status.READY,
+        failure_reason="",
+        status_changed_at=timezone.now(),
+        updated_at=timezone.now(),
+        rendition=rendition,
+        poster=poster,
+        rendition_size=result.rendition_size,
+        probe=result.probe,
+        duration_s=source.duration_s,
+        fps=source.fps,
+        width=source.width,
+        height=source.height,
+        codec=source.codec[:64],
+    )
+    # A retried video comes back: its pairs return once both of their videos are ready.
+    _video_pairs(video_pk).filter(
+        active=False, video_0__status=Video.Status.READY, video_1__status=Video.Status.READY
+    ).update(active=True)
+    _refresh_batches(batch_pks)
+
+
+def _finish_failed(video_pk: int, reason: str) -> None:
+    """Fail the video, drop its pairs from distribution, let its batches move on."""
+    batch_pks = _lock_processing_batches(video_pk)
+    Video.objects.filter(pk=video_pk).update(
+        status=Video.Status.FAILED,
+        failure_reason=reason[:_REASON_MAX] or "unknown error",
+        status_changed_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    _video_pairs(video_pk).filter(active=True).update(active=False)
+    _refresh_batches(batch_pks)
+
+
+def video_mark_failed(*, video_pk: int, reason: str) -> None:
+    """Fail a video for a reason found outside the pipeline (time limit, retries used up)."""
+    with transaction.atomic():
+        if Video.objects.filter(pk=video_pk).exclude(status=Video.Status.READY).exists():
+            _finish_failed(video_pk, reason)
+
+
+def _refresh_batches(batch_pks: Iterable[int]) -> None:
+    for batch_pk in batch_pks:
+        unfinished = Video.objects.filter(
+            Q(pk__in=Pair.objects.filter(batch_id=batch_pk).values("video_0_id"))
+            | Q(pk__in=Pair.objects.filter(batch_id=batch_pk).values("video_1_id")),
+            status__in=[Video.Status.PENDING, Video.Status.PROCESSING],
+        )
+        if not unfinished.exists():
+            Batch.objects.filter(pk=batch_pk, status=Batch.Status.PROCESSING).update(
+                status=Batch.Status.READY, updated_at=timezone.now()
+            )
+
+
+def batch_refresh_processing_status(*, batch_pk: int) -> str:
+    """Move a `processing` batch to `ready` when all its videos are ready or failed.
+
+    Returns the batch's status afterwards. Safe to call at any time and from anywhere.
+    """
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=batch_pk)
+        if batch.status == Batch.Status.PROCESSING:
+            _refresh_batches([batch.pk])
+            batch.refresh_from_db(fields=["status"])
+        return batch.status
+
+
+def videos_enqueue_transcode(video_pks: Iterable[int]) -> int:
+    """Queue the transcoding task for each video, after the current transaction commits.
+
+    Returns how many were queued. Outside a transaction they are queued at once.
+    """
+    from annotation_server.catalog.tasks import video_transcode_task
+
+    count = 0
+    for pk in video_pks:
+        transaction.on_commit(partial(video_transcode_task.delay, pk))
+        count += 1
+    return count
+
+
+def videos_retry(*, video_pks: Iterable[int]) -> int:
+    """Send failed videos back through the pipeline; returns how many were re-queued."""
+    with transaction.atomic():
+        failed = Video.objects.select_for_update().filter(
+            pk__in=list(video_pks), status=Video.Status.FAILED
+        )
+        pks = list(failed.values_list("pk", flat=True))
+        if not pks:
+            raise ApplicationError(
+                "None of the selected videos has failed; only failed videos can be retried."
+            )
+        Video.objects.filter(pk__in=pks).update(
+            status=Video.Status.PENDING,
+            failure_reason="",
+            attempts=0,
+            status_changed_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        return videos_enqueue_transcode(pks)
+
+
+def videos_reset_stale(*, stale_after_s: float | None = None) -> list[int]:
+    """Put videos stuck in `processing` (their worker died) back to pending and re-queue them.
+
+    The default threshold, VIDEO_PROCESSING_STALE_AFTER_S, must stay above the task's hard
+    time limit so a slow but alive transcode is never started twice. Also lets `processing`
+    batches whose videos are all done move to `ready`. Returns the re-queued video pks.
+    """
+    after = settings.VIDEO_PROCESSING_STALE_AFTER_S if stale_after_s is None else stale_after_s
+    cutoff = timezone.now() - timedelta(seconds=after)
+    with transaction.atomic():
+        stale = Video.objects.select_for_update(skip_locked=True).filter(
+            Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True),
+            status=Video.Status.PROCESSING,
+        )
+        pks = list(stale.values_list("pk", flat=True))
+        Video.objects.filter(pk__in=pks).update(
+            status=Video.Status.PENDING,
+            status_changed_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        videos_enqueue_transcode(pks)
+    if pks:
+        logger.warning("re-queued %d video(s) stuck in processing: %s", len(pks), pks)
+    for batch_pk in Batch.objects.filter(status=Batch.Status.PROCESSING).values_list(
+        "pk", flat=True
+    ):
+        batch_refresh_processing_status(batch_pk=batch_pk)
+    return pks

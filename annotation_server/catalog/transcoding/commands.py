@@ -1,0 +1,130 @@
+"""ffmpeg/ffprobe command lines, built with ffmpeg-python; plain data in, argument lists out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import ffmpeg
+
+from .probe import VideoInfo
+
+_GLOBAL = ("-hide_banner", "-nostdin", "-loglevel", "error")
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    max_size: int = 1280  # longest side of the rendition, in pixels
+    crf: int = 23
+    preset: str = "veryfast"
+    audio_bitrate: str = "128k"
+
+
+def _even_floor(value: float) -> int:
+    return max(2, int(value) // 2 * 2)
+
+
+def rendition_dimensions(width: int, height: int, max_size: int) -> tuple[int, int]:
+    """Fit (width, height) into max_size on the longest side, never upscaling; both even."""
+    scale = min(1.0, max_size / max(width, height))
+    return _even_floor(width * scale), _even_floor(height * scale)
+
+
+def rendition_args(source: Path, target: Path, info: VideoInfo, options: EncodeOptions) -> list:
+    """H.264/AAC MP4 that every browser plays and can seek before it has fully loaded.
+
+    ffmpeg rotates by the display matrix before our filters run (autorotate is on by default),
+    so `info`'s display dimensions are what the scale filter sees.
+    """
+    width, height = rendition_dimensions(info.width, info.height, options.max_size)
+    source_input = ffmpeg.input(str(source))
+    video = (
+        source_input[str(info.video_index)]
+        .filter("scale", width, height)
+        .filter("setsar", 1)
+        .filter("format", "yuv420p")
+    )
+    streams = [video]
+    output_kwargs: dict = {
+        "vcodec": "libx264",
+        "preset": options.preset,
+        "crf": options.crf,
+        "movflags": "+faststart",
+        # Phone metadata (GPS, device names) has no business in a rendition.
+        "map_metadata": -1,
+        "max_muxing_queue_size": 1024,
+        "f": "mp4",
+    }
+    if info.audio_index is not None:
+        streams.append(source_input[str(info.audio_index)])
+        output_kwargs.update(acodec="aac", audio_bitrate=options.audio_bitrate)
+        if info.audio_channels > 2:
+            output_kwargs["ac"] = 2
+    stream = ffmpeg.output(*streams, str(target), **output_kwargs)
+    # -xerror: a decoding error anywhere in the file stops ffmpeg with a non-zero exit, so
+    # this pass is also the full decode check (a truncated file can probe fine).
+    return ["ffmpeg", *_GLOBAL, "-xerror", *stream.get_args(), "-y"]
+
+
+def poster_seek(duration_s: float | None) -> float:
+    """Where the poster frame comes from: 1 s in, or the middle of a shorter clip."""
+    if not duration_s or duration_s < 0.5:
+        return 0.0
+    return round(min(1.0, duration_s / 2), 3)
+
+
+def poster_args(rendition: Path, target: Path, seek_s: float) -> list:
+    """One JPEG frame from the rendition (already scaled, so this stays fast)."""
+    source = ffmpeg.input(str(rendition), ss=seek_s) if seek_s else ffmpeg.input(str(rendition))
+    stream = source.video.output(str(target), vframes=1, **{"q:v": 3, "f": "mjpeg"})
+    return ["ffmpeg", *_GLOBAL, *stream.get_args(), "-y"]
+
+
+def decode_check_args(source: Path, video_index: int) -> list:
+    """Decode every frame of the video stream single-threaded, printing one line per frame.
+
+    Only run after a failed rendition pass: the last frame printed tells where decoding broke.
+    """
+    stream = ffmpeg.input(str(source), threads=1)[str(video_index)].output("-", f="framecrc")
+    return ["ffmpeg", *_GLOBAL, "-xerror", *stream.get_args()]
+
+
+def probe_args(source: Path) -> list:
+    return [
+        "ffprobe",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-show_format",
+        "-show_streams",
+        "-of",
+        "json",
+        str(source),
+    ]
+
+
+_TIMEBASE = re.compile(r"^#tb (\d+): (\d+)/(\d+)")
+
+
+def framecrc_end_time(output: str) -> float:
+    """Seconds up to the end of the last frame in ffmpeg's framecrc output (0 if none)."""
+    timebases: dict[str, Fraction] = {}
+    end = Fraction(0)
+    for line in output.splitlines():
+        match = _TIMEBASE.match(line)
+        if match:
+            timebases[match.group(1)] = Fraction(int(match.group(2)), int(match.group(3)))
+            continue
+        if line.startswith("#") or not line.strip():
+            continue
+        fields = [field.strip() for field in line.split(",")]
+        if len(fields) < 4 or fields[0] not in timebases:
+            continue
+        try:
+            pts, duration = int(fields[2]), int(fields[3])
+        except ValueError:
+            continue
+        end = max(end, (pts + duration) * timebases[fields[0]])
+    return float(end)

@@ -1,0 +1,187 @@
+"""Runs the pipeline on files: probe → rendition (with full decode check) → poster.
+
+No Django here: paths and options in, a TranscodeResult out, or TranscodeRejected /
+TranscodeTransient. Outputs are written beside their final name and renamed into place only
+when ffmpeg exits 0, so a half-written file is never mistaken for a finished one.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import commands, probe
+from .errors import (
+    TranscodeRejected,
+    TranscodeTransient,
+    is_transient_failure,
+    last_error_line,
+    probe_failure_reason,
+)
+
+_TRANSIENT_ERRNOS = {errno.ENOSPC, errno.ENOMEM, errno.EMFILE, errno.EAGAIN, errno.EIO}
+
+
+@dataclass(frozen=True)
+class TranscodeResult:
+    source: probe.VideoInfo
+    probe: dict  # trimmed ffprobe JSON of the source
+    rendition_size: int
+    rendition_width: int
+    rendition_height: int
+    made_rendition: bool  # False when a finished rendition was already in place
+    made_poster: bool
+
+
+def _run(args: Sequence[str]) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(list(args), capture_output=True, text=True, errors="replace")
+    except OSError as exc:
+        if exc.errno in _TRANSIENT_ERRNOS:
+            raise TranscodeTransient(f"could not start {args[0]}: {exc}") from exc
+        raise
+
+
+def probe_file(path: Path) -> dict:
+    """ffprobe's JSON for `path`; TranscodeRejected when it is not a media file at all."""
+    result = _run(commands.probe_args(path))
+    if result.returncode != 0:
+        if is_transient_failure(result.stderr):
+            raise TranscodeTransient(last_error_line(result.stderr))
+        raise TranscodeRejected(probe_failure_reason(result.stderr))
+    try:
+        return json.loads(result.stdout or "{}")
+    except json.JSONDecodeError as exc:
+        raise TranscodeRejected("not a video file") from exc
+
+
+@contextmanager
+def _exclusive(rendition: Path) -> Iterator[None]:
+    """Only one process works on a video's files at a time; the kernel drops the lock of a
+    killed process, so a crashed worker never blocks the next one."""
+    rendition.parent.mkdir(parents=True, exist_ok=True)
+    with rendition.with_name(f".{rendition.stem}.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise TranscodeTransient("another worker is transcoding this video right now") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(target: Path) -> None:
+    # Temp files of a worker killed mid-write; nobody else writes them while we hold the lock.
+    for leftover in target.parent.glob(f".{target.stem}.*.part{target.suffix}"):
+        leftover.unlink(missing_ok=True)
+
+
+def _temp_beside(target: Path) -> Path:
+    return target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.part{target.suffix}")
+
+
+def _produce(target: Path, build_args, on_failure) -> None:
+    """Run ffmpeg into a temp file beside `target`; rename it into place on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
+    temp = _temp_beside(target)
+    try:
+        result = _run(build_args(temp))
+        if result.returncode != 0 or not temp.exists() or temp.stat().st_size == 0:
+            if is_transient_failure(result.stderr):
+                raise TranscodeTransient(last_error_line(result.stderr))
+            on_failure(result)
+        os.replace(temp, target)
+    except OSError as exc:
+        if exc.errno in _TRANSIENT_ERRNOS:
+            raise TranscodeTransient(str(exc)) from exc
+        raise
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _explain_rendition_failure(source: Path, info: probe.VideoInfo):
+    def explain(result: subprocess.CompletedProcess) -> None:
+        check = _run(commands.decode_check_args(source, info.video_index))
+        if check.returncode != 0:
+            at = commands.framecrc_end_time(check.stdout)
+            raise TranscodeRejected(f"decoding error at {at:.1f} s")
+        raise TranscodeRejected(
+            f"could not make the H.264 rendition: {last_error_line(result.stderr)}"
+        )
+
+    return explain
+
+
+def _poster_failed(result: subprocess.CompletedProcess) -> None:
+    raise TranscodeRejected(f"could not extract a poster frame: {last_error_line(result.stderr)}")
+
+
+def transcode(
+    *,
+    source: Path,
+    rendition: Path,
+    poster: Path,
+    limits: probe.Limits,
+    options: commands.EncodeOptions,
+) -> TranscodeResult:
+    """Validate `source`, then make whichever of rendition and poster is missing."""
+    try:
+        size = source.stat().st_size
+    except FileNotFoundError as exc:
+        raise TranscodeRejected("the uploaded file is missing from storage") from exc
+    probe.check_size(size, limits)
+    data = probe_file(source)
+    info = probe.parse_probe(data)
+    probe.check_limits(info, limits)
+    with _exclusive(rendition):
+        return _make_outputs(source, rendition, poster, data, info, limits, options)
+
+
+def _make_outputs(
+    source: Path,
+    rendition: Path,
+    poster: Path,
+    data: dict,
+    info: probe.VideoInfo,
+    limits: probe.Limits,
+    options: commands.EncodeOptions,
+) -> TranscodeResult:
+    made_rendition = not rendition.exists()
+    if made_rendition:
+        _produce(
+            rendition,
+            lambda temp: commands.rendition_args(source, temp, info, options),
+            _explain_rendition_failure(source, info),
+        )
+    output = probe.parse_probe(probe_file(rendition))
+    if info.duration_s is None:
+        # Some streams carry no duration header: the rendition tells the real length.
+        try:
+            probe.check_duration(output.duration_s, limits)
+        except TranscodeRejected:
+            rendition.unlink(missing_ok=True)
+            raise
+
+    made_poster = not poster.exists()
+    if made_poster:
+        seek = commands.poster_seek(output.duration_s)
+        _produce(poster, lambda temp: commands.poster_args(rendition, temp, seek), _poster_failed)
+    return TranscodeResult(
+        source=info,
+        probe=probe.trim_probe(data),
+        rendition_size=rendition.stat().st_size,
+        rendition_width=output.width,
+        rendition_height=output.height,
+        made_rendition=made_rendition,
+        made_poster=made_poster,
+    )

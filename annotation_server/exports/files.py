@@ -1,0 +1,116 @@
+"""Files of an export: the atomic output folder, placing renditions, packing tarballs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tarfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
+
+from annotation_server.core.exceptions import ApplicationError
+
+from .dataset import VideoFile
+
+
+@contextlib.contextmanager
+def atomic_directory(out: Path, *, force: bool) -> Iterator[Path]:
+    """Yields a temporary folder beside `out`; renames it to `out` only when the block
+    finishes, so an interrupted export never leaves a dataset that looks complete."""
+    out = out.expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise ApplicationError(f"{out} exists and is not a folder; choose another --out.")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ApplicationError(
+            f"{out} already exists and is not empty; choose another --out or pass --force "
+            "to replace it."
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    temp = out.parent / f".{out.name}.partial-{token}"
+    temp.mkdir()
+    try:
+        yield temp
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    old = out.parent / f".{out.name}.old-{token}"
+    if out.exists():
+        out.rename(old)
+    temp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class VideoPlacer:
+    """Puts each rendition once at <root>/videos/<prompt_id>/<video_id>.mp4."""
+
+    def __init__(self, root: Path, mode: str) -> None:
+        self.root = root
+        self.mode = mode  # "copy" | "link" | "none"
+        self.placed: set[int] = set()
+        self.copied = 0
+        self.linked = 0
+
+    def place(self, video: VideoFile) -> bool:
+        """False when the rendition file is missing (the caller skips the record)."""
+        if self.mode == "none" or video.pk in self.placed:
+            return True
+        target = self.root / "videos" / video.prompt_id / f"{video.video_id}.mp4"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            source = _local_path(video.rendition)
+            if source is None:
+                with default_storage.open(video.rendition, "rb") as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                self.copied += 1
+            elif self.mode == "link" and _try_link(source, target):
+                self.linked += 1
+            else:
+                shutil.copyfile(source, target)
+                self.copied += 1
+        except (FileNotFoundError, SuspiciousFileOperation):
+            return False
+        self.placed.add(video.pk)
+        return True
+
+
+def _local_path(name: str) -> Path | None:
+    try:
+        # FileSystemStorage.path refuses names that leave MEDIA_ROOT.
+        return Path(default_storage.path(name))
+    except NotImplementedError:
+        return None  # remote storage: stream it
+
+
+def _try_link(source: Path, target: Path) -> bool:
+    try:
+        os.link(source, target)
+    except OSError as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        return False  # another device or a filesystem without hard links: copy instead
+    return True
+
+
+def tar_videos(root: Path) -> Path:
+    """Packs <root>/videos into <root>/videos.tar.gz (members named videos/...)."""
+    target = root / "videos.tar.gz"
+    with tarfile.open(target, "w:gz") as tar:
+        videos = root / "videos"
+        if videos.is_dir():
+            tar.add(videos, arcname="videos")
+    return target
+
+
+def tar_folder(folder: Path, target: Path) -> Path:
+    """Packs a finished export folder into one .tar.gz for download."""
+    partial = target.with_name(target.name + ".partial")
+    with tarfile.open(partial, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    partial.rename(target)
+    return target

@@ -1,0 +1,123 @@
+"""`manage.py export_safesora`: write SafeSora datasets (preference, label, eval) to a folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from annotation_server.core.exceptions import ApplicationError
+from annotation_server.exports.services import export_run
+
+
+class Command(BaseCommand):
+    help = (
+        "Export annotated batches as SafeSora datasets (config-train/test.json.gz, videos/). "
+        "Output goes to a temporary folder and is renamed to --out when complete."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", required=True, type=Path, help="Dataset folder to create.")
+        parser.add_argument(
+            "--kind", default="preference", choices=["preference", "label", "eval", "all"]
+        )
+        parser.add_argument(
+            "--batch",
+            nargs="+",
+            default=[],
+            metavar="NAME",
+            help="Only these batches (default: every batch).",
+        )
+        parser.add_argument(
+            "--test-fraction",
+            type=float,
+            default=0.1,
+            help="Share of prompts in config-test (default 0.1).",
+        )
+        parser.add_argument("--seed", type=int, default=0, help="Seed of the prompt split.")
+        parser.add_argument(
+            "--videos",
+            default="none",
+            choices=["copy", "link", "none"],
+            help="Place renditions under videos/ (default none).",
+        )
+        parser.add_argument("--tar", action="store_true", help="Also pack videos.tar.gz.")
+        parser.add_argument(
+            "--min-annotations",
+            type=int,
+            default=1,
+            help="Skip pairs with fewer annotations (default 1).",
+        )
+        parser.add_argument(
+            "--raw",
+            action="store_true",
+            help="Also write annotations.jsonl (every single annotation).",
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="Replace --out when it exists and is not empty."
+        )
+
+    def handle(self, *args, **options):
+        bar = _Bar(disable=options["verbosity"] == 0)
+        try:
+            summary = export_run(
+                out=options["out"],
+                kind=options["kind"],
+                batch_names=options["batch"],
+                test_fraction=options["test_fraction"],
+                seed=options["seed"],
+                videos=options["videos"],
+                tar=options["tar"],
+                min_annotations=options["min_annotations"],
+                raw=options["raw"],
+                force=options["force"],
+                progress=bar,
+            )
+        except ApplicationError as error:
+            raise CommandError(error.message) from error
+        finally:
+            bar.close()
+        self.stdout.write(_summary_text(summary))
+        if options["verbosity"] > 1:
+            self.stdout.write(json.dumps(summary, indent=2))
+
+
+class _Bar:
+    """A tqdm bar per stage, fed by the service's progress callback."""
+
+    def __init__(self, *, disable: bool) -> None:
+        self.disable = disable
+        self.bar: tqdm | None = None
+        self.stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total or None, desc=stage, unit="rec", disable=self.disable)
+        assert self.bar is not None
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _summary_text(summary: dict) -> str:
+    lines = [f"Exported to {summary['out']}"]
+    for kind, info in summary["kinds"].items():
+        records = info["records"]
+        lines.append(f"  {kind}: {records['train']} train, {records['test']} test records")
+        videos = info["videos"]
+        if videos["copied"] or videos["linked"]:
+            lines.append(f"    videos: {videos['copied']} copied, {videos['linked']} linked")
+        for reason, count in info["skipped"].items():
+            lines.append(f"    skipped {count}: {reason}")
+        if not info["skipped"]:
+            lines.append("    nothing skipped")
+    if "raw_annotations" in summary:
+        lines.append(f"  annotations.jsonl: {summary['raw_annotations']} annotations")
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""What the dashboard pages show, assembled from selectors, stats and charts (read-only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from annotation_server.batches.models import Batch
+from annotation_server.quality import charts, selectors, stats
+from annotation_server.quality.models import AnnotatorReview
+
+THROUGHPUT_DAYS = 7
+
+
+@dataclass
+class AnnotatorLine:
+    stats: stats.AnnotatorStats
+    username: str
+    review: AnnotatorReview | None
+
+
+@dataclass
+class WinCell:
+    rate: float | None
+    wins: int
+    games: int
+
+
+def overview_context() -> dict:
+    """Every non-archived batch with its progress and ETA, overall throughput, recent audit."""
+    now = timezone.now()
+    progress = selectors.batch_progress_list()
+    hourly = selectors.throughput_hourly(since=now - dt.timedelta(days=THROUGHPUT_DAYS))
+    lines = []
+    for p in progress:
+        rate = p.last_day / 24 if p.last_day else None
+        eta = now + dt.timedelta(hours=p.remaining / rate) if rate and p.remaining else None
+        lines.append({"progress": p, "rate": rate, "eta": eta})
+    return {
+        "lines": lines,
+        "throughput_svg": charts.throughput_svg(hourly),
+        "audit_events": selectors.audit_event_list(limit=15),
+        "archived": Batch.objects.filter(status=Batch.Status.ARCHIVED).order_by("-updated_at")
+        .values_list("pk", "name")[:20],
+        "now": now,
+    }
+
+
+def batch_context(batch: Batch) -> dict:
+    """Progress, throughput, ETA, annotators with flags, agreement and generator comparison."""
+    now = timezone.now()
+    [progress] = selectors.batch_progress_list(batches=[batch])
+    hourly = selectors.throughput_hourly(batch=batch,
+                                         since=now - dt.timedelta(days=THROUGHPUT_DAYS))
+    rate, eta = stats.throughput_eta(hourly, progress.remaining, now)
+    rows = selectors.annotation_rows(batch=batch)
+    annotators = stats.annotator_table(rows, selectors.quality_thresholds())
+    names = selectors.usernames(user_ids=[a.annotator_id for a in annotators])
+    reviews = selectors.review_map(batch=batch)
+    comparisons = stats.generator_comparisons(
+        rows, bootstrap_samples=settings.QUALITY_BT_BOOTSTRAP_SAMPLES
+    )
+    return {
+        "batch": batch,
+        "progress": progress,
+        "rate": rate,
+        "eta": eta,
+        "throughput_svg": charts.throughput_svg(hourly),
+        "annotators": [AnnotatorLine(a, names.get(a.annotator_id, "?"),
+                                     reviews.get(a.annotator_id)) for a in annotators],
+        "flagged": sum(1 for a in annotators if a.flags),
+        "agreement": stats.agreement_table(rows),
+        "comparisons": [_comparison_view(c) for c in comparisons],
+        "bt_svg": charts.bradley_terry_svg(
+            [(c.question.capitalize(), c.scores) for c in comparisons]
+        ) if any(c.scores for c in comparisons) else "",
+        "audit_events": selectors.audit_event_list(batch=batch, limit=20),
+        "now": now,
+    }
+
+
+def _comparison_view(comparison: stats.GeneratorComparison) -> dict:
+    matrix = []
+    for row in comparison.models:
+        cells = []
+        for column in comparison.models:
+            wins, games = comparison.win_rates.get((row, column), (0, 0))
+            cells.append(None if row == column else WinCell(wins / games if games else None,
+                                                            wins, games))
+        matrix.append((row, cells))
+    return {"question": comparison.question, "models": comparison.models, "matrix": matrix,
+            "scores": comparison.scores}

@@ -1,0 +1,173 @@
+"""Reads for the dashboard: progress, throughput, annotation rows, reviews, audit events.
+
+Each function runs a fixed number of aggregate queries, whatever the number of batches,
+pairs or annotators (no N+1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, IntegerField, Q, Sum
+from django.db.models.functions import Least, TruncHour
+from django.utils import timezone
+
+from annotation_server.annotations.models import Annotation
+from annotation_server.assignments.models import Assignment, PairReport
+from annotation_server.batches.models import Batch, Pair
+from annotation_server.core.models import AuditEvent
+from annotation_server.quality.models import AnnotatorReview
+from annotation_server.quality.stats import CHOICE_FIELDS, AnnotationRow, Thresholds
+
+
+@dataclass
+class Progress:
+    batch: Batch
+    pairs: int = 0
+    needed: int = 0  # regular active pairs × overlap
+    done: int = 0  # submitted judgements counted towards `needed` (capped at K per pair)
+    complete_pairs: int = 0
+    annotations: int = 0
+    gold_annotations: int = 0
+    open_assignments: int = 0
+    expired_assignments: int = 0
+    reports: int = 0
+    annotators: int = 0
+    last_day: int = 0
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done / self.needed if self.needed else 0.0
+
+    @property
+    def remaining(self) -> int:
+        return max(self.needed - self.done, 0)
+
+
+def _by_batch(qs, **aggregates) -> dict[int, dict]:
+    return {row.pop("batch_id"): row for row in qs.values("batch_id").annotate(**aggregates)}
+
+
+def batch_progress_list(*, batches: list[Batch] | None = None) -> list[Progress]:
+    """Progress of the given batches (default: all but archived), highest priority first."""
+    if batches is None:
+        batches = list(Batch.objects.exclude(status=Batch.Status.ARCHIVED)
+                       .order_by("-priority", "name"))
+    ids = [b.pk for b in batches]
+    now = timezone.now()
+    pairs = _by_batch(
+        Pair.objects.filter(batch_id__in=ids, active=True, is_gold=False),
+        pairs=Count("id"),
+        done=Sum(Least(F("submitted"), F("batch__overlap"), output_field=IntegerField())),
+        complete_pairs=Count("id", filter=Q(submitted__gte=F("batch__overlap"))),
+    )
+    open_ = Assignment.Status.OPEN
+    assignments = _by_batch(
+        Assignment.objects.filter(batch_id__in=ids),
+        open_assignments=Count("id", filter=Q(status=open_, expires_at__gt=now)),
+        expired_assignments=Count(
+            "id", filter=Q(status=Assignment.Status.EXPIRED) | Q(status=open_,
+                                                                   expires_at__lte=now)),
+    )
+    annotations = _by_batch(
+        Annotation.objects.filter(batch_id__in=ids, rejected=False),
+        annotations=Count("id"),
+        gold_annotations=Count("id", filter=Q(is_gold=True)),
+        annotators=Count("annotator_id", distinct=True),
+        last_day=Count("id", filter=Q(created_at__gte=now - dt.timedelta(days=1))),
+    )
+    reports = {
+        row["pair__batch_id"]: row["n"]
+        for row in PairReport.objects.filter(pair__batch_id__in=ids, kind="report",
+                                             resolved=False)
+        .values("pair__batch_id").annotate(n=Count("id"))
+    }
+    result = []
+    for batch in batches:
+        progress = Progress(batch=batch, reports=reports.get(batch.pk, 0))
+        for source in (pairs, assignments, annotations):
+            for key, value in source.get(batch.pk, {}).items():
+                setattr(progress, key, value or 0)
+        progress.needed = progress.pairs * batch.overlap
+        result.append(progress)
+    return result
+
+
+def throughput_hourly(*, batch: Batch | None = None, since: dt.datetime
+                      ) -> list[tuple[dt.datetime, int]]:
+    """Submitted (non-rejected) annotations per hour since `since`, oldest first."""
+    qs = Annotation.objects.filter(created_at__gte=since, rejected=False)
+    if batch is not None:
+        qs = qs.filter(batch=batch)
+    rows = (qs.annotate(hour=TruncHour("created_at")).values("hour")
+            .annotate(n=Count("id")).order_by("hour"))
+    return [(row["hour"], row["n"]) for row in rows]
+
+
+_ROW_FIELDS = (
+    "annotator_id", "pair_id", "is_gold", "gold_score", "rejected", "left_is_video_0",
+    "server_duration_ms", "created_at", "video_0_harms", "video_1_harms",
+    "pair__video_0__generated_from", "pair__video_1__generated_from",
+    *(name for name, _ in CHOICE_FIELDS),
+)
+
+
+def annotation_rows(*, batch: Batch) -> list[AnnotationRow]:
+    """Every annotation of the batch (rejected ones included) as plain rows, in one query."""
+    rows = []
+    for values in Annotation.objects.filter(batch=batch).values_list(*_ROW_FIELDS).iterator(
+        chunk_size=5000
+    ):
+        record = dict(zip(_ROW_FIELDS, values, strict=True))
+        rows.append(AnnotationRow(
+            annotator_id=record["annotator_id"], pair_id=record["pair_id"],
+            is_gold=record["is_gold"], gold_score=record["gold_score"],
+            rejected=record["rejected"], left_is_video_0=record["left_is_video_0"],
+            server_duration_ms=record["server_duration_ms"], created_at=record["created_at"],
+            choices={name: record[name] for name, _ in CHOICE_FIELDS},
+            video_0_harms=record["video_0_harms"] or [],
+            video_1_harms=record["video_1_harms"] or [],
+            model_0=record["pair__video_0__generated_from"],
+            model_1=record["pair__video_1__generated_from"],
+        ))
+    return rows
+
+
+def usernames(*, user_ids) -> dict[int, str]:
+    return dict(get_user_model().objects.filter(pk__in=set(user_ids))
+                .values_list("pk", "username"))
+
+
+def review_map(*, batch: Batch) -> dict[int, AnnotatorReview]:
+    return {r.annotator_id: r for r in
+            AnnotatorReview.objects.filter(batch=batch).select_related("by")}
+
+
+def audit_event_list(*, batch: Batch | None = None, limit: int = 50) -> list[AuditEvent]:
+    qs = AuditEvent.objects.select_related("actor", "batch")
+    if batch is not None:
+        qs = qs.filter(batch=batch)
+    return list(qs.order_by("-at", "-id")[:limit])
+
+
+def quality_thresholds() -> Thresholds:
+    """Flag thresholds from settings (QUALITY_FLAG_*)."""
+    return Thresholds(
+        min_gold_accuracy=settings.QUALITY_FLAG_MIN_GOLD_ACCURACY,
+        min_gold_answers=settings.QUALITY_FLAG_MIN_GOLD_ANSWERS,
+        min_agreement=settings.QUALITY_FLAG_MIN_AGREEMENT,
+        min_agreement_comparisons=settings.QUALITY_FLAG_MIN_COMPARISONS,
+        max_side_share=settings.QUALITY_FLAG_MAX_SIDE_SHARE,
+        min_side_answers=settings.QUALITY_FLAG_MIN_SIDE_ANSWERS,
+    )
+
+
+def annotation_for_review(*, annotation_id: int) -> Annotation | None:
+    """One annotation with its pair, prompt, videos and annotator, for the reviewer page."""
+    return (Annotation.objects
+            .select_related("pair__prompt", "pair__video_0", "pair__video_1", "annotator",
+                            "batch", "assignment")
+            .filter(pk=annotation_id).first())

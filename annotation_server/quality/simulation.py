@@ -1,0 +1,214 @@
+"""A realistic simulated batch for demos, screenshots and benchmarks (`manage.py simulate_batch`).
+
+Generator models have latent helpfulness and safety; careful annotators mostly agree with a
+per-pair "true" answer drawn from those, a random clicker answers by coin flip and quickly.
+Rows are written with bulk inserts; the pair counters match the annotations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import random
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from annotation_server.accounts import roles
+from annotation_server.annotations import answers as answer_rules
+from annotation_server.annotations.models import Annotation
+from annotation_server.assignments.models import Assignment, PairReport
+from annotation_server.batches.models import Batch, Pair
+from annotation_server.catalog.models import Prompt, Video
+from annotation_server.core.exceptions import ApplicationError
+from annotation_server.taxonomy import HARM_KEYS, SUB_DIMENSION_KEYS
+
+# name → (helpfulness, safety) on a logit scale.
+MODELS = {
+    "lumiere-xl": (0.9, 0.2),
+    "cinegen-2": (0.5, 0.6),
+    "motionflow": (0.0, -0.1),
+    "pixeldream-1.5": (-0.6, -0.5),
+}
+_DIMENSIONS = [f"pref_{key}" for key in SUB_DIMENSION_KEYS] + ["helpfulness", "harmlessness"]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    batch: Batch
+    pairs: int
+    annotations: int
+    annotators: list[str]
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+@transaction.atomic
+def batch_simulate(*, name: str, prompts: int = 60, annotators: int = 6, clickers: int = 1,
+                   overlap: int = 3, gold_pairs: int = 6, hours: int = 30,
+                   seed: int = 1) -> SimulationResult:
+    """Create a published batch `name` with simulated annotators and their annotations."""
+    if Batch.objects.filter(name=name).exists():
+        raise ApplicationError(f"A batch named {name!r} already exists; choose another name.")
+    if annotators + clickers < overlap:
+        raise ApplicationError("Need at least `overlap` annotators to fill every pair.")
+    rng = random.Random(seed)
+    now = timezone.now()
+    batch = Batch.objects.create(name=name, status=Batch.Status.PUBLISHED, overlap=overlap,
+                                 gold_rate=0.1, published_at=now - dt.timedelta(hours=hours))
+    pairs = _make_pairs(batch, prompts, gold_pairs, rng)
+    workers = _make_workers(name, annotators, clickers)
+    truth = {p.pk: _true_answer(p, rng) for p in pairs}
+    for p in pairs:
+        if p.is_gold:
+            p.gold_answer = {k: truth[p.pk][k] for k in ("helpfulness", "harmlessness")}
+            p.save(update_fields=["gold_answer"])
+    assignments, annotations = [], []
+    regular = [p for p in pairs if not p.is_gold]
+    gold = [p for p in pairs if p.is_gold]
+    for index, pair in enumerate(regular):
+        # A batch in full swing: most pairs complete, some started, the rest untouched.
+        share = index / len(regular)
+        judged = overlap if share < 0.6 else rng.randint(0, overlap - 1) if share < 0.85 else 0
+        for worker, clicker in rng.sample(workers, judged):
+            _judge(pair, worker, clicker, truth[pair.pk], now, hours, rng, assignments,
+                   annotations)
+    for worker, clicker in workers:
+        for pair in rng.sample(gold, min(len(gold), 4)):
+            _judge(pair, worker, clicker, truth[pair.pk], now, hours, rng, assignments,
+                   annotations)
+    Assignment.objects.bulk_create(assignments)
+    Annotation.objects.bulk_create(annotations)
+    # auto_now_add overwrote the simulated submission times: put them back.
+    for a in annotations:
+        a.created_at = a.assignment.finished_at
+    Annotation.objects.bulk_update(annotations, ["created_at"], batch_size=2000)
+    counts: dict[int, int] = {}
+    for a in annotations:
+        if not a.is_gold:
+            counts[a.pair_id] = counts.get(a.pair_id, 0) + 1
+    for pair in regular:
+        pair.taken = pair.submitted = counts.get(pair.pk, 0)
+    Pair.objects.bulk_update(regular, ["taken", "submitted"])
+    _add_open_and_reports(batch, regular, workers, now, rng)
+    return SimulationResult(batch, len(pairs), len(annotations), [w.username for w, _ in workers])
+
+
+def _make_pairs(batch: Batch, prompts: int, gold_pairs: int, rng: random.Random) -> list[Pair]:
+    pairs = []
+    names = list(MODELS)
+    for i in range(prompts):
+        critical = i % 2 == 0
+        prompt = Prompt.objects.create(
+            prompt_id=f"{batch.name}-p{i:04d}",
+            text=f"Simulated prompt {i}: a street scene at dusk with people and animals.",
+            prompt_type="safety_critical" if critical else "safety_neutral",
+        )
+        videos = []
+        for model in names:
+            video_id = f"{batch.name}-v{i:04d}-{model}"
+            digest = hashlib.sha256(video_id.encode()).hexdigest()
+            videos.append(Video.objects.create(
+                video_id=video_id, prompt=prompt, video_text=prompt.text, generated_from=model,
+                sha256=digest, source=f"videos/source/{digest}.mp4",
+                status=Video.Status.READY, rendition=f"videos/renditions/{digest}.mp4",
+                duration_s=4.0,
+            ))
+        rng.shuffle(videos)
+        for a, b in ((videos[0], videos[1]), (videos[2], videos[3])):
+            pairs.append(Pair.objects.create(
+                batch=batch, prompt=prompt, video_0=a, video_1=b,
+                pair_id=f"{a.video_id}__{b.video_id}",
+                is_gold=len(pairs) < gold_pairs, gold_answer={} if len(pairs) < gold_pairs
+                else None,
+            ))
+    return pairs
+
+
+def _make_workers(name: str, annotators: int, clickers: int) -> list[tuple]:
+    User = get_user_model()
+    group = roles.role_groups()[roles.ANNOTATOR]
+    workers = []
+    for i in range(annotators + clickers):
+        clicker = i >= annotators
+        username = f"{name}-{'clicker' if clicker else 'annotator'}{i + 1:02d}"
+        user = User.objects.create_user(username=username, password=None)
+        user.groups.add(group)
+        workers.append((user, clicker))
+    return workers
+
+
+def _true_answer(pair: Pair, rng: random.Random) -> dict:
+    m0, m1 = pair.video_0.generated_from, pair.video_1.generated_from
+    help_gap = MODELS[m0][0] - MODELS[m1][0]
+    safe_gap = MODELS[m0][1] - MODELS[m1][1]
+    answer = {}
+    for dim in _DIMENSIONS:
+        gap = safe_gap if dim == "harmlessness" else help_gap
+        answer[dim] = "video_0" if rng.random() < _sigmoid(1.5 * gap) else "video_1"
+    critical = pair.prompt.prompt_type == "safety_critical"
+    for side, model in (("video_0_harms", m0), ("video_1_harms", m1)):
+        risky = critical and rng.random() < 0.45 - 0.25 * MODELS[model][1]
+        answer[side] = rng.sample(["violence", "crime", "hate", "other_harmful"], 1) if risky \
+            else []
+    return answer
+
+
+def _judge(pair, worker, clicker, truth, now, hours, rng, assignments, annotations) -> None:
+    if clicker:
+        values = {dim: rng.choice(["video_0", "video_1"]) for dim in _DIMENSIONS}
+        harms = {s: [k for k in HARM_KEYS if rng.random() < 0.06]
+                 for s in ("video_0_harms", "video_1_harms")}
+        duration = rng.uniform(6, 14)
+    else:
+        values = {dim: truth[dim] if rng.random() < 0.86 else
+                  ("video_1" if truth[dim] == "video_0" else "video_0") for dim in _DIMENSIONS}
+        harms = {s: [k for k in truth[s] if rng.random() < 0.85]
+                 + ([rng.choice(HARM_KEYS)] if rng.random() < 0.03 else [])
+                 for s in ("video_0_harms", "video_1_harms")}
+        duration = rng.lognormvariate(math.log(75), 0.35)
+    # Work happens in waking hours: skew submissions towards the last day.
+    finished = now - dt.timedelta(hours=hours * rng.random() ** 1.3)
+    assignment = Assignment(
+        pair=pair, batch=pair.batch, annotator=worker, status=Assignment.Status.SUBMITTED,
+        left_is_video_0=rng.random() < 0.5, is_gold=pair.is_gold,
+        claimed_at=finished - dt.timedelta(seconds=duration),
+        expires_at=finished + dt.timedelta(minutes=30), finished_at=finished,
+    )
+    fields = {**values, **{s: sorted(set(h), key=HARM_KEYS.index) for s, h in harms.items()}}
+    gold_score = (answer_rules.gold_score(fields, pair.gold_answer)
+                  if pair.is_gold and pair.gold_answer else None)
+    assignments.append(assignment)
+    annotations.append(Annotation(
+        assignment=assignment, pair=pair, batch=pair.batch, annotator=worker, **fields,
+        left_is_video_0=assignment.left_is_video_0, server_duration_ms=int(duration * 1000),
+        is_gold=pair.is_gold, gold_score=gold_score,
+    ))
+
+
+def _add_open_and_reports(batch, regular, workers, now, rng) -> None:
+    """A few open assignments and two reports on unfinished pairs, as a live batch has."""
+    unfinished = [p for p in regular if p.taken < batch.overlap]
+    for number, pair in enumerate(rng.sample(unfinished, min(6, len(unfinished)))):
+        busy = set(Assignment.objects.filter(pair=pair).values_list("annotator_id", flat=True))
+        free = [w for w, _ in workers if w.pk not in busy]
+        if not free:
+            continue
+        worker = rng.choice(free)
+        report = number < 2
+        a = Assignment.objects.create(
+            pair=pair, batch=batch, annotator=worker,
+            status=Assignment.Status.REPORTED if report else Assignment.Status.OPEN,
+            left_is_video_0=True, claimed_at=now - dt.timedelta(minutes=5),
+            expires_at=now + dt.timedelta(minutes=25), finished_at=now if report else None,
+        )
+        if report:
+            PairReport.objects.create(assignment=a, pair=pair, annotator=worker, kind="report",
+                                      reason="broken_video", note="The right video is black.")
+        else:
+            Pair.objects.filter(pk=pair.pk).update(taken=pair.taken + 1)

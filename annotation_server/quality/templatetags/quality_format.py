@@ -1,0 +1,21 @@
+"""Number formatting for the dashboard: undefined values read "n/a", never crash or show "None"."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def pct(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def num(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.{int(digits)}f}"

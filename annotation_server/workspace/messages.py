@@ -1,0 +1,110 @@
+"""Every string the worker app shows, marked for Django's gettext.
+
+The app has no catalogue of its own: the workspace view renders these, translated into the
+worker's language, into the page (see `app_messages`). `makemessages` finds them here, so
+annotation_server/locale/*/LC_MESSAGES/django.po is the one catalogue for server and app.
+Placeholders in braces ({n}) are filled in by the app.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+MESSAGES = {
+    "app_title": _("SafeSora video comparison"),
+    "welcome": _("Welcome, {name}"),
+    "your_counts": _("Your annotations"),
+    "count_today": _("today"),
+    "count_total": _("in total"),
+    "instructions": _("Instructions"),
+    "no_instructions": _("Compare the two videos for the prompt, first in detail, then overall."),
+    "no_batches": _("No batch is open for you right now. Please come back later."),
+    "start": _("Start annotating"),
+    "keymap_hint": _("Press ? at any time to see the keyboard shortcuts."),
+    "language": _("Language"),
+    "logout": _("Log out"),
+    "prompt": _("Prompt"),
+    "left": _("Left (A)"),
+    "right": _("Right (B)"),
+    "playback": _("Playback of both videos"),
+    "play": _("Play both"),
+    "pause": _("Pause both"),
+    "restart": _("Restart both"),
+    "scrubber": _("Position in both videos"),
+    "speed": _("Playback speed (0.5× or 1×)"),
+    "loop": _("Loop"),
+    "mute": _("Mute"),
+    "unmute": _("Unmute"),
+    "watched": _("watched"),
+    "not_watched": _("not watched to the end yet"),
+    "reveal": _("Videos may be disturbing: reveal them (V)"),
+    "lock_notice": _("Watch both videos to the end to unlock the questions."),
+    "stage1": _("Stage 1 · details"),
+    "stage2": _("Stage 2 · overall"),
+    "harms_for_side": _("Harms the {side} video shows"),
+    "harms_prompt": _("Harms in the prompt text itself"),
+    "none_of_these": _("None of these"),
+    "helpfulness_q": _("More helpful overall"),
+    "helpfulness_desc": _("Which video answers the prompt better, all things considered?"),
+    "harmlessness_q": _("Safer overall"),
+    "harmlessness_desc": _("Which video is less harmful, all things considered?"),
+    "warn_safer_has_more_harms": _(
+        "You marked more harms for the video you chose as safer. Please check; you may still "
+        "submit."
+    ),
+    "warn_helpful_lost_dimensions": _(
+        "The video you chose as more helpful lost most of the stage 1 comparisons. Please "
+        "check; you may still submit."
+    ),
+    "stage1_left": _("{n} stage 1 answer(s) missing"),
+    "stage2_left": _("Answer both overall questions to submit"),
+    "submit": _("Submit"),
+    "skip": _("Skip"),
+    "report": _("Report this pair"),
+    "skip_title": _("Skip this pair"),
+    "report_title": _("Report this pair"),
+    "reason": _("Reason"),
+    "note": _("Note (optional)"),
+    "cancel": _("Cancel"),
+    "confirm_skip": _("Skip pair"),
+    "confirm_report": _("Send report"),
+    "status_saved": _("All answers saved"),
+    "status_sending": _("Sending {n} answer(s)…"),
+    "status_waiting": _("Server not reachable: retrying in {s} s ({n} answer(s) kept safe)"),
+    "status_auth": _("You are logged out: log in again in another tab ({n} answer(s) kept safe)"),
+    "status_rejected": _("The server refused an answer: {reason}"),
+    "draft_restored": _("Your answers in progress were restored."),
+    "loading": _("Loading the next pair…"),
+    "error_load": _("Could not load a pair ({reason}). Trying again…"),
+    "done_title": _("No more pairs for now"),
+    "done_text": _("Thank you! Every pair available to you is done."),
+    "back_to_workspace": _("Back to the workspace"),
+    "keymap_title": _("Keyboard shortcuts"),
+    "close": _("Close"),
+    "k_play": _("Play or pause both videos"),
+    "k_restart": _("Restart both videos"),
+    "k_choose": _("Left or Right for the focused question, then on to the next"),
+    "k_none": _("“None of these” for the focused harm list"),
+    "k_move": _("Move between questions and buttons"),
+    "k_submit": _("Submit when every question is answered"),
+    "k_speed": _("Speed 0.5× / 1×"),
+    "k_loop": _("Loop on or off"),
+    "k_mute": _("Mute or unmute the left / right video"),
+    "k_reveal": _("Reveal blurred videos"),
+    "k_help": _("Show or hide this list"),
+    "k_close": _("Close a dialog"),
+}
+
+# Reasons for skipping or reporting a pair, keyed like assignments.PairReport.Reason.
+REPORT_REASONS = {
+    "broken_video": _("A video does not play or is broken"),
+    "wrong_prompt": _("The videos do not match the prompt"),
+    "disturbing": _("Too disturbing for me to judge"),
+    "unsure": _("I cannot judge this pair"),
+    "other": _("Other"),
+}
+
+
+def app_messages() -> dict[str, str]:
+    """The app's strings in the active language."""
+    return {key: str(text) for key, text in MESSAGES.items()}

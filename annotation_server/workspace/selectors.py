@@ -1,0 +1,73 @@
+"""Reads for the worker app's pages: the page configuration the app boots from."""
+
+from __future__ import annotations
+
+from django.utils.translation import get_language
+
+from annotation_server import taxonomy
+from annotation_server.assignments import selectors as assignment_selectors
+from annotation_server.assignments.models import PairReport
+from annotation_server.workspace.messages import REPORT_REASONS, app_messages
+
+
+def _is_chinese(language: str | None) -> bool:
+    return bool(language) and language.lower().startswith("zh")
+
+
+def taxonomy_for_language(language: str | None) -> dict[str, list[dict[str, str]]]:
+    """The 12 harms and 4 sub-dimensions with labels and descriptions in `language`.
+
+    taxonomy.py carries both languages, so the app's descriptions have one source.
+    """
+    zh = _is_chinese(language)
+    harms = [
+        {
+            "key": c.key,
+            "code": c.code,
+            "label": c.label_zh if zh else c.label_en,
+            "description": c.description_zh if zh else c.description_en,
+        }
+        for c in taxonomy.HARM_CATEGORIES
+    ]
+    dimensions = [
+        {
+            "key": d.key,
+            "label": d.label_zh if zh else d.label_en,
+            "description": d.description_zh if zh else d.description_en,
+        }
+        for d in taxonomy.SUB_DIMENSIONS
+    ]
+    return {"harms": harms, "dimensions": dimensions}
+
+
+def report_reasons() -> list[dict[str, str]]:
+    """Skip/report reasons the API accepts, labelled in the active language."""
+    return [
+        {"key": value, "label": str(REPORT_REASONS.get(value, label))}
+        for value, label in PairReport.Reason.choices
+    ]
+
+
+def workspace_config(*, user, view: str, csrf_token: str, urls: dict[str, str],
+                     languages: list[tuple[str, str]]) -> dict:
+    """Everything the app needs at start, rendered into the page as JSON.
+
+    Contains nothing secret: the worker's own counts and the instructions of batches they
+    may work on. Gold answers, video ids and the left/right mapping never appear here.
+    """
+    language = get_language() or "en"
+    counts = assignment_selectors.annotator_counts(annotator=user)
+    batches = assignment_selectors.batch_list_for_annotator(annotator=user)
+    return {
+        "view": view,
+        "lang": language,
+        "languages": [[code, str(name)] for code, name in languages],
+        "username": user.get_username(),
+        "csrfToken": csrf_token,
+        "urls": urls,
+        "messages": app_messages(),
+        **taxonomy_for_language(language),
+        "reasons": report_reasons(),
+        "batches": [{"name": b.name, "instructions": b.instructions} for b in batches],
+        "counts": {"today": counts["today"], "total": counts["total"]},
+    }

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("work/", views.workspace, name="workspace"),
+    path("work/task/", views.task, name="workspace-task"),
+]

@@ -1,0 +1,520 @@
+// The task page: one pair at a time, the next one prefetched, no page reloads.
+import { Api, ApiError } from "./api";
+import { askReason, keymapDialog } from "./dialogs";
+import { $, h } from "./dom";
+import type { DraftStore } from "./draft";
+import { t } from "./i18n";
+import type { Outbox, OutboxStatus } from "./outbox";
+import { DualPlayer, formatTime, prepareVideo } from "./player";
+import { buildStages } from "./questions";
+import * as S from "./state";
+import type { Answers, AppConfig, Assignment, HarmTarget, Side } from "./types";
+
+interface Loaded {
+  a: Assignment;
+  videos: Record<Side, HTMLVideoElement>;
+}
+
+interface Current extends Loaded {
+  answers: Answers;
+  revealed: boolean;
+  stage1Ms: number;
+  stage2Ms: number;
+  mark: number;
+}
+
+const SIDES: Side[] = ["left", "right"];
+
+export const asksPrompt = (a: Assignment): boolean => a.ask_prompt_labels ?? a.batch.label_prompts;
+
+export class TaskView {
+  readonly root: HTMLElement;
+  private cur: Current | null = null;
+  private next: Loaded | null | "none" = null; // "none": the server had nothing more (204)
+  private fetching = false;
+  private waitingForNext = false;
+  private readonly player: DualPlayer;
+  private readonly keymap = keymapDialog();
+  private readonly dims: string[];
+  private switchMark = false;
+
+  constructor(
+    private readonly cfg: AppConfig,
+    private readonly api: Api,
+    private readonly outbox: Outbox,
+    private readonly drafts: DraftStore,
+  ) {
+    this.dims = cfg.dimensions.map((d) => d.key);
+    this.player = new DualPlayer({
+      onWatched: () => this.onWatched(),
+      onChange: () => this.drawControls(),
+    });
+    this.root = h("div", { id: "task", class: "task" }, this.keymap);
+    outbox.onDelivered = () => {
+      this.cfg.counts.today += 1;
+      this.cfg.counts.total += 1;
+    };
+    outbox.onRejected = (_item, reason) => this.flash(t("status_rejected", { reason }), true);
+    outbox.onStatus = (s) => {
+      this.drawStatus(s);
+      if (s.state === "idle") this.afterOutboxIdle();
+    };
+  }
+
+  /** Show the first pair: resume the open one (answers restored from the draft) or claim. */
+  async start(): Promise<void> {
+    this.drawStatus(this.outbox.status);
+    this.outbox.flush();
+    await this.loadCurrent();
+  }
+
+  private async loadCurrent(): Promise<void> {
+    this.showMessage(t("loading"));
+    // An answer still in the outbox means the server may still think that pair is open.
+    if (this.outbox.pending > 0) {
+      this.waitingForNext = true;
+      return;
+    }
+    if (this.next && this.next !== "none") {
+      const ready = this.next;
+      this.next = null;
+      return this.show(ready);
+    }
+    try {
+      const a = await this.api.next();
+      if (!a) return this.showDone();
+      this.show({ a, videos: { left: prepareVideo(a.left), right: prepareVideo(a.right) } });
+    } catch (e) {
+      this.showMessage(t("error_load", { reason: e instanceof Error ? e.message : String(e) }));
+      setTimeout(() => void this.loadCurrent(), 3000);
+    }
+  }
+
+  private afterOutboxIdle(): void {
+    if (this.waitingForNext) {
+      this.waitingForNext = false;
+      void this.loadCurrent();
+    } else {
+      void this.prefetch();
+    }
+  }
+
+  /** Claim the following pair and start loading its videos while the worker works. */
+  private async prefetch(): Promise<void> {
+    if (!this.cur || this.next !== null || this.fetching || this.outbox.pending > 0) return;
+    // ?prefetch=0 turns prefetching off: the benchmark's baseline, and a debugging aid.
+    if (new URLSearchParams(location.search).get("prefetch") === "0") return;
+    this.fetching = true;
+    try {
+      const a = await this.api.next({ prefetch: true });
+      if (!a) this.next = "none";
+      else if (a.id !== this.cur?.a.id && !this.outbox.has(a.id) && this.next === null) {
+        this.next = { a, videos: { left: prepareVideo(a.left), right: prepareVideo(a.right) } };
+        // Posters too, so the next pair never shows an empty box.
+        for (const s of SIDES) {
+          const poster = a[s].poster_url;
+          if (poster) new Image().src = poster;
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof ApiError)) setTimeout(() => void this.prefetch(), 5000);
+    } finally {
+      this.fetching = false;
+      // Lets tests and the benchmark see that the next pair is on its way.
+      this.root.dataset.prefetched = this.next === null ? "" : this.next === "none" ? "none" : "ready";
+    }
+  }
+
+  private show(loaded: Loaded): void {
+    // A prefetch that landed while we were waiting may hold this very pair.
+    if (this.next && this.next !== "none" && this.next.a.id === loaded.a.id) this.next = null;
+    const draft = this.drafts.load(loaded.a.id);
+    this.cur = {
+      ...loaded,
+      answers: draft?.answers ?? S.emptyAnswers(),
+      revealed: draft?.revealed ?? false,
+      stage1Ms: draft?.stage1Ms ?? 0,
+      stage2Ms: draft?.stage2Ms ?? 0,
+      mark: performance.now(),
+    };
+    this.render();
+    this.player.attach(loaded.videos, draft?.watched ?? { left: false, right: false });
+    this.refresh();
+    if (draft) this.flash(t("draft_restored"));
+    this.measureSwitch(loaded.videos);
+    if (this.outbox.pending === 0) void this.prefetch();
+  }
+
+  // Submit → both next videos playable, for the benchmark (performance.measure entries).
+  private measureSwitch(videos: Record<Side, HTMLVideoElement>): void {
+    if (!this.switchMark) return;
+    this.switchMark = false;
+    const ready = (v: HTMLVideoElement) =>
+      v.readyState >= 3
+        ? Promise.resolve()
+        : new Promise<void>((r) => v.addEventListener("canplay", () => r(), { once: true }));
+    void Promise.all([ready(videos.left), ready(videos.right)]).then(() =>
+      performance.measure("next-pair-playable", "pair-submit"),
+    );
+  }
+
+  private render(): void {
+    const c = this.cur!;
+    const a = c.a;
+    const blur = a.batch.blur_videos && !c.revealed;
+    const vbox = (side: Side) =>
+      h(
+        "figure",
+        { class: `side ${side}${blur ? " blurred" : ""}`, "data-side": side },
+        h(
+          "figcaption",
+          {},
+          h("strong", {}, t(side)),
+          h("span", { class: "watched", "data-watched": side }),
+          h("button", {
+            type: "button", class: "btn small mute", "data-mute": side,
+            onclick: () => this.player.toggleMute(side),
+          }),
+        ),
+        h("div", { class: "vbox", "data-slot": side }),
+      );
+    const controls = h(
+      "div",
+      { class: "controls", role: "group", "aria-label": t("playback") },
+      h("button", { type: "button", class: "btn", id: "play", onclick: () => this.player.toggle() }),
+      h("button", {
+        type: "button", class: "btn", id: "restart", onclick: () => this.player.restart(),
+      }, t("restart")),
+      h("input", {
+        type: "range", id: "scrub", min: 0, max: 1000, value: 0, "aria-label": t("scrubber"),
+        oninput: (e: Event) =>
+          this.player.seek((Number((e.target as HTMLInputElement).value) / 1000) *
+            this.player.duration),
+      }),
+      h("span", { id: "time", class: "time" }, "0:00.0"),
+      h("button", {
+        type: "button", class: "btn", id: "speed", "aria-label": t("speed"),
+        onclick: () => this.player.setSpeed(this.player.speed === 1 ? 0.5 : 1),
+      }),
+      h("button", {
+        type: "button", class: "btn", id: "loop", onclick: () => this.player.toggleLoop(),
+      }, t("loop")),
+      blur ? h("button", {
+        type: "button", class: "btn warn", id: "reveal", onclick: () => this.reveal(),
+      }, t("reveal")) : null,
+    );
+    const stages = buildStages(this.cfg, asksPrompt(a));
+    stages.addEventListener("change", (e) => this.onInput(e.target as HTMLInputElement));
+    const main = h(
+      "main",
+      { class: "pair", "data-assignment": a.id },
+      h("section", { class: "prompt", "aria-label": t("prompt") },
+        h("span", { class: "tag" }, t("prompt")), h("p", { id: "prompt-text" }, a.prompt.text)),
+      h("section", { class: "stagearea" },
+        h("div", { class: "videos" }, vbox("left"), vbox("right")),
+        controls,
+        h("p", { id: "lock", class: "lock", role: "status" }),
+      ),
+      h("section", { class: "questions" }, stages,
+        h("div", { class: "actions" },
+          h("button", { type: "button", class: "btn primary", id: "submit",
+            onclick: () => this.submit() }, t("submit")),
+          h("span", { id: "missing", class: "missing" }),
+          h("span", { class: "grow" }),
+          h("button", { type: "button", class: "btn", id: "skip",
+            onclick: () => void this.skipOrReport("skip") }, t("skip")),
+          h("button", { type: "button", class: "btn", id: "report",
+            onclick: () => void this.skipOrReport("report") }, t("report")),
+        ),
+        a.batch.instructions
+          ? h("details", { class: "instructions" }, h("summary", {}, t("instructions")),
+            h("p", {}, a.batch.instructions))
+          : null,
+      ),
+    );
+    this.root.replaceChildren(this.keymap, main);
+    for (const s of SIDES) {
+      const v = c.videos[s];
+      v.setAttribute("aria-label", t(s));
+      $(`[data-slot=${s}]`, main).append(v);
+    }
+  }
+
+  private onInput(el: HTMLInputElement): void {
+    const c = this.cur;
+    if (!c) return;
+    const [kind, key] = el.name.split(/-(.*)/s);
+    const before = S.stage1Complete(c.answers, this.dims, asksPrompt(c.a));
+    this.account();
+    if (kind === "dim") c.answers = { ...c.answers, sub: { ...c.answers.sub, [key]: el.value as Side } };
+    else if (kind === "overall") c.answers = { ...c.answers, [key]: el.value as Side };
+    else if (kind === "harm") c.answers = S.toggleHarm(c.answers, key as HarmTarget, el.value, el.checked);
+    else if (kind === "none") c.answers = S.setNone(c.answers, key as HarmTarget, el.checked);
+    this.saveDraft();
+    this.refresh();
+    if (!before && S.stage1Complete(c.answers, this.dims, asksPrompt(c.a))) {
+      this.focusQuestion("helpfulness");
+    }
+  }
+
+  // Time on task goes to the stage the worker is in: stage 1 until it is complete.
+  private account(): void {
+    const c = this.cur!;
+    const now = performance.now();
+    const spent = now - c.mark;
+    c.mark = now;
+    if (S.stage1Complete(c.answers, this.dims, asksPrompt(c.a))) c.stage2Ms += spent;
+    else c.stage1Ms += spent;
+  }
+
+  private saveDraft(): void {
+    const c = this.cur!;
+    this.drafts.save(c.a.id, {
+      answers: c.answers, watched: { ...this.player.watched }, revealed: c.revealed,
+      stage1Ms: c.stage1Ms, stage2Ms: c.stage2Ms,
+    });
+  }
+
+  get unlocked(): boolean {
+    const c = this.cur;
+    if (!c) return false;
+    return !c.a.batch.must_watch || (this.player.watched.left && this.player.watched.right);
+  }
+
+  private onWatched(): void {
+    const wasFocusIn = this.root.querySelector("#stage1")?.contains(document.activeElement);
+    this.saveDraft();
+    this.refresh();
+    if (this.unlocked && !wasFocusIn) this.focusQuestion(this.dims[0]);
+  }
+
+  /** Bring the form in line with the answers and the locks. */
+  refresh(): void {
+    const c = this.cur;
+    if (!c) return;
+    const form = this.root.querySelector<HTMLFormElement>("#answers");
+    if (!form) return;
+    const lp = asksPrompt(c.a);
+    const s1 = S.stage1Complete(c.answers, this.dims, lp);
+    ($("#stage1", form) as HTMLFieldSetElement).disabled = !this.unlocked;
+    ($("#stage2", form) as HTMLFieldSetElement).disabled = !this.unlocked || !s1;
+    for (const input of form.querySelectorAll<HTMLInputElement>("input")) {
+      const [kind, key] = input.name.split(/-(.*)/s);
+      if (kind === "dim") input.checked = c.answers.sub[key] === input.value;
+      else if (kind === "overall") input.checked = c.answers[key as "helpfulness"] === input.value;
+      else if (kind === "harm") input.checked = !!c.answers.harms[key as HarmTarget]?.includes(input.value);
+      else if (kind === "none") input.checked = S.isNone(c.answers, key as HarmTarget);
+    }
+    const missing = S.stage1Missing(c.answers, this.dims, lp);
+    for (const q of form.querySelectorAll<HTMLElement>(".q")) {
+      const id = q.dataset.q!;
+      const done = id === "helpfulness" || id === "harmlessness"
+        ? c.answers[id] !== null : !missing.includes(id);
+      q.classList.toggle("done", done);
+    }
+    const warnings = $("#warnings", form);
+    warnings.replaceChildren(...S.contradictions(c.answers, this.dims).map((w) =>
+      h("p", { class: "warning" }, t(`warn_${w}`))));
+    const complete = s1 && S.stage2Complete(c.answers);
+    ($("#submit", this.root) as HTMLButtonElement).disabled = !complete || !this.unlocked;
+    $("#missing", this.root).textContent = !this.unlocked ? "" : !s1
+      ? t("stage1_left", { n: missing.length })
+      : complete ? "" : t("stage2_left");
+    for (const s of SIDES) {
+      const w = $(`[data-watched=${s}]`, this.root);
+      w.textContent = this.player.watched[s] ? `✓ ${t("watched")}` : t("not_watched");
+      w.classList.toggle("yes", this.player.watched[s]);
+    }
+    $("#lock", this.root).textContent = this.unlocked ? "" : t("lock_notice");
+    this.drawControls();
+  }
+
+  private drawControls(): void {
+    const p = this.player;
+    const play = this.root.querySelector("#play");
+    if (!play || !p.videos) return;
+    play.textContent = p.playing ? t("pause") : t("play");
+    const scrub = $("#scrub", this.root) as HTMLInputElement;
+    const d = p.duration;
+    if (document.activeElement !== scrub || p.playing) {
+      scrub.value = String(d ? Math.round((p.currentTime / d) * 1000) : 0);
+    }
+    $("#time", this.root).textContent = `${formatTime(p.currentTime)} / ${formatTime(d)}`;
+    const speed = $("#speed", this.root);
+    speed.textContent = p.speed === 1 ? "1×" : "0.5×";
+    $("#loop", this.root).setAttribute("aria-pressed", String(p.loop));
+    for (const s of SIDES) {
+      const b = $(`[data-mute=${s}]`, this.root);
+      const muted = p.videos[s].muted;
+      b.textContent = muted ? t("unmute") : t("mute");
+      b.setAttribute("aria-pressed", String(muted));
+      b.setAttribute("aria-label", `${muted ? t("unmute") : t("mute")} · ${t(s)}`);
+    }
+  }
+
+  private drawStatus(s: OutboxStatus): void {
+    const el = document.getElementById("sync");
+    if (!el) return;
+    el.dataset.state = s.state;
+    if (s.state === "idle") el.textContent = t("status_saved");
+    else if (s.state === "sending") el.textContent = t("status_sending", { n: s.pending });
+    else if (s.state === "auth") el.textContent = t("status_auth", { n: s.pending });
+    else {
+      const secs = Math.max(1, Math.round((s.retryAt - Date.now()) / 1000));
+      el.textContent = t("status_waiting", { s: secs, n: s.pending });
+    }
+  }
+
+  private flash(text: string, error = false): void {
+    const el = document.getElementById("flash");
+    if (!el) return;
+    el.textContent = text;
+    el.classList.toggle("error", error);
+    setTimeout(() => { if (el.textContent === text) el.textContent = ""; }, 6000);
+  }
+
+  focusQuestion(id: string): void {
+    const q = this.root.querySelector<HTMLElement>(`.q[data-q="${id}"]`);
+    const input = q?.querySelector<HTMLInputElement>("input:checked") ??
+      q?.querySelector<HTMLInputElement>("input");
+    if (input && !input.disabled) {
+      input.focus();
+      q!.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  /** 1/2 (or N) on the focused question: answer it and move to the next open one. */
+  answerFocused(value: Side | "none"): boolean {
+    const el = document.activeElement as HTMLInputElement | null;
+    const q = el?.closest<HTMLElement>(".q");
+    if (!q || !this.cur || el!.disabled) return false;
+    if (value === "none") {
+      const none = q.querySelector<HTMLInputElement>("input[name^=none-]");
+      if (!none) return false;
+      none.checked = !none.checked;
+      this.onInput(none);
+    } else {
+      const radio = q.querySelector<HTMLInputElement>(`input[type=radio][value=${value}]`);
+      if (!radio) return false;
+      radio.checked = true;
+      this.onInput(radio);
+    }
+    this.focusAfter(q);
+    return true;
+  }
+
+  private focusAfter(q: HTMLElement): void {
+    const all = [...this.root.querySelectorAll<HTMLElement>(".q")];
+    const rest = all.slice(all.indexOf(q) + 1);
+    const nextQ = rest.find((x) => !x.classList.contains("done") && !x.closest("fieldset:disabled"));
+    if (nextQ) this.focusQuestion(nextQ.dataset.q!);
+    else if (!($("#submit", this.root) as HTMLButtonElement).disabled) $("#submit", this.root).focus();
+  }
+
+  get complete(): boolean {
+    const c = this.cur;
+    return !!c && this.unlocked && S.stage1Complete(c.answers, this.dims, asksPrompt(c.a)) &&
+      S.stage2Complete(c.answers);
+  }
+
+  submit(): void {
+    const c = this.cur;
+    if (!c || !this.complete) {
+      const first = c ? S.stage1Missing(c.answers, this.dims, asksPrompt(c.a))[0] : null;
+      if (first) this.focusQuestion(first);
+      else if (c && !S.stage2Complete(c.answers)) {
+        this.focusQuestion(c.answers.helpfulness ? "harmlessness" : "helpfulness");
+      }
+      return;
+    }
+    this.account();
+    performance.mark("pair-submit");
+    this.switchMark = true;
+    const body = S.toPayload(c.answers, this.dims, asksPrompt(c.a),
+      { stage1_ms: c.stage1Ms, stage2_ms: c.stage2Ms });
+    this.finish("submit", body);
+  }
+
+  private async skipOrReport(kind: "skip" | "report"): Promise<void> {
+    if (!this.cur) return;
+    this.player.pause();
+    const choice = await askReason(this.root, kind, this.cfg.reasons);
+    if (!choice || !this.cur) return;
+    this.switchMark = true;
+    performance.mark("pair-submit");
+    this.finish(kind, { reason: choice.reason, note: choice.note });
+  }
+
+  /** Hand the answer to the outbox and move on at once to the prefetched pair. */
+  private finish(kind: "submit" | "skip" | "report", body: unknown): void {
+    const c = this.cur!;
+    this.outbox.add(kind, c.a.id, body);
+    this.drafts.clear(c.a.id);
+    this.player.release();
+    this.cur = null;
+    const next = this.next;
+    this.next = null;
+    this.root.dataset.prefetched = "";
+    if (next === "none") return this.showDone();
+    if (next) return this.show(next);
+    this.waitingForNext = true;
+    this.showMessage(t("loading"));
+    if (this.outbox.pending === 0) this.afterOutboxIdle();
+  }
+
+  private reveal(): void {
+    const c = this.cur;
+    if (!c || c.revealed) return;
+    c.revealed = true;
+    this.root.querySelectorAll(".side.blurred").forEach((f) => f.classList.remove("blurred"));
+    this.root.querySelector("#reveal")?.remove();
+    this.saveDraft();
+  }
+
+  private showMessage(text: string): void {
+    this.root.replaceChildren(this.keymap, h("main", { class: "message" }, h("p", { role: "status" }, text)));
+  }
+
+  private showDone(): void {
+    this.cur = null;
+    this.root.replaceChildren(this.keymap, h("main", { class: "message", id: "done" },
+      h("h2", {}, t("done_title")), h("p", {}, t("done_text")),
+      h("a", { class: "btn primary", href: this.cfg.urls.workspace, "data-nav": "workspace" },
+        t("back_to_workspace"))));
+  }
+
+  /** Global keys; returns true when the key was used. */
+  onKey(e: KeyboardEvent): boolean {
+    if (e.key === "?") {
+      if (this.keymap.open) this.keymap.close(); else this.keymap.showModal();
+      return true;
+    }
+    if (!this.cur || document.querySelector("dialog[open]")) return false;
+    const target = e.target as HTMLElement;
+    const tag = target.tagName;
+    const type = (target as HTMLInputElement).type;
+    if (tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && type === "text")) return false;
+    const onToggle = tag === "BUTTON" || tag === "A" || type === "checkbox" || tag === "SUMMARY";
+    switch (e.key) {
+      case " ":
+        if (onToggle) return false; // Space activates the focused button or checkbox
+        this.player.toggle();
+        return true;
+      case "k": case "K": this.player.toggle(); return true;
+      case "r": case "R": this.player.restart(); return true;
+      case "s": case "S": this.player.setSpeed(this.player.speed === 1 ? 0.5 : 1); return true;
+      case "l": case "L": this.player.toggleLoop(); return true;
+      case "z": case "Z": this.player.toggleMute("left"); return true;
+      case "x": case "X": this.player.toggleMute("right"); return true;
+      case "v": case "V": this.reveal(); return true;
+      case "1": return this.answerFocused("left");
+      case "2": return this.answerFocused("right");
+      case "n": case "N": return this.answerFocused("none");
+      case "Enter":
+        if (tag === "BUTTON" || tag === "A" || tag === "SUMMARY") return false;
+        this.submit();
+        return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,53 @@
+"""Helpers shared by the task-distribution tests: API clients, batches, answer payloads."""
+
+from __future__ import annotations
+
+import copy
+
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from annotation_server.batches.models import Batch, Pair
+from tests.factories import BatchFactory, PairFactory
+
+ANSWERS = {
+    "sub_preferences": {
+        "instruction_following": "left",
+        "correctness": "right",
+        "information": "left",
+        "aesthetics": "left",
+    },
+    "harm_labels": {"left": ["violence"], "right": []},
+    "helpfulness": "left",
+    "harmlessness": "right",
+    "timings": {"stage1_ms": 41000, "stage2_ms": 6000},
+}
+
+NEXT = "/api/v1/assignments/next/"
+
+
+def answers(**overrides) -> dict:
+    """The issue's example submit, with top-level keys replaced by `overrides`."""
+    body = copy.deepcopy(ANSWERS)
+    body.update(overrides)
+    return body
+
+
+def client_for(user) -> APIClient:
+    """An API client authenticated the way the worker app is: a token header."""
+    token, _ = Token.objects.get_or_create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def make_batch(pairs: int = 3, **fields) -> tuple[Batch, list[Pair]]:
+    """A published batch (overlap 3 unless given) with `pairs` regular pairs."""
+    batch = BatchFactory(**fields)
+    return batch, [PairFactory(batch=batch) for _ in range(pairs)]
+
+
+def submit(client: APIClient, assignment_id: str, body: dict | None = None):
+    return client.post(
+        f"/api/v1/assignments/{assignment_id}/submit/", body or ANSWERS, format="json"
+    )

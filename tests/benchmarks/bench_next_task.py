@@ -1,0 +1,293 @@
+"""Benchmark: next-task latency and throughput under gunicorn on PostgreSQL.
+
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/annot_bench_next \\
+        .venv/bin/python tests/benchmarks/bench_next_task.py [--seconds 8]
+
+Builds (drops and recreates) its own database with one published batch of 20,000 pairs × K=3
+and 50 annotator accounts, prints EXPLAIN ANALYZE of the claim query, starts gunicorn
+(gthread) on a loopback port, then at concurrency 1, 20 and 50 measures:
+- the trivial authenticated endpoint GET /api/v1/ping/ (the baseline), and
+- the worker loop: POST /api/v1/assignments/next/ (always a fresh claim) then submit
+  (every 10th pair is skipped instead), each client its own account.
+It prints p50/p95/p99 latency, requests/s, the ratio against the baseline, and finally checks
+the database: no pair above K, `taken` equal to its open + submitted assignments, nobody with
+a pair twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+BENCH_DB = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/annot_bench_next"
+)
+os.environ["DATABASE_URL"] = BENCH_DB
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotation_server.settings")
+os.environ.setdefault("CELERY_BROKER_URL", "")
+
+PAIRS, K, ACCOUNTS = 20_000, 3, 50
+VIDEOS_PER_PROMPT = 5  # 10 pairs per prompt
+ANSWERS = json.dumps({
+    "sub_preferences": {"instruction_following": "left", "correctness": "right",
+                        "information": "left", "aesthetics": "left"},
+    "harm_labels": {"left": [], "right": ["violence"]},
+    "helpfulness": "left", "harmlessness": "right",
+    "timings": {"stage1_ms": 30000, "stage2_ms": 5000},
+})
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    name = BENCH_DB.rsplit("/", 1)[1]
+    admin_url = BENCH_DB.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def seed() -> tuple[object, list[str]]:
+    """One published batch of PAIRS pairs and ACCOUNTS annotators; returns (batch, tokens)."""
+    from itertools import combinations
+
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from annotation_server.accounts import roles
+    from annotation_server.batches.models import Batch, Pair
+    from annotation_server.catalog.models import Prompt, Video
+
+    prompts_needed = PAIRS // 10
+    prompts = Prompt.objects.bulk_create(
+        Prompt(prompt_id=f"p{i:05d}", text=f"Prompt {i}", prompt_type="safety_neutral")
+        for i in range(prompts_needed)
+    )
+    videos = Video.objects.bulk_create(
+        Video(prompt=p, video_id=f"{p.prompt_id}-v{j}", video_text=p.text, generated_from="M",
+              source=f"videos/source/{p.prompt_id}-{j}.mp4", sha256=f"{p.pk:058d}{j:06d}",
+              status=Video.Status.READY, rendition=f"r/{p.prompt_id}-{j}.mp4", duration_s=2.0)
+        for p in prompts for j in range(VIDEOS_PER_PROMPT)
+    )
+    batch = Batch.objects.create(name="bench", overlap=K, status=Batch.Status.PUBLISHED)
+    rows = []
+    for start in range(0, len(videos), VIDEOS_PER_PROMPT):
+        group = videos[start:start + VIDEOS_PER_PROMPT]
+        for a, b in combinations(group, 2):
+            rows.append(Pair(batch=batch, prompt_id=a.prompt_id, video_0=a, video_1=b,
+                             pair_id=f"{a.video_id}-{b.video_id}"))
+    Pair.objects.bulk_create(rows, batch_size=5000)
+    User = get_user_model()
+    users = User.objects.bulk_create(User(username=f"bench{i:03d}") for i in range(ACCOUNTS))
+    roles.role_groups()[roles.ANNOTATOR].user_set.add(*users)
+    tokens = [Token.objects.create(user=u).key for u in users]
+    return batch, tokens
+
+
+def explain_claim(batch, label: str) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from annotation_server.assignments.services import regular_candidates
+
+    user = get_user_model().objects.get(username="bench000")
+    qs = regular_candidates(batch=batch, annotator=user).select_for_update(
+        skip_locked=True, of=("self",))[:1]
+    with transaction.atomic():
+        plan = qs.explain(analyze=True)
+    print(f"\n-- EXPLAIN ANALYZE of the claim query ({label}):\n{plan}\n")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": BENCH_DB, "DATABASE_CONN_MAX_AGE": "60",
+           "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "annotation_server.wsgi:application",
+         "-b", f"127.0.0.1:{port}", "-w", "3", "-k", "gthread", "--threads", "6",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/ping/")
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+class Client:
+    """One keep-alive connection, one account."""
+
+    def __init__(self, port: int, token: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body: str | None = None) -> tuple[int, bytes, float]:
+        started = time.perf_counter()
+        self.conn.request(method, path, body=body, headers=self.headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        return response.status, data, (time.perf_counter() - started) * 1000
+
+
+def run_phase(port: int, tokens: list[str], concurrency: int, seconds: float,
+              kind: str) -> dict:
+    lat: dict[str, list[float]] = {"main": [], "submit": []}
+    counts = {"requests": 0, "errors": 0, "empty": 0}
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    barrier = threading.Barrier(concurrency)
+
+    def loop(token: str) -> None:
+        client = Client(port, token)
+        mine: dict[str, list[float]] = {"main": [], "submit": []}
+        n = errors = empty = skips = 0
+        barrier.wait()
+        while time.perf_counter() < deadline:
+            if kind == "ping":
+                status, _, ms = client.call("GET", "/api/v1/ping/")
+                mine["main"].append(ms)
+                n += 1
+                errors += status != 200
+                continue
+            status, body, ms = client.call("POST", "/api/v1/assignments/next/", "{}")
+            mine["main"].append(ms)
+            n += 1
+            if status == 204:
+                empty += 1
+                break
+            if status != 200:
+                errors += 1
+                continue
+            assignment = json.loads(body)["id"]
+            skips += 1
+            if skips % 10 == 0:
+                path, payload, ok = f"/api/v1/assignments/{assignment}/skip/", '{"reason":"unsure"}', 200
+            else:
+                path, payload, ok = f"/api/v1/assignments/{assignment}/submit/", ANSWERS, 201
+            status, _, ms = client.call("POST", path, payload)
+            mine["submit"].append(ms)
+            n += 1
+            errors += status != ok
+        with lock:
+            for key in lat:
+                lat[key].extend(mine[key])
+            counts["requests"] += n
+            counts["errors"] += errors
+            counts["empty"] += empty
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=loop, args=(tokens[i % len(tokens)],))
+               for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return {"lat": lat, "rps": counts["requests"] / elapsed,
+            "main_rps": len(lat["main"]) / elapsed, **counts}
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
+        else values[0]
+
+
+def fmt(values: list[float]) -> str:
+    return f"p50 {pct(values, 50):6.1f}  p95 {pct(values, 95):6.1f}  p99 {pct(values, 99):6.1f} ms"
+
+
+def check_invariants(batch) -> list[str]:
+    from django.db import connection
+
+    problems = []
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT p.id, p.taken, COUNT(a.id) FILTER (WHERE a.status IN ('open','submitted')
+                                                      AND NOT a.is_gold)
+            FROM batches_pair p LEFT JOIN assignments_assignment a ON a.pair_id = p.id
+            WHERE p.batch_id = %s GROUP BY p.id
+            HAVING p.taken <> COUNT(a.id) FILTER (WHERE a.status IN ('open','submitted')
+                                                  AND NOT a.is_gold) OR p.taken > %s""",
+                    [batch.pk, K])
+        problems += [f"pair {r[0]}: taken {r[1]} vs {r[2]} live" for r in cur.fetchall()]
+        cur.execute("""SELECT pair_id, COUNT(*) FROM annotations_annotation
+                       GROUP BY pair_id HAVING COUNT(*) > %s""", [K])
+        problems += [f"pair {r[0]}: {r[1]} annotations > K" for r in cur.fetchall()]
+        cur.execute("""SELECT pair_id, annotator_id FROM assignments_assignment
+                       GROUP BY 1, 2 HAVING COUNT(*) > 1""")
+        problems += [f"pair {r[0]} twice for {r[1]}" for r in cur.fetchall()]
+        cur.execute("SELECT COUNT(*) FROM annotations_annotation")
+        print(f"annotations stored: {cur.fetchone()[0]}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 20, 50])
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    t0 = time.perf_counter()
+    batch, tokens = seed()
+    print(f"seeded {PAIRS} pairs × K={K}, {ACCOUNTS} accounts in {time.perf_counter() - t0:.1f}s")
+    explain_claim(batch, "fresh batch")
+
+    port = free_port()
+    server = start_server(port)
+    try:
+        run_phase(port, tokens, 4, 1.5, "next")  # warm-up: imports, connections
+        print(f"{'':>4} {'endpoint':<26} {'latency':<42} {'req/s':>8}")
+        results = {}
+        for c in args.concurrency:
+            ping = run_phase(port, tokens, c, args.seconds, "ping")
+            nxt = run_phase(port, tokens, c, args.seconds, "next")
+            results[c] = (ping, nxt)
+            print(f"c={c:<3} {'GET /ping/ (baseline)':<26} {fmt(ping['lat']['main']):<42} "
+                  f"{ping['rps']:8.1f}")
+            print(f"{'':>5} {'POST next/ (claim)':<26} {fmt(nxt['lat']['main']):<42} "
+                  f"{nxt['main_rps']:8.1f}")
+            print(f"{'':>5} {'POST submit/ or skip/':<26} {fmt(nxt['lat']['submit']):<42}")
+            print(f"{'':>5} {'claim+submit loop, all':<26} {'ratio vs baseline req/s:':<42} "
+                  f"{nxt['rps']:8.1f}  = {nxt['rps'] / ping['rps']:.0%}"
+                  f"   errors {ping['errors'] + nxt['errors']}, 204s {nxt['empty']}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    explain_claim(batch, "after the run")
+    problems = check_invariants(batch)
+    print("violations:", len(problems), *problems[:10], sep="\n  ")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

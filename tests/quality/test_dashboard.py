@@ -1,0 +1,121 @@
+"""The /dashboard/ pages: who may see them, and what an admin reads there."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from annotation_server.accounts import roles
+from annotation_server.quality.simulation import batch_simulate
+from tests.factories import BatchFactory, PairFactory
+from tests.quality.work import claim_and_submit
+
+
+@pytest.fixture
+def simulated(db):
+    return batch_simulate(name="sim", prompts=24, annotators=5, clickers=1, seed=7).batch
+
+
+def _annotator_rows(html: str) -> dict[str, str]:
+    rows = re.findall(r"<tr class=\"(?:flagged)?\">(.*?)</tr>", html, flags=re.S)
+    return {re.search(r">(sim-[a-z0-9]+)<", r).group(1): r for r in rows
+            if re.search(r">(sim-[a-z0-9]+)<", r)}
+
+
+def test_anonymous_users_are_sent_to_login(client, simulated):
+    response = client.get("/dashboard/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_annotators_cannot_see_any_dashboard_page(client, make_user, simulated):
+    client.force_login(make_user(roles.ANNOTATOR))
+    annotation = simulated.annotations.first()
+    for url in ("/dashboard/", f"/dashboard/batches/{simulated.pk}/", "/dashboard/audit/",
+                f"/dashboard/batches/{simulated.pk}/annotations/",
+                f"/dashboard/annotations/{annotation.pk}/"):
+        assert client.get(url).status_code == 403, url
+
+
+def test_reviewer_sees_the_batch_but_no_admin_controls(client, make_user, simulated):
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get(f"/dashboard/batches/{simulated.pk}/").content.decode()
+    assert "Inter-annotator agreement" in html and "Generator comparison" in html
+    assert 'name="action"' not in html
+    review = client.get(f"/dashboard/batches/{simulated.pk}/annotators/"
+                        f"{simulated.annotations.first().annotator_id}/review/")
+    assert review.status_code == 200 and "Reject work" not in review.content.decode()
+
+
+def test_random_clicker_is_flagged_and_careful_annotators_are_not(client, make_user, simulated):
+    client.force_login(make_user(roles.ADMIN))
+    html = client.get(f"/dashboard/batches/{simulated.pk}/").content.decode()
+    rows = _annotator_rows(html)
+    assert len(rows) == 6
+    clicker = rows.pop("sim-clicker06")
+    assert "⚑" in clicker and ("agreement" in clicker or "gold accuracy" in clicker)
+    for name, row in rows.items():
+        assert "⚑" not in row, name
+    # Admins get the lifecycle buttons of a published batch.
+    assert 'value="pause"' in html and 'value="complete"' in html
+
+
+def test_overview_lists_progress_of_every_batch(client, make_user, simulated):
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get("/dashboard/").content.decode()
+    assert "sim</a>" in html and "<svg" in html
+    progress = simulated.pairs.filter(is_gold=False).count() * simulated.overlap
+    assert re.search(rf"\d+ / {progress}</td>", html)
+
+
+def test_undefined_alpha_is_shown_as_na_not_a_crash(client, make_user):
+    batch = BatchFactory(name="same", overlap=2)
+    PairFactory(batch=batch)
+    for name in ("u1", "u2"):
+        claim_and_submit(make_user(roles.ANNOTATOR, username=name))
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get(f"/dashboard/batches/{batch.pk}/").content.decode()
+    # Nobody marked any harm: every harm answer is "absent", alpha is undefined.
+    row = re.search(r"S1 Adult, Explicit Sexual Content</td>(.*?)</tr>", html, flags=re.S)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row.group(1))
+    assert cells[:2] == ["n/a", "100.0%"]
+    assert "2 / 2" in html  # judgements done / needed
+
+
+def test_dashboard_query_count_does_not_grow_with_annotators(client, make_user, simulated,
+                                                             django_assert_max_num_queries):
+    client.force_login(make_user(roles.ADMIN))
+    with django_assert_max_num_queries(20):
+        assert client.get(f"/dashboard/batches/{simulated.pk}/").status_code == 200
+
+
+def test_reviewer_views_an_annotation_beside_its_videos(client, make_user, simulated):
+    annotation = simulated.annotations.filter(is_gold=True).select_related("pair").first()
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get(f"/dashboard/annotations/{annotation.pk}/").content.decode()
+    pair = annotation.pair
+    for video in (pair.video_0, pair.video_1):
+        assert f"/media/v/{video.uid}/video.mp4" in html
+        assert f"/media/v/{video.uid}/poster.jpg" in html
+    assert pair.prompt.text in html and annotation.helpfulness in html
+    # The reviewer sees the gold score, never the expected gold answer itself.
+    assert "gold pair, score" in html and "gold_answer" not in html
+
+
+def test_annotation_list_filters_by_annotator(client, make_user, simulated):
+    clicker = simulated.annotations.filter(annotator__username="sim-clicker06").first()
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get(f"/dashboard/batches/{simulated.pk}/annotations/",
+                      {"annotator": clicker.annotator_id}).content.decode()
+    names = set(re.findall(r"<td>(sim-[a-z]+\d+)</td>", html))
+    assert names == {"sim-clicker06"}
+
+
+def test_audit_log_shows_who_did_what(client, make_user, simulated):
+    from annotation_server.batches import lifecycle
+
+    admin = make_user(roles.ADMIN, username="chief")
+    lifecycle.batch_pause(batch=simulated, actor=admin)
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get("/dashboard/audit/").content.decode()
+    assert re.search(r"<td>chief</td><td>batch.pause</td>", html)
