@@ -187,6 +187,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With JSON logs Celery keeps Django's LOGGING (one JSON object per line), not its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = not env.bool("LOG_JSON", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "assignments-expire": {

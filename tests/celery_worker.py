@@ -10,7 +10,8 @@ Use it from tests marked `@pytest.mark.worker` and `@pytest.mark.django_db(trans
         worker.kill()                           # SIGKILL the whole process group
 
 The worker gets the test database (DATABASE_URL), MEDIA_ROOT and the broker of the test
-process; keyword arguments become extra environment variables (settings read with `env`).
+process as they are when it starts (so request a fixture that changes MEDIA_ROOT *before*
+`celery_worker`); keyword arguments become extra environment variables (settings read with `env`).
 Queues are emptied before the first worker starts so leftovers of earlier runs cannot leak in.
 """
 

@@ -30,8 +30,10 @@ def entry_batch_get(*, token: str) -> Batch:
     """The batch behind an entry link, or NotFoundError when the link is unknown or disabled."""
     batch = Batch.objects.filter(entry_token=token, entry_enabled=True).first() if token else None
     if batch is None:
-        raise NotFoundError("This study link is not valid or has been switched off. Please "
-                            "return to the study page and contact the researcher.")
+        raise NotFoundError(
+            "This study link is not valid or has been switched off. Please "
+            "return to the study page and contact the researcher."
+        )
     return batch
 
 
@@ -39,18 +41,24 @@ def _clean(value: str, what: str, required: bool) -> str:
     value = (value or "").strip()
     if not value:
         if required:
-            raise ApplicationError(f"The link is missing the {what}. Please open the study "
-                                   "again from the platform's page.", code="missing_id")
+            raise ApplicationError(
+                f"The link is missing the {what}. Please open the study "
+                "again from the platform's page.",
+                code="missing_id",
+            )
         return ""
     if not _EXTERNAL_ID.match(value):
-        raise ApplicationError(f"The {what} in the link is not valid (letters, digits, '-' "
-                               "and '_' only, at most 64).", code="invalid_id")
+        raise ApplicationError(
+            f"The {what} in the link is not valid (letters, digits, '-' and '_' only, at most 64).",
+            code="invalid_id",
+        )
     return value
 
 
 @transaction.atomic
-def external_worker_enter(*, token: str, provider: str, external_id: str, study_id: str = "",
-                          session_id: str = ""):
+def external_worker_enter(
+    *, token: str, provider: str, external_id: str, study_id: str = "", session_id: str = ""
+):
     """Create or find the annotator bound to (`provider`, `external_id`) for this batch's link.
 
     Returns (user, batch). Refused with a readable message when the link is unknown, the id
@@ -63,14 +71,26 @@ def external_worker_enter(*, token: str, provider: str, external_id: str, study_
     study_id = _clean(study_id, "study id", required=False)
     session_id = _clean(session_id, "session id", required=False)
     if batch.status != Batch.Status.PUBLISHED:
-        raise ConflictError("This study is not taking answers right now. Please try again "
-                            "later or return it on the platform.", code="batch_not_open")
-    identity = (ExternalIdentity.objects.select_for_update().select_related("user")
-                .filter(provider=provider, external_id=external_id).first())
+        raise ConflictError(
+            "This study is not taking answers right now. Please try again "
+            "later or return it on the platform.",
+            code="batch_not_open",
+        )
+    identity = (
+        ExternalIdentity.objects.select_for_update()
+        .select_related("user")
+        .filter(provider=provider, external_id=external_id)
+        .first()
+    )
     if identity is None:
         identity = _identity_create(provider=provider, external_id=external_id, batch=batch)
-        audit_record(actor=identity.user, verb="worker.enter", target=identity.user,
-                     batch=batch, details={"provider": provider, "first_visit": True})
+        audit_record(
+            actor=identity.user,
+            verb="worker.enter",
+            target=identity.user,
+            batch=batch,
+            details={"provider": provider, "first_visit": True},
+        )
     user = identity.user
     if not user.is_active:
         raise ApplicationError("This worker account has been deactivated.", code="inactive")
@@ -118,8 +138,11 @@ class EntryStatus:
 
 def entry_status(*, user) -> EntryStatus | None:
     """Progress of an entry worker towards their batch's quota (None for other accounts)."""
-    identity = (ExternalIdentity.objects.select_related("batch")
-                .filter(user_id=user.pk).first() if user.is_authenticated else None)
+    identity = (
+        ExternalIdentity.objects.select_related("batch").filter(user_id=user.pk).first()
+        if user.is_authenticated
+        else None
+    )
     if identity is None or identity.batch is None:
         return None
     batch = identity.batch
@@ -128,9 +151,13 @@ def entry_status(*, user) -> EntryStatus | None:
         annotator_id=user.pk, batch=batch, status=Assignment.Status.SUBMITTED
     ).count()
     complete = required > 0 and submitted >= required
-    return EntryStatus(batch=batch.name, submitted=submitted, required=required,
-                       complete=complete,
-                       completion_url=batch_completion_url(batch) if complete else None)
+    return EntryStatus(
+        batch=batch.name,
+        submitted=submitted,
+        required=required,
+        complete=complete,
+        completion_url=batch_completion_url(batch) if complete else None,
+    )
 
 
 def external_worker_complete(*, user) -> str:
@@ -141,12 +168,18 @@ def external_worker_complete(*, user) -> str:
     if not status.complete:
         raise ConflictError(
             f"Please submit {status.required - status.submitted} more pair(s) before "
-            "finishing the study.", code="not_complete",
+            "finishing the study.",
+            code="not_complete",
         )
     identity = ExternalIdentity.objects.select_related("batch").get(user_id=user.pk)
     if identity.completed_at is None:
         identity.completed_at = timezone.now()
         identity.save(update_fields=["completed_at"])
-        audit_record(actor=user, verb="worker.complete", target=user, batch=identity.batch,
-                     details={"submitted": status.submitted})
+        audit_record(
+            actor=user,
+            verb="worker.complete",
+            target=user,
+            batch=identity.batch,
+            details={"submitted": status.submitted},
+        )
     return status.completion_url or ""

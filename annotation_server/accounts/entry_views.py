@@ -18,15 +18,26 @@ WORK_URL = "/work/"
 
 
 def _message(request, error: ApplicationError):
-    return render(request, "accounts/entry_message.html", {"message": error.message},
-                  status=error.status_code)
+    return render(
+        request, "accounts/entry_message.html", {"message": error.message}, status=error.status_code
+    )
 
 
-def _enter(request, *, token: str, provider: str, external_id: str, study_id: str = "",
-           session_id: str = ""):
+def _enter(
+    request,
+    *,
+    token: str,
+    provider: str,
+    external_id: str,
+    study_id: str = "",
+    session_id: str = "",
+):
     try:
         user, _batch = entry.external_worker_enter(
-            token=token, provider=provider, external_id=external_id, study_id=study_id,
+            token=token,
+            provider=provider,
+            external_id=external_id,
+            study_id=study_id,
             session_id=session_id,
         )
     except ApplicationError as error:
@@ -43,9 +54,14 @@ def _enter(request, *, token: str, provider: str, external_id: str, study_id: st
 def prolific_entry(request, token: str):
     """/entry/prolific/<token>/?PROLIFIC_PID=…&STUDY_ID=…&SESSION_ID=…"""
     q = request.GET
-    return _enter(request, token=token, provider="prolific",
-                  external_id=q.get("PROLIFIC_PID", ""), study_id=q.get("STUDY_ID", ""),
-                  session_id=q.get("SESSION_ID", ""))
+    return _enter(
+        request,
+        token=token,
+        provider="prolific",
+        external_id=q.get("PROLIFIC_PID", ""),
+        study_id=q.get("STUDY_ID", ""),
+        session_id=q.get("SESSION_ID", ""),
+    )
 
 
 @never_cache
@@ -53,9 +69,13 @@ def prolific_entry(request, token: str):
 def external_entry(request, token: str):
     """/entry/external/<token>/?worker_id=… (MTurk's workerId / assignmentId also accepted)."""
     q = request.GET
-    return _enter(request, token=token, provider="external",
-                  external_id=q.get("worker_id") or q.get("workerId", ""),
-                  session_id=q.get("assignment_id") or q.get("assignmentId", ""))
+    return _enter(
+        request,
+        token=token,
+        provider="external",
+        external_id=q.get("worker_id") or q.get("workerId", ""),
+        session_id=q.get("assignment_id") or q.get("assignmentId", ""),
+    )
 
 
 @never_cache
@@ -74,15 +94,25 @@ def entry_complete(request):
 class EntryStatusApi(APIView):
     """The entry worker's progress; `completion_url` appears once the quota is reached."""
 
-    @extend_schema(responses={200: inline_serializer("EntryStatus", {
-        "batch": serializers.CharField(), "submitted": serializers.IntegerField(),
-        "required": serializers.IntegerField(), "complete": serializers.BooleanField(),
-        "completion_url": serializers.CharField(allow_null=True),
-        "finish_url": serializers.CharField(),
-    })})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "EntryStatus",
+                {
+                    "batch": serializers.CharField(),
+                    "submitted": serializers.IntegerField(),
+                    "required": serializers.IntegerField(),
+                    "complete": serializers.BooleanField(),
+                    "completion_url": serializers.CharField(allow_null=True),
+                    "finish_url": serializers.CharField(),
+                },
+            )
+        }
+    )
     def get(self, request):
         status = entry.entry_status(user=request.user)
         if status is None:
-            raise NotFoundError("This account did not come through a study link.",
-                                code="not_entry_worker")
+            raise NotFoundError(
+                "This account did not come through a study link.", code="not_entry_worker"
+            )
         return Response({**status.__dict__, "finish_url": "/entry/complete/"})

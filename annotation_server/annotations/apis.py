@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -73,13 +74,14 @@ class AssignmentSubmitApi(APIView):
     """Submit your answers. Repeating the same submit is safe and stores one annotation."""
 
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=SubmitInputSerializer,
         responses={
             200: SubmitOutputSerializer,
             201: SubmitOutputSerializer,
-            **error_responses(400, 401, 403, 404, 409),
+            **error_responses(400, 401, 403, 404, 409, 415),
         },
     )
     def post(self, request, assignment_id: str):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -123,6 +124,7 @@ class AssignmentNextApi(APIView):
     """Resume your open assignment, or claim the next pair (204 when nothing is left)."""
 
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=NextInputSerializer,
@@ -130,7 +132,7 @@ class AssignmentNextApi(APIView):
         responses={
             200: AssignmentOutSerializer,
             204: OpenApiResponse(None, description="Nothing left to annotate for you."),
-            **error_responses(400, 401, 403, 404, 409),
+            **error_responses(400, 401, 403, 404, 409, 415),
         },
     )
     def post(self, request):
@@ -178,6 +180,7 @@ class GiveUpOutSerializer(serializers.Serializer):
 
 class _GiveUpApi(APIView):
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
+    parser_classes = [JSONParser]
     kind = ""
 
     def post(self, request, assignment_id: str):
@@ -194,7 +197,7 @@ class _GiveUpApi(APIView):
 
 _GIVE_UP_SCHEMA = extend_schema(
     request=GiveUpInputSerializer,
-    responses={200: GiveUpOutSerializer, **error_responses(400, 401, 403, 404, 409)},
+    responses={200: GiveUpOutSerializer, **error_responses(400, 401, 403, 404, 409, 415)},
 )
 
 

@@ -16,7 +16,9 @@ from .models import Batch, Pair
 
 class BatchAdminForm(forms.ModelForm):
     entry_completion_url = forms.URLField(
-        required=False, max_length=500, assume_scheme="https",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
         help_text=Batch._meta.get_field("entry_completion_url").help_text,
     )
 
@@ -30,8 +32,9 @@ class BatchAdminForm(forms.ModelForm):
             if not data.get("entry_pairs_required"):
                 self.add_error("entry_pairs_required", "Required when entry links are enabled.")
             if not (data.get("entry_completion_code") or data.get("entry_completion_url")):
-                self.add_error("entry_completion_code",
-                               "Give a Prolific completion code or a completion URL.")
+                self.add_error(
+                    "entry_completion_code", "Give a Prolific completion code or a completion URL."
+                )
         return data
 
 
@@ -42,15 +45,16 @@ def _lifecycle_action(name: str):
         for batch in queryset.order_by("name"):
             try:
                 lifecycle.LIFECYCLE_ACTIONS[name](batch=batch, actor=request.user)
-                modeladmin.message_user(request, f"{batch.name}: now {batch.status}.",
-                                        messages.SUCCESS)
+                modeladmin.message_user(
+                    request, f"{batch.name}: now {batch.status}.", messages.SUCCESS
+                )
             except ApplicationError as error:
-                modeladmin.message_user(request, f"{batch.name}: {error.message}",
-                                        messages.ERROR)
+                modeladmin.message_user(request, f"{batch.name}: {error.message}", messages.ERROR)
 
     action.__name__ = f"batch_{name}"
-    return admin.action(description=f"{name.capitalize()} selected batches",
-                        permissions=["lifecycle"])(action)
+    return admin.action(
+        description=f"{name.capitalize()} selected batches", permissions=["lifecycle"]
+    )(action)
 
 
 @admin.register(Batch)
@@ -80,7 +84,9 @@ class BatchAdmin(admin.ModelAdmin):
         return format_html(
             "Prolific: <code>{}?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}&amp;STUDY_ID="
             "{{{{%STUDY_ID%}}}}&amp;SESSION_ID={{{{%SESSION_ID%}}}}</code><br>"
-            "External id: <code>{}?worker_id=&lt;id&gt;</code>", prolific, external,
+            "External id: <code>{}?worker_id=&lt;id&gt;</code>",
+            prolific,
+            external,
         )
 
     def save_model(self, request, obj, form, change):
@@ -88,8 +94,13 @@ class BatchAdmin(admin.ModelAdmin):
             obj.entry_token = secrets.token_urlsafe(24)
         super().save_model(request, obj, form, change)
         if change and form.changed_data:
-            audit_record(actor=request.user, verb="batch.settings", target=obj, batch=obj,
-                         details={"changed": sorted(form.changed_data), "via": "admin"})
+            audit_record(
+                actor=request.user,
+                verb="batch.settings",
+                target=obj,
+                batch=obj,
+                details={"changed": sorted(form.changed_data), "via": "admin"},
+            )
 
     def get_urls(self):
         # The upload page of the batch import (catalog/admin_import.py), at import/.

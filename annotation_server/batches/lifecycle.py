@@ -43,8 +43,15 @@ def _lock(batch: Batch) -> Batch:
     return Batch.objects.select_for_update().get(pk=batch.pk)
 
 
-def _move(*, batch: Batch, to: str, actor: Any | None, verb: str, allowed_from: tuple[str, ...],
-          details: dict | None = None) -> Batch:
+def _move(
+    *,
+    batch: Batch,
+    to: str,
+    actor: Any | None,
+    verb: str,
+    allowed_from: tuple[str, ...],
+    details: dict | None = None,
+) -> Batch:
     require_admin(actor)
     with transaction.atomic():
         locked = _lock(batch)
@@ -61,8 +68,13 @@ def _move(*, batch: Batch, to: str, actor: Any | None, verb: str, allowed_from: 
             locked.published_at = timezone.now()
             fields.append("published_at")
         locked.save(update_fields=fields)
-        audit_record(actor=actor, verb=f"batch.{verb}", target=locked, batch=locked,
-                     details={"from": previous, "to": to, **(details or {})})
+        audit_record(
+            actor=actor,
+            verb=f"batch.{verb}",
+            target=locked,
+            batch=locked,
+            details={"from": previous, "to": to, **(details or {})},
+        )
     batch.refresh_from_db()
     return batch
 
@@ -80,7 +92,8 @@ def _check_publishable(batch: Batch) -> dict:
     if regular == 0:
         raise ApplicationError(
             f"Batch {batch.name!r} has no active regular pairs to publish; import pairs or fix "
-            "failed videos first.", code="batch_empty",
+            "failed videos first.",
+            code="batch_empty",
         )
     video_ids = set(pairs.values_list("video_0_id", flat=True)) | set(
         pairs.values_list("video_1_id", flat=True)
@@ -91,7 +104,8 @@ def _check_publishable(batch: Batch) -> dict:
     if waiting:
         raise ConflictError(
             f"{waiting} video(s) of batch {batch.name!r} are still being transcoded; publish "
-            "once the batch status shows them ready.", code="videos_not_ready",
+            "once the batch status shows them ready.",
+            code="videos_not_ready",
         )
     return {"regular_pairs": regular}
 
@@ -108,33 +122,60 @@ def batch_publish(*, batch: Batch, actor: Any | None) -> Batch:
         require_admin(actor)
         Batch.objects.filter(pk=batch.pk, status=batch.status).update(status=Batch.Status.READY)
         batch.refresh_from_db()
-    return _move(batch=batch, to=Batch.Status.PUBLISHED, actor=actor, verb="publish",
-                 allowed_from=(Batch.Status.READY, Batch.Status.COMPLETED), details=details)
+    return _move(
+        batch=batch,
+        to=Batch.Status.PUBLISHED,
+        actor=actor,
+        verb="publish",
+        allowed_from=(Batch.Status.READY, Batch.Status.COMPLETED),
+        details=details,
+    )
 
 
 def batch_pause(*, batch: Batch, actor: Any | None) -> Batch:
     """Stop handing out new pairs; open assignments may still be submitted."""
-    return _move(batch=batch, to=Batch.Status.PAUSED, actor=actor, verb="pause",
-                 allowed_from=(Batch.Status.PUBLISHED,))
+    return _move(
+        batch=batch,
+        to=Batch.Status.PAUSED,
+        actor=actor,
+        verb="pause",
+        allowed_from=(Batch.Status.PUBLISHED,),
+    )
 
 
 def batch_resume(*, batch: Batch, actor: Any | None) -> Batch:
     """Hand out pairs of a paused batch again."""
-    return _move(batch=batch, to=Batch.Status.PUBLISHED, actor=actor, verb="resume",
-                 allowed_from=(Batch.Status.PAUSED,))
+    return _move(
+        batch=batch,
+        to=Batch.Status.PUBLISHED,
+        actor=actor,
+        verb="resume",
+        allowed_from=(Batch.Status.PAUSED,),
+    )
 
 
 def batch_complete(*, batch: Batch, actor: Any | None) -> Batch:
     """Close the batch for new work (it can be re-opened with publish, or archived)."""
-    return _move(batch=batch, to=Batch.Status.COMPLETED, actor=actor, verb="complete",
-                 allowed_from=(Batch.Status.PUBLISHED, Batch.Status.PAUSED))
+    return _move(
+        batch=batch,
+        to=Batch.Status.COMPLETED,
+        actor=actor,
+        verb="complete",
+        allowed_from=(Batch.Status.PUBLISHED, Batch.Status.PAUSED),
+    )
 
 
 def batch_archive(*, batch: Batch, actor: Any | None) -> Batch:
     """Retire the batch for good; it stays readable and exportable."""
-    return _move(batch=batch, to=Batch.Status.ARCHIVED, actor=actor, verb="archive",
-                 allowed_from=tuple(s for s, moves in Batch.TRANSITIONS.items()
-                                    if Batch.Status.ARCHIVED in moves))
+    return _move(
+        batch=batch,
+        to=Batch.Status.ARCHIVED,
+        actor=actor,
+        verb="archive",
+        allowed_from=tuple(
+            s for s, moves in Batch.TRANSITIONS.items() if Batch.Status.ARCHIVED in moves
+        ),
+    )
 
 
 LIFECYCLE_ACTIONS = {
@@ -172,8 +213,9 @@ def _validate_settings(values: dict[str, Any]) -> None:
         raise ApplicationError("assignment_expiry_minutes must be at least 1.")
 
 
-def batch_settings_update(*, batch: Batch, actor: Any | None, changes: dict[str, Any],
-                          groups: list[Group] | None = None) -> dict[str, tuple[Any, Any]]:
+def batch_settings_update(
+    *, batch: Batch, actor: Any | None, changes: dict[str, Any], groups: list[Group] | None = None
+) -> dict[str, tuple[Any, Any]]:
     """Change run settings (priority, overlap, expiry, gold rate, must-watch, blur, …).
 
     `groups` (when given) replaces the annotator groups allowed on the batch; an empty list
@@ -183,8 +225,7 @@ def batch_settings_update(*, batch: Batch, actor: Any | None, changes: dict[str,
     unknown = sorted(set(changes) - set(EDITABLE_SETTINGS))
     if unknown:
         raise ApplicationError(
-            f"Unknown setting(s): {', '.join(unknown)}. Editable: "
-            f"{', '.join(EDITABLE_SETTINGS)}."
+            f"Unknown setting(s): {', '.join(unknown)}. Editable: {', '.join(EDITABLE_SETTINGS)}."
         )
     values = {name: _coerce(name, value) for name, value in changes.items()}
     _validate_settings(values)
@@ -192,8 +233,11 @@ def batch_settings_update(*, batch: Batch, actor: Any | None, changes: dict[str,
         locked = _lock(batch)
         if locked.status == Batch.Status.ARCHIVED:
             raise ConflictError(f"Batch {locked.name!r} is archived; its settings are frozen.")
-        changed = {name: (getattr(locked, name), new) for name, new in values.items()
-                   if getattr(locked, name) != new}
+        changed = {
+            name: (getattr(locked, name), new)
+            for name, new in values.items()
+            if getattr(locked, name) != new
+        }
         for name, (_old, new) in changed.items():
             setattr(locked, name, new)
         if changed:
@@ -205,8 +249,13 @@ def batch_settings_update(*, batch: Batch, actor: Any | None, changes: dict[str,
                 locked.groups.set(groups)
                 changed["groups"] = (before, after)
         if changed:
-            audit_record(actor=actor, verb="batch.settings", target=locked, batch=locked,
-                         details={k: {"old": o, "new": n} for k, (o, n) in changed.items()})
+            audit_record(
+                actor=actor,
+                verb="batch.settings",
+                target=locked,
+                batch=locked,
+                details={k: {"old": o, "new": n} for k, (o, n) in changed.items()},
+            )
     batch.refresh_from_db()
     return changed
 
@@ -214,9 +263,16 @@ def batch_settings_update(*, batch: Batch, actor: Any | None, changes: dict[str,
 PROLIFIC_COMPLETION_URL = "https://app.prolific.com/submissions/complete?cc={code}"
 
 
-def batch_entry_configure(*, batch: Batch, actor: Any | None, enabled: bool,
-                          pairs_required: int | None = None, completion_code: str | None = None,
-                          completion_url: str | None = None, rotate_token: bool = False) -> Batch:
+def batch_entry_configure(
+    *,
+    batch: Batch,
+    actor: Any | None,
+    enabled: bool,
+    pairs_required: int | None = None,
+    completion_code: str | None = None,
+    completion_url: str | None = None,
+    rotate_token: bool = False,
+) -> Batch:
     """Turn the batch's crowd-platform entry links on or off and set their completion rule.
 
     A link token is generated on first use; `rotate_token` replaces it (old links stop
@@ -254,9 +310,17 @@ def batch_entry_configure(*, batch: Batch, actor: Any | None, enabled: bool,
             locked.entry_token = secrets.token_urlsafe(24)
         locked.entry_enabled = enabled
         locked.save()
-        audit_record(actor=actor, verb="batch.entry", target=locked, batch=locked,
-                     details={"enabled": enabled, "pairs_required": locked.entry_pairs_required,
-                              "token_rotated": rotate_token})
+        audit_record(
+            actor=actor,
+            verb="batch.entry",
+            target=locked,
+            batch=locked,
+            details={
+                "enabled": enabled,
+                "pairs_required": locked.entry_pairs_required,
+                "token_rotated": rotate_token,
+            },
+        )
     batch.refresh_from_db()
     return batch
 

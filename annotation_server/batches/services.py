@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from tqdm import tqdm
 
 from annotation_server.batches import pairing
 from annotation_server.batches.models import Batch, Pair
-from annotation_server.catalog.importers import ImportIssue, ImportPlan, load_import
+from annotation_server.catalog.importers import ImportIssue, ImportPlan, VideoRecord, load_import
 from annotation_server.catalog.importers.storage import copy_sources, delete_sources, source_name
 from annotation_server.catalog.models import Prompt, Video
 from annotation_server.core.exceptions import ApplicationError
@@ -54,7 +56,7 @@ def batch_import(
     name: str,
     overlap: int = 3,
     priority: int = 0,
-    owner=None,
+    owner: Any = None,
     instructions: str = "",
     enqueue_transcode: bool = True,
     progress: bool = False,
@@ -78,17 +80,15 @@ def batch_import(
     new_videos = [v for v in plan.videos if v.video_id not in existing.videos]
     stored, created_files = copy_sources(new_videos, progress=progress)
     try:
+        fields = _BatchFields(name, overlap, priority, owner, instructions)
         result = _write(
             plan,
             existing,
             new_videos,
             stored,
-            name=name,
-            overlap=overlap,
-            priority=priority,
-            owner=owner,
-            instructions=instructions,
+            fields,
             enqueue_transcode=enqueue_transcode,
+            progress=progress,
         )
     except BaseException:
         _undo_copies(created_files)
@@ -144,62 +144,74 @@ class _Existing:
                 "status",
             ),
         )
-        updates = []
-        for record in plan.prompts:
-            row = prompts.get(record.prompt_id)
-            if row is None:
-                continue
-            for fld, ours, theirs in (
-                ("prompt_text", record.text, row["text"]),
-                ("prompt_type", record.prompt_type, row["prompt_type"]),
-            ):
-                if ours != theirs:
-                    issues.append(
-                        ImportIssue(
-                            record.file,
-                            record.line,
-                            fld,
-                            f"prompt {record.prompt_id!r} already exists with another "
-                            f"{fld}; give this prompt another prompt_id",
-                        )
-                    )
-            if record.prompt_labels is not None:
-                if row["prompt_labels"] is None:
-                    updates.append((row["id"], record.prompt_labels))
-                elif row["prompt_labels"] != record.prompt_labels:
-                    issues.append(
-                        ImportIssue(
-                            record.file,
-                            record.line,
-                            "prompt_labels",
-                            f"prompt {record.prompt_id!r} already exists with other labels",
-                        )
-                    )
-        for record in plan.videos:
-            row = videos.get(record.video_id)
-            if row is None:
-                continue
-            for fld, ours, theirs in (
-                ("prompt_id", record.prompt_id, row["prompt__prompt_id"]),
-                ("video_text", record.video_text, row["video_text"]),
-                ("generated_from", record.generated_from, row["generated_from"]),
-                ("file content", record.sha256, row["sha256"]),
-            ):
-                if ours != theirs:
-                    issues.append(
-                        ImportIssue(
-                            record.file,
-                            record.line,
-                            f"{record.field}.video_id",
-                            f"video {record.video_id!r} already exists with another "
-                            f"{fld}; give this video another video_id",
-                        )
-                    )
-                    break
+        updates = _compare_prompts(plan, prompts, issues)
+        _compare_videos(plan, videos, issues)
         return cls(prompts, videos, updates)
 
 
-def _lookup(model, key: str, ids: list[str], fields: tuple[str, ...]) -> dict[str, dict]:
+def _compare_prompts(
+    plan: ImportPlan, rows: dict[str, dict], issues: list[ImportIssue]
+) -> list[tuple[int, dict]]:
+    """Existing prompts must match; returns (pk, labels) for those that gain labels."""
+    updates = []
+    for record in plan.prompts:
+        row = rows.get(record.prompt_id)
+        if row is None:
+            continue
+        for fld, ours, theirs in (
+            ("prompt_text", record.text, row["text"]),
+            ("prompt_type", record.prompt_type, row["prompt_type"]),
+        ):
+            if ours != theirs:
+                issues.append(
+                    ImportIssue(
+                        record.file,
+                        record.line,
+                        fld,
+                        f"prompt {record.prompt_id!r} already exists with another "
+                        f"{fld}; give this prompt another prompt_id",
+                    )
+                )
+        if record.prompt_labels is not None:
+            if row["prompt_labels"] is None:
+                updates.append((row["id"], record.prompt_labels))
+            elif row["prompt_labels"] != record.prompt_labels:
+                issues.append(
+                    ImportIssue(
+                        record.file,
+                        record.line,
+                        "prompt_labels",
+                        f"prompt {record.prompt_id!r} already exists with other labels",
+                    )
+                )
+    return updates
+
+
+def _compare_videos(plan: ImportPlan, rows: dict[str, dict], issues: list[ImportIssue]) -> None:
+    for record in plan.videos:
+        row = rows.get(record.video_id)
+        if row is None:
+            continue
+        for fld, ours, theirs in (
+            ("prompt_id", record.prompt_id, row["prompt__prompt_id"]),
+            ("video_text", record.video_text, row["video_text"]),
+            ("generated_from", record.generated_from, row["generated_from"]),
+            ("file content", record.sha256, row["sha256"]),
+        ):
+            if ours != theirs:
+                issues.append(
+                    ImportIssue(
+                        record.file,
+                        record.line,
+                        f"{record.field}.video_id",
+                        f"video {record.video_id!r} already exists with another "
+                        f"{fld}; give this video another video_id",
+                    )
+                )
+                break
+
+
+def _lookup(model: Any, key: str, ids: list[str], fields: tuple[str, ...]) -> dict[str, dict]:
     found: dict[str, dict] = {}
     for start in range(0, len(ids), LOOKUP_SIZE):
         chunk = ids[start : start + LOOKUP_SIZE]
@@ -208,72 +220,44 @@ def _lookup(model, key: str, ids: list[str], fields: tuple[str, ...]) -> dict[st
     return found
 
 
+@dataclass(frozen=True)
+class _BatchFields:
+    name: str
+    overlap: int
+    priority: int
+    owner: Any
+    instructions: str
+
+
 def _write(
     plan: ImportPlan,
     existing: _Existing,
-    new_videos,
-    stored,
+    new_videos: list[VideoRecord],
+    stored: dict[str, str],
+    fields: _BatchFields,
     *,
-    name,
-    overlap,
-    priority,
-    owner,
-    instructions,
-    enqueue_transcode,
+    enqueue_transcode: bool,
+    progress: bool,
 ) -> BatchImportResult:
-    now = timezone.now()
+    bar = tqdm(desc="writing rows", unit="row", disable=None if progress else True)
     try:
-        with transaction.atomic():
-            prompt_pks = {p: row["id"] for p, row in existing.prompts.items()}
-            new_prompts = [
-                Prompt(
-                    prompt_id=p.prompt_id,
-                    text=p.text,
-                    prompt_type=p.prompt_type,
-                    prompt_labels=p.prompt_labels,
-                )
-                for p in plan.prompts
-                if p.prompt_id not in existing.prompts
-            ]
-            for prompt in Prompt.objects.bulk_create(new_prompts, batch_size=BULK_SIZE):
-                prompt_pks[prompt.prompt_id] = prompt.pk
-            if existing.label_updates:
-                Prompt.objects.bulk_update(
-                    [Prompt(pk=pk, prompt_labels=labels) for pk, labels in existing.label_updates],
-                    ["prompt_labels"],
-                    batch_size=BULK_SIZE,
-                )
-            videos = Video.objects.bulk_create(
-                [
-                    Video(
-                        video_id=v.video_id,
-                        prompt_id=prompt_pks[v.prompt_id],
-                        video_text=v.video_text,
-                        generated_from=v.generated_from,
-                        source=stored[source_name(v)],
-                        sha256=v.sha256,
-                        source_size=v.size,
-                        status=Video.Status.PENDING,
-                        status_changed_at=now,
-                    )
-                    for v in new_videos
-                ],
-                batch_size=BULK_SIZE,
-            )
+        with bar, transaction.atomic():
+            prompt_pks, prompts_created = _insert_prompts(plan, existing, bar)
+            videos = _insert_videos(new_videos, stored, prompt_pks, bar)
             video_pks = {v: row["id"] for v, row in existing.videos.items()}
             video_pks.update({v.video_id: v.pk for v in videos})
             # Reused videos that already finished (ready or failed) need no transcoding.
-            done = (Video.Status.READY, Video.Status.FAILED)
-            all_ready = not videos and all(
-                row["status"] in done for row in existing.videos.values()
+            statuses = [row["status"] for row in existing.videos.values()]
+            all_done = not videos and all(
+                s in (Video.Status.READY, Video.Status.FAILED) for s in statuses
             )
             batch = Batch.objects.create(
-                name=name,
-                overlap=overlap,
-                priority=priority,
-                owner=owner,
-                instructions=instructions,
-                status=Batch.Status.READY if all_ready else Batch.Status.PROCESSING,
+                name=fields.name,
+                overlap=fields.overlap,
+                priority=fields.priority,
+                owner=fields.owner,
+                instructions=fields.instructions,
+                status=Batch.Status.READY if all_done else Batch.Status.PROCESSING,
             )
             failed = {
                 row["id"]
@@ -281,9 +265,9 @@ def _write(
                 if row["status"] == Video.Status.FAILED
             }
             pairs = _pair_rows(plan, batch, prompt_pks, video_pks, failed)
-            Pair.objects.bulk_create(pairs, batch_size=BULK_SIZE)
-            queued = [v.pk for v in videos]
-            if enqueue_transcode and queued:
+            _bulk_create(Pair, pairs, bar)
+            queued = [v.pk for v in videos] if enqueue_transcode else []
+            if queued:
                 transaction.on_commit(lambda: _enqueue(queued))
     except IntegrityError as exc:
         raise ApplicationError(
@@ -293,17 +277,68 @@ def _write(
         ) from exc
     return BatchImportResult(
         batch=batch,
-        prompts_created=len(new_prompts),
+        prompts_created=prompts_created,
         prompts_reused=len(existing.prompts),
         videos_created=len(videos),
         videos_reused=len(existing.videos),
         pairs_created=len(pairs),
-        transcodes_queued=queued if enqueue_transcode else [],
+        transcodes_queued=queued,
+    )
+
+
+def _insert_prompts(plan: ImportPlan, existing: _Existing, bar: tqdm) -> tuple[dict[str, int], int]:
+    prompt_pks = {p: row["id"] for p, row in existing.prompts.items()}
+    new_prompts = [
+        Prompt(
+            prompt_id=p.prompt_id,
+            text=p.text,
+            prompt_type=p.prompt_type,
+            prompt_labels=p.prompt_labels,
+        )
+        for p in plan.prompts
+        if p.prompt_id not in existing.prompts
+    ]
+    for prompt in _bulk_create(Prompt, new_prompts, bar):
+        prompt_pks[prompt.prompt_id] = prompt.pk
+    if existing.label_updates:
+        Prompt.objects.bulk_update(
+            [Prompt(pk=pk, prompt_labels=labels) for pk, labels in existing.label_updates],
+            ["prompt_labels"],
+            batch_size=BULK_SIZE,
+        )
+    return prompt_pks, len(new_prompts)
+
+
+def _insert_videos(
+    records: list[VideoRecord], stored: dict[str, str], prompt_pks: dict[str, int], bar: tqdm
+) -> list[Video]:
+    now = timezone.now()
+    return _bulk_create(
+        Video,
+        [
+            Video(
+                video_id=v.video_id,
+                prompt_id=prompt_pks[v.prompt_id],
+                video_text=v.video_text,
+                generated_from=v.generated_from,
+                source=stored[source_name(v)],
+                sha256=v.sha256,
+                source_size=v.size,
+                status=Video.Status.PENDING,
+                status_changed_at=now,
+            )
+            for v in records
+        ],
+        bar,
     )
 
 
 def _pair_rows(
-    plan: ImportPlan, batch: Batch, prompt_pks, video_pks, failed: set[int]
+    plan: ImportPlan,
+    batch: Batch,
+    prompt_pks: dict[str, int],
+    video_pks: dict[str, int],
+    failed: set[int],
 ) -> list[Pair]:
     # A pair with a video that already failed transcoding is never handed out.
     if plan.pairs is not None:
@@ -337,3 +372,15 @@ def _undo_copies(names: list[str]) -> None:
     # A concurrent import may have committed rows that point at the same content address.
     still_used = set(Video.objects.filter(source__in=names).values_list("source", flat=True))
     delete_sources([n for n in names if n not in still_used])
+
+
+def _bulk_create(model: Any, objs: list, bar: tqdm) -> list:
+    """INSERT `objs` BULK_SIZE rows per statement, advancing the progress bar per statement."""
+    bar.total = (bar.total or 0) + len(objs)
+    bar.refresh()
+    created = []
+    for start in range(0, len(objs), BULK_SIZE):
+        chunk = objs[start : start + BULK_SIZE]
+        created += model.objects.bulk_create(chunk)
+        bar.update(len(chunk))
+    return created

@@ -35,3 +35,19 @@ def check_media_is_served_by_nginx(app_configs=None, **kwargs) -> list[Warning]:
             id="core.W002",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_s3_storage_limits(app_configs=None, **kwargs) -> list[Warning]:
+    if settings.STORAGE_BACKEND != "s3":
+        return []
+    return [
+        Warning(
+            "STORAGE_BACKEND=s3: the transcoder and the video views read media through local "
+            "paths, which S3 storage does not have: imports store files there, but transcoding "
+            "and playback do not work yet.",
+            hint="Mount the bucket (or NFS) as MEDIA_ROOT on every machine and keep "
+            "STORAGE_BACKEND=filesystem; see docs/operations.md, 'Media storage'.",
+            id="core.W003",
+        )
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from json.encoder import encode_basestring  # the C accelerator when available
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,10 +19,64 @@ class IncompleteRecordError(ValueError):
     """A record with a null somewhere: a bug upstream, never written to a dataset."""
 
 
-def _check_complete(record: dict[str, Any]) -> None:
-    nulls = null_paths(record)
-    if nulls:
-        raise IncompleteRecordError(f"record has null values at {', '.join(nulls)}: {record!r}")
+_INDENT = "    "
+
+
+def dumps_indented(value: Any, level: int = 0) -> str:
+    """`json.dumps(value, indent=4, ensure_ascii=False)` shifted `level` indents right, refusing
+    nulls at any depth (SafeSora records must be complete).
+
+    The standard library falls back to its pure-Python encoder whenever `indent` is set; this
+    walks the few types a record holds and leaves strings to the C `encode_basestring`, which
+    makes the export several times faster. Tests compare the bytes with json.dumps.
+    """
+    parts: list[str] = []
+    try:
+        _encode(value, level, parts)
+    except IncompleteRecordError:
+        raise IncompleteRecordError(
+            f"record has null values at {', '.join(null_paths(value))}: {value!r}"
+        ) from None
+    return "".join(parts)
+
+
+def _encode(value: Any, level: int, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(encode_basestring(value))
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif value is None:
+        raise IncompleteRecordError("null")
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = "\n" + _INDENT * (level + 1)
+        separator = "{" + inner
+        for key, item in value.items():
+            out.append(separator)
+            out.append(encode_basestring(key))
+            out.append(": ")
+            _encode(item, level + 1, out)
+            separator = "," + inner
+        out.append("\n" + _INDENT * level + "}")
+    elif isinstance(value, list | tuple):
+        if not value:
+            out.append("[]")
+            return
+        inner = "\n" + _INDENT * (level + 1)
+        separator = "[" + inner
+        for item in value:
+            out.append(separator)
+            _encode(item, level + 1, out)
+            separator = "," + inner
+        out.append("\n" + _INDENT * level + "]")
+    elif isinstance(value, int | float):
+        out.append(json.dumps(value))
+    else:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 class GzipJsonListWriter:
@@ -41,14 +96,10 @@ class GzipJsonListWriter:
         return self
 
     def write(self, record: dict[str, Any]) -> None:
-        _check_complete(record)
+        """Append one record (raises IncompleteRecordError, writing nothing, on a null)."""
         assert self._handle is not None
-        text = json.dumps(record, indent=4, ensure_ascii=False)
-        # Each record sits one level deep in the list, so every line gains four spaces;
-        # strings never hold raw newlines (JSON escapes them), so this only touches layout.
-        self._handle.write(
-            ("\n    " if self.count == 0 else ",\n    ") + text.replace("\n", "\n    ")
-        )
+        text = dumps_indented(record, level=1)
+        self._handle.write(("\n    " if self.count == 0 else ",\n    ") + text)
         self.count += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -19,8 +19,13 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from annotation_server.quality.metrics import BTScore  # noqa: E402
 
-_STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-          "svg.fonttype": "path", "svg.hashsalt": "dashboard"}
+_STYLE = {
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.fonttype": "path",
+    "svg.hashsalt": "dashboard",
+}
 
 
 def _svg(fig: Figure) -> str:
@@ -29,22 +34,31 @@ def _svg(fig: Figure) -> str:
     plt.close(fig)
     text = buffer.getvalue()
     # Drop the XML prolog and DOCTYPE: the SVG is embedded inside an HTML page.
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def throughput_svg(hourly: Sequence[tuple[dt.datetime, int]]) -> str:
     """Bar chart of submitted annotations per hour."""
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(7.5, 2.4))
+        fig, ax = plt.subplots(figsize=(11, 2.4))
         if hourly:
             hours = [h for h, _ in hourly]
-            ax.bar(hours, [n for _, n in hourly], width=1 / 24 * 0.85, color="#3b6ea8",
-                   align="edge")
-            ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %H:%M"))
-            fig.autofmt_xdate(rotation=0, ha="center")
+            ax.bar(
+                hours, [n for _, n in hourly], width=1 / 24 * 0.85, color="#3b6ea8", align="edge"
+            )
+            locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         else:
-            ax.text(0.5, 0.5, "no annotations yet", ha="center", va="center",
-                    transform=ax.transAxes, color="#777")
+            ax.text(
+                0.5,
+                0.5,
+                "no annotations yet",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color="#777",
+            )
         ax.set_ylabel("annotations / hour")
         return _svg(fig)
 
@@ -52,21 +66,33 @@ def throughput_svg(hourly: Sequence[tuple[dt.datetime, int]]) -> str:
 def bradley_terry_svg(panels: Sequence[tuple[str, Sequence[BTScore]]]) -> str:
     """Bradley–Terry log-strengths with 95 % bootstrap intervals, one panel per question."""
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, len(panels), figsize=(3.8 * len(panels), 2.6),
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            1, len(panels), figsize=(4.6 * len(panels), 2.6), squeeze=False, layout="constrained"
+        )
         for ax, (title, scores) in zip(axes[0], panels, strict=True):
             ordered = list(reversed(scores))  # best model on top
             y = range(len(ordered))
             ax.errorbar(
-                [s.score for s in ordered], list(y),
+                [s.score for s in ordered],
+                list(y),
                 xerr=[[s.score - s.low for s in ordered], [s.high - s.score for s in ordered]],
-                fmt="o", color="#b5533c", ecolor="#555", capsize=3,
+                fmt="o",
+                color="#b5533c",
+                ecolor="#555",
+                capsize=3,
             )
             ax.set_yticks(list(y), [s.model for s in ordered])
             ax.axvline(0, color="#bbb", linewidth=0.8)
             ax.set_title(title)
             ax.set_xlabel("Bradley–Terry score (log strength)")
             if not ordered:
-                ax.text(0.5, 0.5, "no judgements yet", ha="center", va="center",
-                        transform=ax.transAxes, color="#777")
+                ax.text(
+                    0.5,
+                    0.5,
+                    "no judgements yet",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    color="#777",
+                )
         return _svg(fig)

@@ -34,16 +34,23 @@ def overview_context() -> dict:
     now = timezone.now()
     progress = selectors.batch_progress_list()
     hourly = selectors.throughput_hourly(since=now - dt.timedelta(days=THROUGHPUT_DAYS))
+    videos = selectors.batch_video_status(batches=[p.batch for p in progress])
     lines = []
     for p in progress:
         rate = p.last_day / 24 if p.last_day else None
-        eta = now + dt.timedelta(hours=p.remaining / rate) if rate and p.remaining else None
-        lines.append({"progress": p, "rate": rate, "eta": eta})
+        running = p.batch.status == Batch.Status.PUBLISHED
+        eta = (
+            now + dt.timedelta(hours=p.remaining / rate)
+            if running and rate and p.remaining
+            else None
+        )
+        lines.append({"progress": p, "rate": rate, "eta": eta, "videos": videos.get(p.batch.pk)})
     return {
         "lines": lines,
         "throughput_svg": charts.throughput_svg(hourly),
         "audit_events": selectors.audit_event_list(limit=15),
-        "archived": Batch.objects.filter(status=Batch.Status.ARCHIVED).order_by("-updated_at")
+        "archived": Batch.objects.filter(status=Batch.Status.ARCHIVED)
+        .order_by("-updated_at")
         .values_list("pk", "name")[:20],
         "now": now,
     }
@@ -53,9 +60,12 @@ def batch_context(batch: Batch) -> dict:
     """Progress, throughput, ETA, annotators with flags, agreement and generator comparison."""
     now = timezone.now()
     [progress] = selectors.batch_progress_list(batches=[batch])
-    hourly = selectors.throughput_hourly(batch=batch,
-                                         since=now - dt.timedelta(days=THROUGHPUT_DAYS))
+    hourly = selectors.throughput_hourly(
+        batch=batch, since=now - dt.timedelta(days=THROUGHPUT_DAYS)
+    )
     rate, eta = stats.throughput_eta(hourly, progress.remaining, now)
+    if batch.status != Batch.Status.PUBLISHED:
+        eta = None  # nobody gets new pairs: no completion to estimate
     rows = selectors.annotation_rows(batch=batch)
     annotators = stats.annotator_table(rows, selectors.quality_thresholds())
     names = selectors.usernames(user_ids=[a.annotator_id for a in annotators])
@@ -69,15 +79,20 @@ def batch_context(batch: Batch) -> dict:
         "rate": rate,
         "eta": eta,
         "throughput_svg": charts.throughput_svg(hourly),
-        "annotators": [AnnotatorLine(a, names.get(a.annotator_id, "?"),
-                                     reviews.get(a.annotator_id)) for a in annotators],
+        "annotators": [
+            AnnotatorLine(a, names.get(a.annotator_id, "?"), reviews.get(a.annotator_id))
+            for a in annotators
+        ],
         "flagged": sum(1 for a in annotators if a.flags),
         "agreement": stats.agreement_table(rows),
         "comparisons": [_comparison_view(c) for c in comparisons],
         "bt_svg": charts.bradley_terry_svg(
             [(c.question.capitalize(), c.scores) for c in comparisons]
-        ) if any(c.scores for c in comparisons) else "",
+        )
+        if any(c.scores for c in comparisons)
+        else "",
         "audit_events": selectors.audit_event_list(batch=batch, limit=20),
+        "videos": selectors.batch_video_status(batches=[batch]).get(batch.pk),
         "now": now,
     }
 
@@ -88,8 +103,13 @@ def _comparison_view(comparison: stats.GeneratorComparison) -> dict:
         cells = []
         for column in comparison.models:
             wins, games = comparison.win_rates.get((row, column), (0, 0))
-            cells.append(None if row == column else WinCell(wins / games if games else None,
-                                                            wins, games))
+            cells.append(
+                None if row == column else WinCell(wins / games if games else None, wins, games)
+            )
         matrix.append((row, cells))
-    return {"question": comparison.question, "models": comparison.models, "matrix": matrix,
-            "scores": comparison.scores}
+    return {
+        "question": comparison.question,
+        "models": comparison.models,
+        "matrix": matrix,
+        "scores": comparison.scores,
+    }

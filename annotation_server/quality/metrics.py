@@ -44,7 +44,8 @@ def krippendorff_alpha(units: Units) -> float | None:
         return None
     with np.errstate(invalid="ignore", divide="ignore"):
         value = krippendorff.alpha(
-            value_counts=pairable, value_domain=list(range(len(domain))),
+            value_counts=pairable,
+            value_domain=list(range(len(domain))),
             level_of_measurement="nominal",
         )
     return None if value is None or math.isnan(value) else float(value)
@@ -205,14 +206,14 @@ def bradley_terry_bootstrap(
     wins = _win_matrix(data, models)
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(len(data), wins.ravel() / len(data), size=samples)
-    fits = _bt_fit(draws.reshape(samples, *wins.shape).astype(float), prior=prior,
-                   iterations=100, tol=1e-8)
+    fits = _bt_fit(
+        draws.reshape(samples, *wins.shape).astype(float), prior=prior, iterations=100, tol=1e-8
+    )
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(fits, [tail, 100 - tail], axis=0)
     judged = Counter(m for c in data for m in c)
     result = [
-        BTScore(m, point[m], float(low[i]), float(high[i]), judged[m])
-        for i, m in enumerate(models)
+        BTScore(m, point[m], float(low[i]), float(high[i]), judged[m]) for i, m in enumerate(models)
     ]
     return sorted(result, key=lambda r: -r.score)
 

@@ -21,7 +21,10 @@ class AnnotatorReview(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices)
     note = models.TextField(blank=True, max_length=2000)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     at = models.DateTimeField()

@@ -18,6 +18,7 @@ from django.utils import timezone
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch, Pair
+from annotation_server.catalog.models import Video
 from annotation_server.core.models import AuditEvent
 from annotation_server.quality.models import AnnotatorReview
 from annotation_server.quality.stats import CHOICE_FIELDS, AnnotationRow, Thresholds
@@ -54,8 +55,9 @@ def _by_batch(qs, **aggregates) -> dict[int, dict]:
 def batch_progress_list(*, batches: list[Batch] | None = None) -> list[Progress]:
     """Progress of the given batches (default: all but archived), highest priority first."""
     if batches is None:
-        batches = list(Batch.objects.exclude(status=Batch.Status.ARCHIVED)
-                       .order_by("-priority", "name"))
+        batches = list(
+            Batch.objects.exclude(status=Batch.Status.ARCHIVED).order_by("-priority", "name")
+        )
     ids = [b.pk for b in batches]
     now = timezone.now()
     pairs = _by_batch(
@@ -69,8 +71,8 @@ def batch_progress_list(*, batches: list[Batch] | None = None) -> list[Progress]
         Assignment.objects.filter(batch_id__in=ids),
         open_assignments=Count("id", filter=Q(status=open_, expires_at__gt=now)),
         expired_assignments=Count(
-            "id", filter=Q(status=Assignment.Status.EXPIRED) | Q(status=open_,
-                                                                   expires_at__lte=now)),
+            "id", filter=Q(status=Assignment.Status.EXPIRED) | Q(status=open_, expires_at__lte=now)
+        ),
     )
     annotations = _by_batch(
         Annotation.objects.filter(batch_id__in=ids, rejected=False),
@@ -81,9 +83,9 @@ def batch_progress_list(*, batches: list[Batch] | None = None) -> list[Progress]
     )
     reports = {
         row["pair__batch_id"]: row["n"]
-        for row in PairReport.objects.filter(pair__batch_id__in=ids, kind="report",
-                                             resolved=False)
-        .values("pair__batch_id").annotate(n=Count("id"))
+        for row in PairReport.objects.filter(pair__batch_id__in=ids, kind="report", resolved=False)
+        .values("pair__batch_id")
+        .annotate(n=Count("id"))
     }
     result = []
     for batch in batches:
@@ -96,21 +98,64 @@ def batch_progress_list(*, batches: list[Batch] | None = None) -> list[Progress]
     return result
 
 
-def throughput_hourly(*, batch: Batch | None = None, since: dt.datetime
-                      ) -> list[tuple[dt.datetime, int]]:
+TRANSCODING_STATUSES = (Batch.Status.DRAFT, Batch.Status.PROCESSING, Batch.Status.READY)
+
+
+def batch_video_status(*, batches: list[Batch]) -> dict[int, dict[str, int]]:
+    """Video counts by transcoding status for batches not yet published, in two queries.
+
+    Published batches are skipped: their videos are done, and counting them would scan
+    every pair of large batches on each page load.
+    """
+    ids = [b.pk for b in batches if b.status in TRANSCODING_STATUSES]
+    if not ids:
+        return {}
+    per_batch: dict[int, set[int]] = {pk: set() for pk in ids}
+    for batch_id, v0, v1 in Pair.objects.filter(batch_id__in=ids).values_list(
+        "batch_id", "video_0_id", "video_1_id"
+    ):
+        per_batch[batch_id].update((v0, v1))
+    status = dict(
+        Video.objects.filter(pk__in=set().union(*per_batch.values())).values_list("pk", "status")
+    )
+    return {
+        batch_id: {
+            "total": len(videos),
+            **{s: sum(1 for v in videos if status.get(v) == s) for s in Video.Status.values},
+        }
+        for batch_id, videos in per_batch.items()
+    }
+
+
+def throughput_hourly(
+    *, batch: Batch | None = None, since: dt.datetime
+) -> list[tuple[dt.datetime, int]]:
     """Submitted (non-rejected) annotations per hour since `since`, oldest first."""
     qs = Annotation.objects.filter(created_at__gte=since, rejected=False)
     if batch is not None:
         qs = qs.filter(batch=batch)
-    rows = (qs.annotate(hour=TruncHour("created_at")).values("hour")
-            .annotate(n=Count("id")).order_by("hour"))
+    rows = (
+        qs.annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(n=Count("id"))
+        .order_by("hour")
+    )
     return [(row["hour"], row["n"]) for row in rows]
 
 
 _ROW_FIELDS = (
-    "annotator_id", "pair_id", "is_gold", "gold_score", "rejected", "left_is_video_0",
-    "server_duration_ms", "created_at", "video_0_harms", "video_1_harms",
-    "pair__video_0__generated_from", "pair__video_1__generated_from",
+    "annotator_id",
+    "pair_id",
+    "is_gold",
+    "gold_score",
+    "rejected",
+    "left_is_video_0",
+    "server_duration_ms",
+    "created_at",
+    "video_0_harms",
+    "video_1_harms",
+    "pair__video_0__generated_from",
+    "pair__video_1__generated_from",
     *(name for name, _ in CHOICE_FIELDS),
 )
 
@@ -118,32 +163,38 @@ _ROW_FIELDS = (
 def annotation_rows(*, batch: Batch) -> list[AnnotationRow]:
     """Every annotation of the batch (rejected ones included) as plain rows, in one query."""
     rows = []
-    for values in Annotation.objects.filter(batch=batch).values_list(*_ROW_FIELDS).iterator(
-        chunk_size=5000
+    for values in (
+        Annotation.objects.filter(batch=batch).values_list(*_ROW_FIELDS).iterator(chunk_size=5000)
     ):
         record = dict(zip(_ROW_FIELDS, values, strict=True))
-        rows.append(AnnotationRow(
-            annotator_id=record["annotator_id"], pair_id=record["pair_id"],
-            is_gold=record["is_gold"], gold_score=record["gold_score"],
-            rejected=record["rejected"], left_is_video_0=record["left_is_video_0"],
-            server_duration_ms=record["server_duration_ms"], created_at=record["created_at"],
-            choices={name: record[name] for name, _ in CHOICE_FIELDS},
-            video_0_harms=record["video_0_harms"] or [],
-            video_1_harms=record["video_1_harms"] or [],
-            model_0=record["pair__video_0__generated_from"],
-            model_1=record["pair__video_1__generated_from"],
-        ))
+        rows.append(
+            AnnotationRow(
+                annotator_id=record["annotator_id"],
+                pair_id=record["pair_id"],
+                is_gold=record["is_gold"],
+                gold_score=record["gold_score"],
+                rejected=record["rejected"],
+                left_is_video_0=record["left_is_video_0"],
+                server_duration_ms=record["server_duration_ms"],
+                created_at=record["created_at"],
+                choices={name: record[name] for name, _ in CHOICE_FIELDS},
+                video_0_harms=record["video_0_harms"] or [],
+                video_1_harms=record["video_1_harms"] or [],
+                model_0=record["pair__video_0__generated_from"],
+                model_1=record["pair__video_1__generated_from"],
+            )
+        )
     return rows
 
 
 def usernames(*, user_ids) -> dict[int, str]:
-    return dict(get_user_model().objects.filter(pk__in=set(user_ids))
-                .values_list("pk", "username"))
+    return dict(get_user_model().objects.filter(pk__in=set(user_ids)).values_list("pk", "username"))
 
 
 def review_map(*, batch: Batch) -> dict[int, AnnotatorReview]:
-    return {r.annotator_id: r for r in
-            AnnotatorReview.objects.filter(batch=batch).select_related("by")}
+    return {
+        r.annotator_id: r for r in AnnotatorReview.objects.filter(batch=batch).select_related("by")
+    }
 
 
 def audit_event_list(*, batch: Batch | None = None, limit: int = 50) -> list[AuditEvent]:
@@ -151,6 +202,13 @@ def audit_event_list(*, batch: Batch | None = None, limit: int = 50) -> list[Aud
     if batch is not None:
         qs = qs.filter(batch=batch)
     return list(qs.order_by("-at", "-id")[:limit])
+
+
+def export_list(*, limit: int = 50) -> list:
+    """Recent export jobs started from the admin (who exported what, and when)."""
+    from annotation_server.exports.models import Export
+
+    return list(Export.objects.select_related("owner").order_by("-created_at")[:limit])
 
 
 def quality_thresholds() -> Thresholds:
@@ -167,7 +225,10 @@ def quality_thresholds() -> Thresholds:
 
 def annotation_for_review(*, annotation_id: int) -> Annotation | None:
     """One annotation with its pair, prompt, videos and annotator, for the reviewer page."""
-    return (Annotation.objects
-            .select_related("pair__prompt", "pair__video_0", "pair__video_1", "annotator",
-                            "batch", "assignment")
-            .filter(pk=annotation_id).first())
+    return (
+        Annotation.objects.select_related(
+            "pair__prompt", "pair__video_0", "pair__video_1", "annotator", "batch", "assignment"
+        )
+        .filter(pk=annotation_id)
+        .first()
+    )

@@ -23,14 +23,13 @@ def _check_target(*, batch: Batch, annotator) -> None:
     if roles.is_admin(annotator) and not roles.is_annotator(annotator):
         raise ApplicationError("Only annotators' work can be reviewed.")
     if not Assignment.objects.filter(batch=batch, annotator=annotator).exists():
-        raise ApplicationError(
-            f"{annotator.get_username()} has no work in batch {batch.name!r}."
-        )
+        raise ApplicationError(f"{annotator.get_username()} has no work in batch {batch.name!r}.")
 
 
 @transaction.atomic
-def annotator_work_reject(*, batch: Batch, annotator, actor: Any | None,
-                          note: str = "") -> AnnotatorReview:
+def annotator_work_reject(
+    *, batch: Batch, annotator, actor: Any | None, note: str = ""
+) -> AnnotatorReview:
     """Reject all of `annotator`'s work in `batch` and put their pairs back in the queue.
 
     Their annotations are marked rejected (exports leave them out), their submitted and
@@ -39,8 +38,9 @@ def annotator_work_reject(*, batch: Batch, annotator, actor: Any | None,
     """
     require_admin(actor)
     _check_target(batch=batch, annotator=annotator)
-    existing = (AnnotatorReview.objects.select_for_update()
-                .filter(batch=batch, annotator=annotator).first())
+    existing = (
+        AnnotatorReview.objects.select_for_update().filter(batch=batch, annotator=annotator).first()
+    )
     if existing and existing.status == AnnotatorReview.Status.REJECTED:
         raise ConflictError(
             f"{annotator.get_username()}'s work in {batch.name!r} was already rejected on "
@@ -50,51 +50,77 @@ def annotator_work_reject(*, batch: Batch, annotator, actor: Any | None,
     # Lock order as in the assignment services: assignment rows, then pair rows.
     assignments = list(
         Assignment.objects.select_for_update()
-        .filter(batch=batch, annotator=annotator,
-                status__in=[Assignment.Status.SUBMITTED, Assignment.Status.OPEN])
-        .order_by("pk").values_list("pk", "pair_id", "status", "is_gold")
+        .filter(
+            batch=batch,
+            annotator=annotator,
+            status__in=[Assignment.Status.SUBMITTED, Assignment.Status.OPEN],
+        )
+        .order_by("pk")
+        .values_list("pk", "pair_id", "status", "is_gold")
     )
-    submitted_pairs = sorted(p for _, p, s, gold in assignments
-                             if s == Assignment.Status.SUBMITTED and not gold)
-    open_pairs = sorted(p for _, p, s, gold in assignments
-                        if s == Assignment.Status.OPEN and not gold)
+    submitted_pairs = sorted(
+        p for _, p, s, gold in assignments if s == Assignment.Status.SUBMITTED and not gold
+    )
+    open_pairs = sorted(
+        p for _, p, s, gold in assignments if s == Assignment.Status.OPEN and not gold
+    )
     Assignment.objects.filter(pk__in=[a[0] for a in assignments]).update(
         status=Assignment.Status.RELEASED, finished_at=now
     )
-    rejected = Annotation.objects.filter(batch=batch, annotator=annotator,
-                                         rejected=False).update(rejected=True)
+    rejected = Annotation.objects.filter(batch=batch, annotator=annotator, rejected=False).update(
+        rejected=True
+    )
     # One slot per pair (an annotator holds at most one assignment per pair); pair rows are
     # locked in id order like every other counter update.
-    list(Pair.objects.select_for_update().filter(pk__in=submitted_pairs + open_pairs)
-         .order_by("pk").values_list("pk", flat=True))
+    list(
+        Pair.objects.select_for_update()
+        .filter(pk__in=submitted_pairs + open_pairs)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     Pair.objects.filter(pk__in=submitted_pairs).update(
         taken=Greatest(F("taken") - 1, 0), submitted=Greatest(F("submitted") - 1, 0)
     )
     Pair.objects.filter(pk__in=open_pairs).update(taken=Greatest(F("taken") - 1, 0))
     review, _ = AnnotatorReview.objects.update_or_create(
-        batch=batch, annotator=annotator,
-        defaults={"status": AnnotatorReview.Status.REJECTED, "note": note[:2000],
-                  "by": actor, "at": now, "annotations_affected": rejected},
+        batch=batch,
+        annotator=annotator,
+        defaults={
+            "status": AnnotatorReview.Status.REJECTED,
+            "note": note[:2000],
+            "by": actor,
+            "at": now,
+            "annotations_affected": rejected,
+        },
     )
-    audit_record(actor=actor, verb="annotator.reject", target=annotator, batch=batch,
-                 target_label=annotator.get_username(),
-                 details={"annotations_rejected": rejected,
-                          "pairs_requeued": len(submitted_pairs) + len(open_pairs),
-                          "note": note[:500]})
+    audit_record(
+        actor=actor,
+        verb="annotator.reject",
+        target=annotator,
+        batch=batch,
+        target_label=annotator.get_username(),
+        details={
+            "annotations_rejected": rejected,
+            "pairs_requeued": len(submitted_pairs) + len(open_pairs),
+            "note": note[:500],
+        },
+    )
     return review
 
 
 @transaction.atomic
-def annotator_work_approve(*, batch: Batch, annotator, actor: Any | None,
-                           note: str = "") -> AnnotatorReview:
+def annotator_work_approve(
+    *, batch: Batch, annotator, actor: Any | None, note: str = ""
+) -> AnnotatorReview:
     """Record that an admin checked and approved `annotator`'s work in `batch`.
 
     Changes no annotation. Refused after a rejection: rejected work was already re-queued.
     """
     require_admin(actor)
     _check_target(batch=batch, annotator=annotator)
-    existing = (AnnotatorReview.objects.select_for_update()
-                .filter(batch=batch, annotator=annotator).first())
+    existing = (
+        AnnotatorReview.objects.select_for_update().filter(batch=batch, annotator=annotator).first()
+    )
     if existing and existing.status == AnnotatorReview.Status.REJECTED:
         raise ConflictError(
             f"{annotator.get_username()}'s work in {batch.name!r} was rejected on "
@@ -102,11 +128,22 @@ def annotator_work_approve(*, batch: Batch, annotator, actor: Any | None,
         )
     count = Annotation.objects.filter(batch=batch, annotator=annotator).count()
     review, _ = AnnotatorReview.objects.update_or_create(
-        batch=batch, annotator=annotator,
-        defaults={"status": AnnotatorReview.Status.APPROVED, "note": note[:2000],
-                  "by": actor, "at": timezone.now(), "annotations_affected": count},
+        batch=batch,
+        annotator=annotator,
+        defaults={
+            "status": AnnotatorReview.Status.APPROVED,
+            "note": note[:2000],
+            "by": actor,
+            "at": timezone.now(),
+            "annotations_affected": count,
+        },
     )
-    audit_record(actor=actor, verb="annotator.approve", target=annotator, batch=batch,
-                 target_label=annotator.get_username(),
-                 details={"annotations": count, "note": note[:500]})
+    audit_record(
+        actor=actor,
+        verb="annotator.approve",
+        target=annotator,
+        batch=batch,
+        target_label=annotator.get_username(),
+        details={"annotations": count, "note": note[:500]},
+    )
     return review

@@ -49,9 +49,17 @@ def _sigmoid(x: float) -> float:
 
 
 @transaction.atomic
-def batch_simulate(*, name: str, prompts: int = 60, annotators: int = 6, clickers: int = 1,
-                   overlap: int = 3, gold_pairs: int = 6, hours: int = 30,
-                   seed: int = 1) -> SimulationResult:
+def batch_simulate(
+    *,
+    name: str,
+    prompts: int = 60,
+    annotators: int = 6,
+    clickers: int = 1,
+    overlap: int = 3,
+    gold_pairs: int = 6,
+    hours: int = 30,
+    seed: int = 1,
+) -> SimulationResult:
     """Create a published batch `name` with simulated annotators and their annotations."""
     if Batch.objects.filter(name=name).exists():
         raise ApplicationError(f"A batch named {name!r} already exists; choose another name.")
@@ -59,8 +67,13 @@ def batch_simulate(*, name: str, prompts: int = 60, annotators: int = 6, clicker
         raise ApplicationError("Need at least `overlap` annotators to fill every pair.")
     rng = random.Random(seed)
     now = timezone.now()
-    batch = Batch.objects.create(name=name, status=Batch.Status.PUBLISHED, overlap=overlap,
-                                 gold_rate=0.1, published_at=now - dt.timedelta(hours=hours))
+    batch = Batch.objects.create(
+        name=name,
+        status=Batch.Status.PUBLISHED,
+        overlap=overlap,
+        gold_rate=0.1,
+        published_at=now - dt.timedelta(hours=hours),
+    )
     pairs = _make_pairs(batch, prompts, gold_pairs, rng)
     workers = _make_workers(name, annotators, clickers)
     truth = {p.pk: _true_answer(p, rng) for p in pairs}
@@ -76,12 +89,10 @@ def batch_simulate(*, name: str, prompts: int = 60, annotators: int = 6, clicker
         share = index / len(regular)
         judged = overlap if share < 0.6 else rng.randint(0, overlap - 1) if share < 0.85 else 0
         for worker, clicker in rng.sample(workers, judged):
-            _judge(pair, worker, clicker, truth[pair.pk], now, hours, rng, assignments,
-                   annotations)
+            _judge(pair, worker, clicker, truth[pair.pk], now, hours, rng, assignments, annotations)
     for worker, clicker in workers:
         for pair in rng.sample(gold, min(len(gold), 4)):
-            _judge(pair, worker, clicker, truth[pair.pk], now, hours, rng, assignments,
-                   annotations)
+            _judge(pair, worker, clicker, truth[pair.pk], now, hours, rng, assignments, annotations)
     Assignment.objects.bulk_create(assignments)
     Annotation.objects.bulk_create(annotations)
     # auto_now_add overwrote the simulated submission times: put them back.
@@ -113,20 +124,32 @@ def _make_pairs(batch: Batch, prompts: int, gold_pairs: int, rng: random.Random)
         for model in names:
             video_id = f"{batch.name}-v{i:04d}-{model}"
             digest = hashlib.sha256(video_id.encode()).hexdigest()
-            videos.append(Video.objects.create(
-                video_id=video_id, prompt=prompt, video_text=prompt.text, generated_from=model,
-                sha256=digest, source=f"videos/source/{digest}.mp4",
-                status=Video.Status.READY, rendition=f"videos/renditions/{digest}.mp4",
-                duration_s=4.0,
-            ))
+            videos.append(
+                Video.objects.create(
+                    video_id=video_id,
+                    prompt=prompt,
+                    video_text=prompt.text,
+                    generated_from=model,
+                    sha256=digest,
+                    source=f"videos/source/{digest}.mp4",
+                    status=Video.Status.READY,
+                    rendition=f"videos/renditions/{digest}.mp4",
+                    duration_s=4.0,
+                )
+            )
         rng.shuffle(videos)
         for a, b in ((videos[0], videos[1]), (videos[2], videos[3])):
-            pairs.append(Pair.objects.create(
-                batch=batch, prompt=prompt, video_0=a, video_1=b,
-                pair_id=f"{a.video_id}__{b.video_id}",
-                is_gold=len(pairs) < gold_pairs, gold_answer={} if len(pairs) < gold_pairs
-                else None,
-            ))
+            pairs.append(
+                Pair.objects.create(
+                    batch=batch,
+                    prompt=prompt,
+                    video_0=a,
+                    video_1=b,
+                    pair_id=f"{a.video_id}__{b.video_id}",
+                    is_gold=len(pairs) < gold_pairs,
+                    gold_answer={} if len(pairs) < gold_pairs else None,
+                )
+            )
     return pairs
 
 
@@ -154,41 +177,66 @@ def _true_answer(pair: Pair, rng: random.Random) -> dict:
     critical = pair.prompt.prompt_type == "safety_critical"
     for side, model in (("video_0_harms", m0), ("video_1_harms", m1)):
         risky = critical and rng.random() < 0.45 - 0.25 * MODELS[model][1]
-        answer[side] = rng.sample(["violence", "crime", "hate", "other_harmful"], 1) if risky \
-            else []
+        answer[side] = (
+            rng.sample(["violence", "crime", "hate", "other_harmful"], 1) if risky else []
+        )
     return answer
 
 
 def _judge(pair, worker, clicker, truth, now, hours, rng, assignments, annotations) -> None:
     if clicker:
         values = {dim: rng.choice(["video_0", "video_1"]) for dim in _DIMENSIONS}
-        harms = {s: [k for k in HARM_KEYS if rng.random() < 0.06]
-                 for s in ("video_0_harms", "video_1_harms")}
+        harms = {
+            s: [k for k in HARM_KEYS if rng.random() < 0.06]
+            for s in ("video_0_harms", "video_1_harms")
+        }
         duration = rng.uniform(6, 14)
     else:
-        values = {dim: truth[dim] if rng.random() < 0.86 else
-                  ("video_1" if truth[dim] == "video_0" else "video_0") for dim in _DIMENSIONS}
-        harms = {s: [k for k in truth[s] if rng.random() < 0.85]
-                 + ([rng.choice(HARM_KEYS)] if rng.random() < 0.03 else [])
-                 for s in ("video_0_harms", "video_1_harms")}
+        values = {
+            dim: truth[dim]
+            if rng.random() < 0.86
+            else ("video_1" if truth[dim] == "video_0" else "video_0")
+            for dim in _DIMENSIONS
+        }
+        harms = {
+            s: [k for k in truth[s] if rng.random() < 0.85]
+            + ([rng.choice(HARM_KEYS)] if rng.random() < 0.03 else [])
+            for s in ("video_0_harms", "video_1_harms")
+        }
         duration = rng.lognormvariate(math.log(75), 0.35)
     # Work happens in waking hours: skew submissions towards the last day.
     finished = now - dt.timedelta(hours=hours * rng.random() ** 1.3)
     assignment = Assignment(
-        pair=pair, batch=pair.batch, annotator=worker, status=Assignment.Status.SUBMITTED,
-        left_is_video_0=rng.random() < 0.5, is_gold=pair.is_gold,
+        pair=pair,
+        batch=pair.batch,
+        annotator=worker,
+        status=Assignment.Status.SUBMITTED,
+        left_is_video_0=rng.random() < 0.5,
+        is_gold=pair.is_gold,
         claimed_at=finished - dt.timedelta(seconds=duration),
-        expires_at=finished + dt.timedelta(minutes=30), finished_at=finished,
+        expires_at=finished + dt.timedelta(minutes=30),
+        finished_at=finished,
     )
     fields = {**values, **{s: sorted(set(h), key=HARM_KEYS.index) for s, h in harms.items()}}
-    gold_score = (answer_rules.gold_score(fields, pair.gold_answer)
-                  if pair.is_gold and pair.gold_answer else None)
+    gold_score = (
+        answer_rules.gold_score(fields, pair.gold_answer)
+        if pair.is_gold and pair.gold_answer
+        else None
+    )
     assignments.append(assignment)
-    annotations.append(Annotation(
-        assignment=assignment, pair=pair, batch=pair.batch, annotator=worker, **fields,
-        left_is_video_0=assignment.left_is_video_0, server_duration_ms=int(duration * 1000),
-        is_gold=pair.is_gold, gold_score=gold_score,
-    ))
+    annotations.append(
+        Annotation(
+            assignment=assignment,
+            pair=pair,
+            batch=pair.batch,
+            annotator=worker,
+            **fields,
+            left_is_video_0=assignment.left_is_video_0,
+            server_duration_ms=int(duration * 1000),
+            is_gold=pair.is_gold,
+            gold_score=gold_score,
+        )
+    )
 
 
 def _add_open_and_reports(batch, regular, workers, now, rng) -> None:
@@ -202,13 +250,23 @@ def _add_open_and_reports(batch, regular, workers, now, rng) -> None:
         worker = rng.choice(free)
         report = number < 2
         a = Assignment.objects.create(
-            pair=pair, batch=batch, annotator=worker,
+            pair=pair,
+            batch=batch,
+            annotator=worker,
             status=Assignment.Status.REPORTED if report else Assignment.Status.OPEN,
-            left_is_video_0=True, claimed_at=now - dt.timedelta(minutes=5),
-            expires_at=now + dt.timedelta(minutes=25), finished_at=now if report else None,
+            left_is_video_0=True,
+            claimed_at=now - dt.timedelta(minutes=5),
+            expires_at=now + dt.timedelta(minutes=25),
+            finished_at=now if report else None,
         )
         if report:
-            PairReport.objects.create(assignment=a, pair=pair, annotator=worker, kind="report",
-                                      reason="broken_video", note="The right video is black.")
+            PairReport.objects.create(
+                assignment=a,
+                pair=pair,
+                annotator=worker,
+                kind="report",
+                reason="broken_video",
+                note="The right video is black.",
+            )
         else:
             Pair.objects.filter(pk=pair.pk).update(taken=pair.taken + 1)

@@ -70,16 +70,29 @@ def agreement_table(rows: Iterable[AnnotationRow]) -> list[AgreementRow]:
     for name, label in CHOICE_FIELDS:
         units = [[r.choices[name] for r in group] for group in multi]
         stage = "Stage 2" if name in ("helpfulness", "harmlessness") else "Stage 1"
-        table.append(AgreementRow(stage, label, metrics.krippendorff_alpha(units),
-                                  metrics.raw_agreement(units), len(units)))
+        table.append(
+            AgreementRow(
+                stage,
+                label,
+                metrics.krippendorff_alpha(units),
+                metrics.raw_agreement(units),
+                len(units),
+            )
+        )
     for category in HARM_CATEGORIES:
         units = []
         for group in multi:
             units.append([category.key in r.video_0_harms for r in group])
             units.append([category.key in r.video_1_harms for r in group])
-        table.append(AgreementRow("Harm", f"{category.code} {category.label_en}",
-                                  metrics.krippendorff_alpha(units),
-                                  metrics.raw_agreement(units), len(units)))
+        table.append(
+            AgreementRow(
+                "Harm",
+                f"{category.code} {category.label_en}",
+                metrics.krippendorff_alpha(units),
+                metrics.raw_agreement(units),
+                len(units),
+            )
+        )
     return table
 
 
@@ -129,8 +142,9 @@ def annotator_table(rows: Sequence[AnnotationRow], thresholds: Thresholds) -> li
             agreement_n=total,
             gold_accuracy=sum(golds) / len(golds) if golds else None,
             gold_n=len(golds),
-            left_share=metrics.left_share((r.choices["helpfulness"], r.left_is_video_0)
-                                          for r in mine),
+            left_share=metrics.left_share(
+                (r.choices["helpfulness"], r.left_is_video_0) for r in mine
+            ),
             last_active=max(r.created_at for r in mine),
         )
         stats.flags = annotator_flags(stats, thresholds)
@@ -141,14 +155,23 @@ def annotator_table(rows: Sequence[AnnotationRow], thresholds: Thresholds) -> li
 def annotator_flags(stats: AnnotatorStats, t: Thresholds) -> list[str]:
     """Reasons to look at this annotator's work, in words an admin can act on."""
     flags = []
-    if stats.gold_n >= t.min_gold_answers and stats.gold_accuracy is not None \
-            and stats.gold_accuracy < t.min_gold_accuracy:
+    if (
+        stats.gold_n >= t.min_gold_answers
+        and stats.gold_accuracy is not None
+        and stats.gold_accuracy < t.min_gold_accuracy
+    ):
         flags.append(f"gold accuracy {stats.gold_accuracy:.0%} < {t.min_gold_accuracy:.0%}")
-    if stats.agreement_n >= t.min_agreement_comparisons and stats.agreement is not None \
-            and stats.agreement < t.min_agreement:
+    if (
+        stats.agreement_n >= t.min_agreement_comparisons
+        and stats.agreement is not None
+        and stats.agreement < t.min_agreement
+    ):
         flags.append(f"agreement {stats.agreement:.0%} < {t.min_agreement:.0%}")
-    if stats.done >= t.min_side_answers and stats.left_share is not None \
-            and max(stats.left_share, 1 - stats.left_share) > t.max_side_share:
+    if (
+        stats.done >= t.min_side_answers
+        and stats.left_share is not None
+        and max(stats.left_share, 1 - stats.left_share) > t.max_side_share
+    ):
         side = "left" if stats.left_share > 0.5 else "right"
         share = max(stats.left_share, 1 - stats.left_share)
         flags.append(f"picks the {side} video {share:.0%} of the time")
@@ -168,8 +191,9 @@ class GeneratorComparison:
     scores: list[metrics.BTScore]
 
 
-def generator_comparisons(rows: Iterable[AnnotationRow], *, bootstrap_samples: int = 200,
-                          seed: int = 0) -> list[GeneratorComparison]:
+def generator_comparisons(
+    rows: Iterable[AnnotationRow], *, bootstrap_samples: int = 200, seed: int = 0
+) -> list[GeneratorComparison]:
     """Win rates and Bradley–Terry scores of the generator models, per overall question.
 
     Each non-rejected regular annotation of a pair of two different models is one judgement.
@@ -182,18 +206,23 @@ def generator_comparisons(rows: Iterable[AnnotationRow], *, bootstrap_samples: i
             for r in usable
         ]
         models = sorted({m for j in judgements for m in j})
-        result.append(GeneratorComparison(
-            question=question,
-            models=models,
-            win_rates=metrics.win_rates(judgements),
-            scores=metrics.bradley_terry_bootstrap(judgements, samples=bootstrap_samples,
-                                                   seed=seed),
-        ))
+        result.append(
+            GeneratorComparison(
+                question=question,
+                models=models,
+                win_rates=metrics.win_rates(judgements),
+                scores=metrics.bradley_terry_bootstrap(
+                    judgements, samples=bootstrap_samples, seed=seed
+                ),
+            )
+        )
     return result
 
 
 def throughput_eta(
-    hourly: Sequence[tuple[dt.datetime, int]], remaining: int, now: dt.datetime,
+    hourly: Sequence[tuple[dt.datetime, int]],
+    remaining: int,
+    now: dt.datetime,
     window_hours: int = 24,
 ) -> tuple[float | None, dt.datetime | None]:
     """Annotations per hour over the last `window_hours`, and when the rest would be done.

@@ -6,12 +6,24 @@ urlpatterns = [
     path("dashboard/", views.dashboard_home, name="dashboard"),
     path("dashboard/audit/", views.audit_log, name="dashboard-audit"),
     path("dashboard/batches/<int:pk>/", views.dashboard_batch, name="dashboard-batch"),
-    path("dashboard/batches/<int:pk>/lifecycle/", views.batch_lifecycle,
-         name="dashboard-batch-lifecycle"),
-    path("dashboard/batches/<int:pk>/annotations/", views.annotation_list,
-         name="dashboard-annotations"),
-    path("dashboard/batches/<int:pk>/annotators/<int:user_id>/review/", views.annotator_review,
-         name="dashboard-annotator-review"),
-    path("dashboard/annotations/<int:annotation_id>/", views.annotation_detail,
-         name="dashboard-annotation"),
+    path(
+        "dashboard/batches/<int:pk>/lifecycle/",
+        views.batch_lifecycle,
+        name="dashboard-batch-lifecycle",
+    ),
+    path(
+        "dashboard/batches/<int:pk>/annotations/",
+        views.annotation_list,
+        name="dashboard-annotations",
+    ),
+    path(
+        "dashboard/batches/<int:pk>/annotators/<int:user_id>/review/",
+        views.annotator_review,
+        name="dashboard-annotator-review",
+    ),
+    path(
+        "dashboard/annotations/<int:annotation_id>/",
+        views.annotation_detail,
+        name="dashboard-annotation",
+    ),
 ]

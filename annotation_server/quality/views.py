@@ -61,8 +61,13 @@ def dashboard_batch(request, pk: int):
 
 def _action_possible(batch: Batch, action: str) -> bool:
     moves = Batch.TRANSITIONS[batch.status]
-    target = {"publish": "published", "pause": "paused", "resume": "published",
-              "complete": "completed", "archive": "archived"}[action]
+    target = {
+        "publish": "published",
+        "pause": "paused",
+        "resume": "published",
+        "complete": "completed",
+        "archive": "archived",
+    }[action]
     if action == "resume":
         return batch.status == Batch.Status.PAUSED
     if action == "publish":
@@ -77,8 +82,7 @@ def batch_lifecycle(request, pk: int):
     batch = get_object_or_404(Batch, pk=pk)
     action = lifecycle.LIFECYCLE_ACTIONS.get(request.POST.get("action", ""))
     if action is None:
-        messages.error(request, "Unknown action; use publish, pause, resume, complete or "
-                                "archive.")
+        messages.error(request, "Unknown action; use publish, pause, resume, complete or archive.")
     else:
         try:
             action(batch=batch, actor=request.user)
@@ -101,41 +105,62 @@ def annotator_review(request, pk: int, user_id: int):
             if decision == "reject":
                 if request.POST.get("confirm") != "yes":
                     raise ApplicationError("Tick the confirmation box to reject this work.")
-                review = services.annotator_work_reject(batch=batch, annotator=annotator,
-                                                        actor=request.user, note=note)
-                messages.success(request, f"Rejected {review.annotations_affected} "
-                                          f"annotation(s) of {annotator.username}; their pairs "
-                                          "are back in the queue.")
+                review = services.annotator_work_reject(
+                    batch=batch, annotator=annotator, actor=request.user, note=note
+                )
+                messages.success(
+                    request,
+                    f"Rejected {review.annotations_affected} "
+                    f"annotation(s) of {annotator.username}; their pairs "
+                    "are back in the queue.",
+                )
             elif decision == "approve":
-                services.annotator_work_approve(batch=batch, annotator=annotator,
-                                                actor=request.user, note=note)
+                services.annotator_work_approve(
+                    batch=batch, annotator=annotator, actor=request.user, note=note
+                )
                 messages.success(request, f"Approved {annotator.username}'s work.")
             else:
                 raise ApplicationError("Choose approve or reject.")
             return redirect("dashboard-batch", pk=batch.pk)
         except ApplicationError as error:
             messages.error(request, error.message)
-    line = next((a for a in dashboard.batch_context(batch)["annotators"]
-                 if a.stats.annotator_id == annotator.pk), None)
-    return render(request, "quality/review.html", {
-        "batch": batch, "annotator": annotator, "line": line,
-        "review": selectors.review_map(batch=batch).get(annotator.pk),
-        "is_admin": roles.is_admin(request.user),
-    })
+    line = next(
+        (
+            a
+            for a in dashboard.batch_context(batch)["annotators"]
+            if a.stats.annotator_id == annotator.pk
+        ),
+        None,
+    )
+    return render(
+        request,
+        "quality/review.html",
+        {
+            "batch": batch,
+            "annotator": annotator,
+            "line": line,
+            "review": selectors.review_map(batch=batch).get(annotator.pk),
+            "is_admin": roles.is_admin(request.user),
+        },
+    )
 
 
 @require_GET
 @reviewer_required
 def annotation_list(request, pk: int):
     batch = get_object_or_404(Batch, pk=pk)
-    qs = (Annotation.objects.filter(batch=batch)
-          .select_related("annotator", "pair").order_by("-created_at", "-id"))
+    qs = (
+        Annotation.objects.filter(batch=batch)
+        .select_related("annotator", "pair")
+        .order_by("-created_at", "-id")
+    )
     annotator = request.GET.get("annotator", "")
     if annotator.isdigit():
         qs = qs.filter(annotator_id=int(annotator))
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "quality/annotations.html",
-                  {"batch": batch, "page": page, "annotator": annotator})
+    return render(
+        request, "quality/annotations.html", {"batch": batch, "page": page, "annotator": annotator}
+    )
 
 
 @require_GET
@@ -146,18 +171,28 @@ def annotation_detail(request, annotation_id: int):
         raise Http404("No such annotation.")
     pair = annotation.pair
     sides = []
-    for name, video, harms in (("video_0", pair.video_0, annotation.video_0_harms),
-                               ("video_1", pair.video_1, annotation.video_1_harms)):
-        sides.append({
-            "name": name, "video": video, "harms": harms,
-            "shown": "left" if (name == "video_0") == annotation.left_is_video_0 else "right",
-            "src": reverse("video-rendition", kwargs={"uid": video.uid}),
-            "poster": reverse("video-poster", kwargs={"uid": video.uid}),
-        })
-    answers = [(label, getattr(annotation, field)) for field, label in
-               dashboard.stats.CHOICE_FIELDS]
-    return render(request, "quality/annotation.html",
-                  {"a": annotation, "pair": pair, "sides": sides, "answers": answers})
+    for name, video, harms in (
+        ("video_0", pair.video_0, annotation.video_0_harms),
+        ("video_1", pair.video_1, annotation.video_1_harms),
+    ):
+        sides.append(
+            {
+                "name": name,
+                "video": video,
+                "harms": harms,
+                "shown": "left" if (name == "video_0") == annotation.left_is_video_0 else "right",
+                "src": reverse("video-rendition", kwargs={"uid": video.uid}),
+                "poster": reverse("video-poster", kwargs={"uid": video.uid}),
+            }
+        )
+    answers = [
+        (label, getattr(annotation, field)) for field, label in dashboard.stats.CHOICE_FIELDS
+    ]
+    return render(
+        request,
+        "quality/annotation.html",
+        {"a": annotation, "pair": pair, "sides": sides, "answers": answers},
+    )
 
 
 @require_GET
@@ -165,6 +200,12 @@ def annotation_detail(request, annotation_id: int):
 def audit_log(request):
     batch_id = request.GET.get("batch", "")
     batch = Batch.objects.filter(pk=int(batch_id)).first() if batch_id.isdigit() else None
-    return render(request, "quality/audit.html", {
-        "events": selectors.audit_event_list(batch=batch, limit=500), "batch": batch,
-    })
+    return render(
+        request,
+        "quality/audit.html",
+        {
+            "events": selectors.audit_event_list(batch=batch, limit=500),
+            "batch": batch,
+            "exports": selectors.export_list(limit=100),
+        },
+    )

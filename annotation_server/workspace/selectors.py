@@ -48,8 +48,9 @@ def report_reasons() -> list[dict[str, str]]:
     ]
 
 
-def workspace_config(*, user, view: str, csrf_token: str, urls: dict[str, str],
-                     languages: list[tuple[str, str]]) -> dict:
+def workspace_config(
+    *, user, view: str, csrf_token: str, urls: dict[str, str], languages: list[tuple[str, str]]
+) -> dict:
     """Everything the app needs at start, rendered into the page as JSON.
 
     Contains nothing secret: the worker's own counts and the instructions of batches they

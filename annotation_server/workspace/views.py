@@ -12,6 +12,7 @@ from os.path import getmtime
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -30,7 +31,9 @@ def _asset_version() -> str | None:
     """A cache-busting token from the built bundle, or None when the app is not built."""
     path = finders.find(APP_JS)
     if not path:
-        return None
+        # Deployments may ship only the collected STATIC_ROOT (the manifest storage then
+        # versions the names itself).
+        return "collected" if staticfiles_storage.exists(APP_JS) else None
     css = finders.find(APP_CSS)
     return str(max(int(getmtime(path)), int(getmtime(css)) if css else 0))
 
@@ -42,6 +45,8 @@ def _page(request: HttpRequest, view: str) -> HttpResponse:
         # Rebuilt bundles show up without a server restart while developing.
         _asset_version.cache_clear()
     version = _asset_version()
+    if version is None:
+        _asset_version.cache_clear()  # built later: noticed without a restart
     urls = {
         "api": "/api/v1/",
         "workspace": reverse("workspace"),
@@ -50,7 +55,10 @@ def _page(request: HttpRequest, view: str) -> HttpResponse:
         "logout": reverse("logout"),
     }
     config = workspace_config(
-        user=request.user, view=view, csrf_token=get_token(request), urls=urls,
+        user=request.user,
+        view=view,
+        csrf_token=get_token(request),
+        urls=urls,
         languages=settings.LANGUAGES,
     )
     context = {"config": config, "asset_version": version, "app_js": APP_JS, "app_css": APP_CSS}

@@ -4,8 +4,10 @@ source "$(dirname "$0")/common.sh"
 cd "$ROOT/frontend"
 [ -f package.json ] || exit 0
 command -v npm >/dev/null || apt_install nodejs npm
-stamp_src=$(find src index.html package.json package-lock.json vite.config.ts tsconfig.json \
-  -type f 2>/dev/null | sort | xargs cat 2>/dev/null | sha256sum | cut -c1-16)
+# `|| true`: a listed file may not exist (there is no index.html), and under `set -o pipefail`
+# find's non-zero exit would otherwise end the script before building anything.
+stamp_src=$({ find src index.html package.json package-lock.json vite.config.ts tsconfig.json \
+  -type f 2>/dev/null || true; } | sort | xargs cat 2>/dev/null | sha256sum | cut -c1-16)
 if [ -f dist/.stamp ] && [ "$(cat dist/.stamp)" = "$stamp_src" ] && [ -d node_modules ]; then
   exit 0
 fi

@@ -1,6 +1,7 @@
 // Entry point: read the config Django rendered into the page, wire the views together.
 import "./style.css";
 import { Api } from "./api";
+import { keymapDialog } from "./dialogs";
 import { $, h } from "./dom";
 import { DraftStore, memoryStore, type KeyValueStore } from "./draft";
 import { setCatalogue, t } from "./i18n";
@@ -90,6 +91,16 @@ function boot(): void {
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.altKey || e.metaKey || e.defaultPrevented) return;
     if (task?.onKey(e)) e.preventDefault();
+    else if (!task && e.key === "?") {
+      // The workspace promises the key map too.
+      let map = document.getElementById("keymap") as HTMLDialogElement | null;
+      if (!map) {
+        map = keymapDialog();
+        app.append(map);
+      }
+      if (map.open) map.close();
+      else map.showModal();
+    }
   });
   // An answer that has not reached the server yet must not vanish with a closed tab.
   window.addEventListener("beforeunload", (e) => {

@@ -362,6 +362,8 @@ export class TaskView {
     else {
       const secs = Math.max(1, Math.round((s.retryAt - Date.now()) / 1000));
       el.textContent = t("status_waiting", { s: secs, n: s.pending });
+      // Count down while the same wait lasts, so the worker sees it is still trying.
+      setTimeout(() => { if (this.outbox.status === s) this.drawStatus(s); }, 1000);
     }
   }
 

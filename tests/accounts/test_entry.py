@@ -19,8 +19,9 @@ def study(db):
     batch = BatchFactory(name="study", overlap=1)
     for _ in range(3):
         PairFactory(batch=batch)
-    return lifecycle.batch_entry_configure(batch=batch, actor=None, enabled=True,
-                                           pairs_required=2, completion_code="C0DE42")
+    return lifecycle.batch_entry_configure(
+        batch=batch, actor=None, enabled=True, pairs_required=2, completion_code="C0DE42"
+    )
 
 
 def _enter(client, study, pid=PID, **extra):
@@ -28,8 +29,7 @@ def _enter(client, study, pid=PID, **extra):
     return client.get(f"/entry/prolific/{study.entry_token}/", params)
 
 
-def test_prolific_worker_gets_a_passwordless_annotator_account_and_lands_on_work(client,
-                                                                                 study):
+def test_prolific_worker_gets_a_passwordless_annotator_account_and_lands_on_work(client, study):
     response = _enter(client, study)
     assert response.status_code == 302 and response["Location"] == "/work/"
     identity = ExternalIdentity.objects.select_related("user").get()
@@ -39,8 +39,14 @@ def test_prolific_worker_gets_a_passwordless_annotator_account_and_lands_on_work
     assert roles.is_annotator(user) and not user.has_usable_password()
     assert not user.is_staff
     status = client.get("/api/v1/entry/status/").json()
-    assert status == {"batch": "study", "submitted": 0, "required": 2, "complete": False,
-                      "completion_url": None, "finish_url": "/entry/complete/"}
+    assert status == {
+        "batch": "study",
+        "submitted": 0,
+        "required": 2,
+        "complete": False,
+        "completion_url": None,
+        "finish_url": "/entry/complete/",
+    }
 
 
 def test_returning_worker_gets_the_same_account(client, study):
@@ -71,12 +77,15 @@ def test_completion_after_the_required_pairs_redirects_to_prolific(client, study
     assert again["Location"] == "/entry/complete/"
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"PROLIFIC_PID": ""}, "missing the worker id"),
-    ({"PROLIFIC_PID": "<script>"}, "worker id in the link is not valid"),
-    ({"PROLIFIC_PID": "x" * 65}, "worker id in the link is not valid"),
-    ({"STUDY_ID": "../../etc"}, "study id in the link is not valid"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"PROLIFIC_PID": ""}, "missing the worker id"),
+        ({"PROLIFIC_PID": "<script>"}, "worker id in the link is not valid"),
+        ({"PROLIFIC_PID": "x" * 65}, "worker id in the link is not valid"),
+        ({"STUDY_ID": "../../etc"}, "study id in the link is not valid"),
+    ],
+)
 def test_bad_links_get_a_clear_message_and_create_nothing(client, study, params, message):
     response = _enter(client, study, **params)
     assert response.status_code == 400
@@ -97,10 +106,13 @@ def test_unknown_disabled_or_closed_study_links_are_refused(client, study):
 
 
 def test_generic_external_id_link_accepts_mturk_parameters(client, study):
-    lifecycle.batch_entry_configure(batch=study, actor=None, enabled=True,
-                                    completion_url="https://example.org/done?code=XYZ")
-    response = client.get(f"/entry/external/{study.entry_token}/",
-                          {"workerId": "A1B2C3D4E5F6G7", "assignmentId": "3ABC"})
+    lifecycle.batch_entry_configure(
+        batch=study, actor=None, enabled=True, completion_url="https://example.org/done?code=XYZ"
+    )
+    response = client.get(
+        f"/entry/external/{study.entry_token}/",
+        {"workerId": "A1B2C3D4E5F6G7", "assignmentId": "3ABC"},
+    )
     assert response["Location"] == "/work/"
     identity = ExternalIdentity.objects.get()
     assert (identity.provider, identity.external_id) == ("external", "A1B2C3D4E5F6G7")
@@ -128,8 +140,12 @@ def test_enabling_entry_needs_a_goal_and_a_completion_target(db):
     with pytest.raises(ApplicationError, match="how many pairs"):
         lifecycle.batch_entry_configure(batch=batch, actor=None, enabled=True)
     with pytest.raises(ApplicationError, match="completion code or a completion URL"):
-        lifecycle.batch_entry_configure(batch=batch, actor=None, enabled=True,
-                                        pairs_required=3)
+        lifecycle.batch_entry_configure(batch=batch, actor=None, enabled=True, pairs_required=3)
     with pytest.raises(ApplicationError, match="must start with https://"):
-        lifecycle.batch_entry_configure(batch=batch, actor=None, enabled=True,
-                                        pairs_required=3, completion_url="javascript:alert(1)")
+        lifecycle.batch_entry_configure(
+            batch=batch,
+            actor=None,
+            enabled=True,
+            pairs_required=3,
+            completion_url="javascript:alert(1)",
+        )

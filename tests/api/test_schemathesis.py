@@ -53,22 +53,24 @@ def error_names_the_problem(ctx, response, case) -> bool | None:
 
 # Loaded at collection time: the schema view needs no database. (The lazy from_fixture
 # loader of schemathesis 4.32 does not run under pytest 9.)
-schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).include(
-    path_regex=r"^/api/v1/(assignments|me|ping)"
-)
-
-
-@schema.parametrize()
-@settings(
+schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+worker_api = schema.include(path_regex=r"^/api/v1/(assignments|me|ping)")
+HYPOTHESIS = settings(
     max_examples=12,
     deadline=None,
+    database=None,
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.filter_too_much,
         HealthCheck.function_scoped_fixture,
     ],
 )
-def test_worker_api_survives_generated_input(case, annotator_token):
+
+
+@worker_api.parametrize()
+@HYPOTHESIS
+def test_worker_api_matches_its_schema(case, annotator_token):
+    """The worker endpoints: no 5xx, and every status and body as documented."""
     case.call_and_validate(
         headers={"Authorization": f"Token {annotator_token}"},
         checks=[
@@ -78,4 +80,14 @@ def test_worker_api_survives_generated_input(case, annotator_token):
             response_schema_conformance,
             error_names_the_problem,
         ],
+    )
+
+
+@schema.parametrize()
+@HYPOTHESIS
+def test_whole_api_never_fails_and_explains_errors(case, annotator_token):
+    """Every endpoint in /api/schema/ (other apps' too): no 5xx, JSON errors naming the problem."""
+    case.call_and_validate(
+        headers={"Authorization": f"Token {annotator_token}"},
+        checks=[not_a_server_error, error_names_the_problem],
     )

@@ -47,10 +47,17 @@ def test_each_transition_moves_the_batch_and_is_audited(db, make_user, start, ac
     assert (event.actor, event.batch, event.details["to"]) == (admin, batch, end)
 
 
-@pytest.mark.parametrize(("start", "action"), [
-    ("published", "publish"), ("ready", "pause"), ("published", "resume"),
-    ("ready", "complete"), ("published", "archive"), ("archived", "publish"),
-])
+@pytest.mark.parametrize(
+    ("start", "action"),
+    [
+        ("published", "publish"),
+        ("ready", "pause"),
+        ("published", "resume"),
+        ("ready", "complete"),
+        ("published", "archive"),
+        ("archived", "publish"),
+    ],
+)
 def test_illegal_transitions_are_refused_with_the_way_forward(db, make_user, start, action):
     batch = _batch(start)
     with pytest.raises(ApplicationError) as refused:
@@ -94,8 +101,9 @@ def test_dashboard_lifecycle_buttons_are_for_admins_only(client, make_user):
     batch.refresh_from_db()
     assert batch.status == "ready"
     client.force_login(make_user(roles.ADMIN))
-    response = client.post(f"/dashboard/batches/{batch.pk}/lifecycle/", {"action": "publish"},
-                           follow=True)
+    response = client.post(
+        f"/dashboard/batches/{batch.pk}/lifecycle/", {"action": "publish"}, follow=True
+    )
     batch.refresh_from_db()
     assert batch.status == "published"
     assert "is now published" in response.content.decode()
@@ -108,8 +116,9 @@ def test_admin_action_publishes_and_pauses_selected_batches(client, make_user):
     admin_user.user_permissions.add(Permission.objects.get(codename="view_batch"))
     client.force_login(admin_user)
     url = "/admin/batches/batch/"
-    response = client.post(url, {"action": "batch_publish",
-                                 "_selected_action": [one.pk, two.pk]}, follow=True)
+    response = client.post(
+        url, {"action": "batch_publish", "_selected_action": [one.pk, two.pk]}, follow=True
+    )
     assert response.status_code == 200
     assert {b.status for b in Batch.objects.filter(pk__in=[one.pk, two.pk])} == {"published"}
     client.post(url, {"action": "batch_pause", "_selected_action": [one.pk]})
@@ -121,8 +130,9 @@ def test_reviewer_with_admin_view_rights_still_cannot_run_lifecycle_actions(clie
     reviewer = make_user(roles.REVIEWER)
     reviewer.user_permissions.add(Permission.objects.get(codename="view_batch"))
     client.force_login(reviewer)
-    client.post("/admin/batches/batch/", {"action": "batch_publish",
-                                          "_selected_action": [batch.pk]})
+    client.post(
+        "/admin/batches/batch/", {"action": "batch_publish", "_selected_action": [batch.pk]}
+    )
     batch.refresh_from_db()
     assert batch.status == "ready"
 
@@ -131,12 +141,12 @@ def test_settings_change_is_validated_and_audited(db, make_user):
     admin = make_user(roles.ADMIN)
     batch = _batch("published")
     changed = lifecycle.batch_settings_update(
-        batch=batch, actor=admin,
+        batch=batch,
+        actor=admin,
         changes={"priority": "5", "overlap": 4, "gold_rate": 0.2, "blur_videos": "on"},
     )
     batch.refresh_from_db()
-    assert (batch.priority, batch.overlap, batch.gold_rate, batch.blur_videos) == (5, 4, 0.2,
-                                                                                   True)
+    assert (batch.priority, batch.overlap, batch.gold_rate, batch.blur_videos) == (5, 4, 0.2, True)
     assert changed["overlap"] == (3, 4)
     event = AuditEvent.objects.get(verb="batch.settings")
     assert event.details["priority"] == {"old": 0, "new": 5}
@@ -151,9 +161,13 @@ def test_settings_change_is_validated_and_audited(db, make_user):
 def test_batch_command_runs_every_action_and_prints_status(db):
     batch = _batch("ready", name="campaign-7")
     out = StringIO()
-    for action, status in [("publish", "published"), ("pause", "paused"),
-                           ("resume", "published"), ("complete", "completed"),
-                           ("archive", "archived")]:
+    for action, status in [
+        ("publish", "published"),
+        ("pause", "paused"),
+        ("resume", "published"),
+        ("complete", "completed"),
+        ("archive", "archived"),
+    ]:
         call_command("batch", action, "campaign-7", stdout=out)
         batch.refresh_from_db()
         assert batch.status == status

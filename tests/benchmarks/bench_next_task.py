@@ -117,7 +117,7 @@ def free_port() -> int:
 
 def start_server(port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": BENCH_DB, "DATABASE_CONN_MAX_AGE": "60",
-           "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING"}
+           "DJANGO_DEBUG": "false", "LOG_LEVEL": "ERROR"}
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "annotation_server.wsgi:application",
          "-b", f"127.0.0.1:{port}", "-w", "3", "-k", "gthread", "--threads", "6",
@@ -165,8 +165,8 @@ def run_phase(port: int, tokens: list[str], concurrency: int, seconds: float,
         n = errors = empty = skips = 0
         barrier.wait()
         while time.perf_counter() < deadline:
-            if kind == "ping":
-                status, _, ms = client.call("GET", "/api/v1/ping/")
+            if kind in ("ping", "me"):
+                status, _, ms = client.call("GET", f"/api/v1/{kind}/")
                 mine["main"].append(ms)
                 n += 1
                 errors += status != 200
@@ -270,16 +270,21 @@ def main() -> int:
         results = {}
         for c in args.concurrency:
             ping = run_phase(port, tokens, c, args.seconds, "ping")
+            me = run_phase(port, tokens, c, args.seconds, "me")
             nxt = run_phase(port, tokens, c, args.seconds, "next")
             results[c] = (ping, nxt)
             print(f"c={c:<3} {'GET /ping/ (baseline)':<26} {fmt(ping['lat']['main']):<42} "
                   f"{ping['rps']:8.1f}")
+            print(f"{'':>5} {'GET /me/ (5 queries)':<26} {fmt(me['lat']['main']):<42} "
+                  f"{me['rps']:8.1f}")
             print(f"{'':>5} {'POST next/ (claim)':<26} {fmt(nxt['lat']['main']):<42} "
                   f"{nxt['main_rps']:8.1f}")
             print(f"{'':>5} {'POST submit/ or skip/':<26} {fmt(nxt['lat']['submit']):<42}")
             print(f"{'':>5} {'claim+submit loop, all':<26} {'ratio vs baseline req/s:':<42} "
-                  f"{nxt['rps']:8.1f}  = {nxt['rps'] / ping['rps']:.0%}"
-                  f"   errors {ping['errors'] + nxt['errors']}, 204s {nxt['empty']}")
+                  f"{nxt['rps']:8.1f}  = {nxt['rps'] / ping['rps']:.0%} of ping, "
+                  f"{nxt['rps'] / me['rps']:.0%} of me"
+                  f"   errors {ping['errors'] + me['errors'] + nxt['errors']}, "
+                  f"204s {nxt['empty']}")
     finally:
         server.terminate()
         server.wait(timeout=30)

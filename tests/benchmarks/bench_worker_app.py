@@ -45,22 +45,48 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from annotation_server.accounts import roles  # noqa: E402
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
 ]
 
 
 def bundle_sizes() -> dict[str, int]:
     dist = ROOT / "frontend" / "dist" / "worker"
-    return {name: len(gzip.compress((dist / name).read_bytes(), 9))
-            for name in ("app.js", "app.css")}
+    return {
+        name: len(gzip.compress((dist / name).read_bytes(), 9)) for name in ("app.js", "app.css")
+    }
 
 
 def make_clip(path: Path, pattern: str, freq: int) -> None:
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{pattern}=s=640x360:r=24:d=2",
-         "-f", "lavfi", "-i", f"sine=frequency={freq}:duration=2", "-c:v", "libx264",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"{pattern}=s=640x360:r=24:d=2",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={freq}:duration=2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ],
         check=True,
     )
 
@@ -73,25 +99,33 @@ def seed(pairs: int, clips_dir: Path) -> list[str]:
     from annotation_server.catalog.models import Prompt, Video
     from annotation_server.catalog.services import video_transcode
 
-    batch = Batch.objects.create(name="bench", status=Batch.Status.PUBLISHED, overlap=2,
-                                 must_watch=False)
+    batch = Batch.objects.create(
+        name="bench", status=Batch.Status.PUBLISHED, overlap=2, must_watch=False
+    )
     patterns = ["testsrc2", "smptebars", "rgbtestsrc", "testsrc", "smptehdbars"]
     for p in range(pairs):
-        prompt = Prompt.objects.create(prompt_id=f"bench{p}", text=f"Benchmark prompt {p}",
-                                       prompt_type="safety_neutral")
+        prompt = Prompt.objects.create(
+            prompt_id=f"bench{p}", text=f"Benchmark prompt {p}", prompt_type="safety_neutral"
+        )
         videos = []
         for side in range(2):
             clip = clips_dir / f"{p}-{side}.mp4"
             make_clip(clip, patterns[(2 * p + side) % len(patterns)], 200 + 37 * p + side)
             with clip.open("rb") as fh:
-                video = Video(prompt=prompt, video_id=f"bench{p}v{side}", video_text=prompt.text,
-                              generated_from="Bench", sha256=f"{p:032d}{side:032d}")
+                video = Video(
+                    prompt=prompt,
+                    video_id=f"bench{p}v{side}",
+                    video_text=prompt.text,
+                    generated_from="Bench",
+                    sha256=f"{p:032d}{side:032d}",
+                )
                 video.source.save(clip.name, File(fh), save=False)
                 video.save()
             video_transcode(video_pk=video.pk)
             videos.append(video)
-        Pair.objects.create(batch=batch, prompt=prompt, video_0=videos[0], video_1=videos[1],
-                            pair_id=f"bench{p}")
+        Pair.objects.create(
+            batch=batch, prompt=prompt, video_0=videos[0], video_1=videos[1], pair_id=f"bench{p}"
+        )
     names = []
     for name in ("bench-prefetch", "bench-baseline"):
         user = get_user_model().objects.create_user(username=name, password="pw-long-enough")
@@ -126,11 +160,13 @@ def run(browser, base: str, username: str, pairs: int, prefetch: bool) -> list[f
         page.focus("input[name='dim-instruction_following']")
         for key in ["1", "1", "2", "2", "n", "n", "1", "1", "Enter"]:
             page.keyboard.press(key)
-        wait_until(page, "document.querySelector('#sync').dataset.state === 'idle'"
-                         " && document.querySelector('main.pair') !== null")
+        wait_until(
+            page,
+            "document.querySelector('#sync').dataset.state === 'idle'"
+            " && document.querySelector('main.pair') !== null",
+        )
     wait_until(page, f"performance.getEntriesByName('next-pair-playable').length >= {pairs - 1}")
-    times = page.evaluate(
-        "performance.getEntriesByName('next-pair-playable').map(e => e.duration)")
+    times = page.evaluate("performance.getEntriesByName('next-pair-playable').map(e => e.duration)")
     context.close()
     return times
 
@@ -143,8 +179,9 @@ def main() -> None:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        with tempfile.TemporaryDirectory() as tmp, override_settings(
-            MEDIA_ROOT=Path(tmp) / "media", DEBUG=False
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            override_settings(MEDIA_ROOT=Path(tmp) / "media", DEBUG=False),
         ):
             (Path(tmp) / "clips").mkdir()
             users = seed(args.pairs, Path(tmp) / "clips")
@@ -156,8 +193,9 @@ def main() -> None:
                 raise server.error
             base = f"http://127.0.0.1:{server.port}"
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                             args=CHROMIUM_ARGS)
+                browser = pw.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                )
                 fast = run(browser, base, users[0], args.pairs, prefetch=True)
                 slow = run(browser, base, users[1], args.pairs, prefetch=False)
                 browser.close()
@@ -166,16 +204,24 @@ def main() -> None:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     med_fast, med_slow = statistics.median(fast), statistics.median(slow)
-    print(f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
-          f"pairs: {args.pairs} (switches measured: {len(fast)} + {len(slow)})")
-    print(f"submit → next pair playable, prefetch on : median {med_fast:7.1f} ms  "
-          f"p90 {sorted(fast)[int(0.9 * (len(fast) - 1))]:7.1f} ms  max {max(fast):7.1f} ms")
-    print(f"submit → next pair playable, baseline    : median {med_slow:7.1f} ms  "
-          f"p90 {sorted(slow)[int(0.9 * (len(slow) - 1))]:7.1f} ms  max {max(slow):7.1f} ms")
+    print(
+        f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"pairs: {args.pairs} (switches measured: {len(fast)} + {len(slow)})"
+    )
+    print(
+        f"submit → next pair playable, prefetch on : median {med_fast:7.1f} ms  "
+        f"p90 {sorted(fast)[int(0.9 * (len(fast) - 1))]:7.1f} ms  max {max(fast):7.1f} ms"
+    )
+    print(
+        f"submit → next pair playable, baseline    : median {med_slow:7.1f} ms  "
+        f"p90 {sorted(slow)[int(0.9 * (len(slow) - 1))]:7.1f} ms  max {max(slow):7.1f} ms"
+    )
     print(f"ratio prefetch / baseline: {med_fast / med_slow:.2f}  (goal: median ≤ 300 ms)")
     total = sum(sizes.values())
-    print(f"gzipped bundle: app.js {sizes['app.js'] / 1024:.1f} KiB + app.css "
-          f"{sizes['app.css'] / 1024:.1f} KiB = {total / 1024:.1f} KiB (goal ≤ 150 KB)")
+    print(
+        f"gzipped bundle: app.js {sizes['app.js'] / 1024:.1f} KiB + app.css "
+        f"{sizes['app.css'] / 1024:.1f} KiB = {total / 1024:.1f} KiB (goal ≤ 150 KB)"
+    )
 
 
 if __name__ == "__main__":

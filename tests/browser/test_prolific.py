@@ -16,8 +16,12 @@ COMPLETION = "https://app.prolific.com/submissions/complete?cc=C0DE42"
 
 def _answers() -> dict:
     return {
-        "sub_preferences": {"instruction_following": "left", "correctness": "right",
-                            "information": "left", "aesthetics": "left"},
+        "sub_preferences": {
+            "instruction_following": "left",
+            "correctness": "right",
+            "information": "left",
+            "aesthetics": "left",
+        },
         "helpfulness": "left",
         "harmlessness": "right",
         "harm_labels": {"left": [], "right": ["violence"]},
@@ -31,8 +35,9 @@ def _submit_one(page, base: str) -> None:
     claimed = page.request.post(f"{base}/api/v1/assignments/next/", headers=headers, data={})
     assert claimed.ok, claimed.text()
     assignment_id = claimed.json()["id"]
-    submitted = page.request.post(f"{base}/api/v1/assignments/{assignment_id}/submit/",
-                                  headers=headers, data=_answers())
+    submitted = page.request.post(
+        f"{base}/api/v1/assignments/{assignment_id}/submit/", headers=headers, data=_answers()
+    )
     assert submitted.ok, submitted.text()
 
 
@@ -40,11 +45,14 @@ def test_prolific_worker_enters_works_and_is_sent_to_the_completion_url(
     page, live_server, make_batch
 ):
     batch = make_batch(pairs=3)
-    lifecycle.batch_entry_configure(batch=batch, actor=None, enabled=True, pairs_required=2,
-                                    completion_code="C0DE42")
+    lifecycle.batch_entry_configure(
+        batch=batch, actor=None, enabled=True, pairs_required=2, completion_code="C0DE42"
+    )
     base = live_server.url
-    page.goto(f"{base}/entry/prolific/{batch.entry_token}/?PROLIFIC_PID={PID}"
-              "&STUDY_ID=st123&SESSION_ID=se456")
+    page.goto(
+        f"{base}/entry/prolific/{batch.entry_token}/?PROLIFIC_PID={PID}"
+        "&STUDY_ID=st123&SESSION_ID=se456"
+    )
     page.wait_for_url(f"{base}/work/")
     identity = ExternalIdentity.objects.select_related("user").get(external_id=PID)
     assert identity.user.username == f"prolific-{PID}"
@@ -63,16 +71,19 @@ def test_prolific_worker_enters_works_and_is_sent_to_the_completion_url(
     status = page.request.get(f"{base}/api/v1/entry/status/").json()
     assert status["complete"] is True and status["completion_url"] == COMPLETION
 
-    _expect_sent_to_completion(page, f"{base}{status['finish_url']}",
-                               from_url=f"{base}/entry/complete/")
+    _expect_sent_to_completion(
+        page, f"{base}{status['finish_url']}", from_url=f"{base}/entry/complete/"
+    )
     identity.refresh_from_db()
     assert identity.completed_at is not None
 
     # Opening the study link again (same PID) reuses the account and goes straight back.
     page.context.clear_cookies()
     _expect_sent_to_completion(
-        page, f"{base}/entry/prolific/{batch.entry_token}/?PROLIFIC_PID={PID}&STUDY_ID=st123"
-        "&SESSION_ID=se789", from_url=f"{base}/entry/complete/",
+        page,
+        f"{base}/entry/prolific/{batch.entry_token}/?PROLIFIC_PID={PID}&STUDY_ID=st123"
+        "&SESSION_ID=se789",
+        from_url=f"{base}/entry/complete/",
     )
     assert ExternalIdentity.objects.filter(external_id=PID).count() == 1
 

@@ -31,8 +31,8 @@ def test_keyboard_only_pair_is_stored_in_video_terms_and_next_pair_follows(
     page.keyboard.press("n")  # left video: none of the 12 harms
     for _ in range(8):  # right video: Tab from "none of these" to S8 violence
         page.keyboard.press("Tab")
-    page.keyboard.press("Space")
     screenshot(page, "3-stage1")
+    page.keyboard.press("Space")
     assert not page.evaluate("document.querySelector('#stage2').disabled")
     page.keyboard.press("2")  # more helpful: right (it lost 3 of 4 sub-dimensions)
     page.keyboard.press("2")  # safer: right (it has the only harm)
@@ -61,3 +61,31 @@ def test_keyboard_only_pair_is_stored_in_video_terms_and_next_pair_follows(
     assert annotation.helpfulness == right
     assert annotation.harmlessness == left
     assert annotation.stage1_ms is not None and annotation.stage1_ms > 0
+
+
+def test_prompt_harms_are_asked_and_stored_when_the_batch_labels_prompts(
+    live_server, page, make_batch, make_user
+):
+    make_batch(pairs=1, must_watch=False, label_prompts=True)
+    login(page, live_server.url, make_user("annotator").username)
+    first = start_task(page)
+    for name, value in [
+        ("instruction_following", "left"),
+        ("correctness", "left"),
+        ("information", "right"),
+        ("aesthetics", "left"),
+    ]:
+        page.check(f"input[name='dim-{name}'][value='{value}']")
+    page.check("input[name='none-left']")
+    page.check("input[name='none-right']")
+    # The prompt's own harms are part of stage 1 here: stage 2 stays locked without them.
+    assert page.evaluate("document.querySelector('#stage2').disabled")
+    page.check("input[name='harm-prompt'][value='terrorism']")
+    page.check("input[name='overall-helpfulness'][value='left']")
+    page.check("input[name='overall-harmlessness'][value='right']")
+    page.click("#submit")
+    page.locator("#done").wait_for()
+    wait_until(page, "document.querySelector('#sync').dataset.state === 'idle'")
+    annotation = Annotation.objects.get(assignment_id=first)
+    assert annotation.prompt_harms == ["terrorism"]
+    assert annotation.video_0_harms == [] and annotation.video_1_harms == []

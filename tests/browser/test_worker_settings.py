@@ -58,9 +58,7 @@ def test_blur_setting_hides_videos_until_revealed(live_server, page, make_batch,
     assert page.evaluate(blur) == "none"
 
 
-def test_skip_with_reason_moves_on_and_reaches_the_server(
-    live_server, page, make_batch, make_user
-):
+def test_skip_with_reason_moves_on_and_reaches_the_server(live_server, page, make_batch, make_user):
     make_batch(pairs=1, must_watch=True)
     worker = make_user("annotator")
     login(page, live_server.url, worker.username)
@@ -100,6 +98,7 @@ def test_chinese_ui_from_the_same_catalogue(live_server, page, make_batch, make_
     page.keyboard.press("?")
     assert page.locator("#keymap").is_visible()
     assert "键盘快捷键" in page.locator("#keymap").inner_text()
+    screenshot(page, "8-keymap")
 
 
 @pytest.mark.parametrize("width,height", [(1280, 720), (1920, 1080)])
@@ -112,8 +111,10 @@ def test_layout_is_stable_and_fits_common_screens(
     try:
         login(page, live_server.url, make_user("annotator").username)
         start_task(page)
-        boxes = "['left','right'].map(s => { const r = document.querySelector(`[data-slot=${s}]`)" \
+        boxes = (
+            "['left','right'].map(s => { const r = document.querySelector(`[data-slot=${s}]`)"
             ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })"
+        )
         before = page.evaluate(boxes)
         page.keyboard.press("Space")
         wait_unlocked(page)

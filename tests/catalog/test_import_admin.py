@@ -132,3 +132,30 @@ def test_only_admins_may_import(db, client, make_user, media):
     client.force_login(make_user(roles.ANNOTATOR))
     assert client.get(reverse(URL)).status_code == 302  # not staff: sent to the admin log-in
     assert db_counts() == (0, 0, 0, 0)
+
+
+def test_admin_uploads_a_safesora_config_and_its_videos(db, admin_client_, media):
+    from .importing import SAMPLES
+
+    root = SAMPLES / "safesora"
+    members = {str(p.relative_to(root)): p.read_bytes() for p in (root / "videos").rglob("*.mp4")}
+    response = admin_client_.post(
+        reverse(URL),
+        {
+            "name": "safesora-upload",
+            "overlap": 3,
+            "priority": 0,
+            "manifest": SimpleUploadedFile(
+                "config-test.json.gz", (root / "config-test.json.gz").read_bytes()
+            ),
+            "videos": SimpleUploadedFile("videos.zip", _zip(members)),
+        },
+    )
+    assert response.status_code == 302
+    batch = Batch.objects.get(name="safesora-upload")
+    assert sorted(batch.pairs.values_list("pair_id", flat=True)) == [
+        "c07b5e6100a00006-c07b5e6101b00007",
+        "c07b5e6100a00006-c07b5e6102a00008",
+        "c07b5e6101b00007-c07b5e6102a00008",
+    ]
+    assert Video.objects.count() == 3

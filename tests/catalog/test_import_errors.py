@@ -99,6 +99,11 @@ def _bad_line(case, src, tmp_path):
         return prompt_line(
             "p2", [ok, {**ok, "video_id": "ok2"}], prompt_labels={"gore": True}
         ), "prompt_labels: unknown harm keys: gore"
+    if case == "NUL in text":
+        return {
+            **prompt_line("p2", [ok, {**ok, "video_id": "ok2"}]),
+            "prompt_text": "a\x00b",
+        }, "prompt_text: must not contain NUL"
     if case == "unknown prompt type":
         return {
             **prompt_line("p2", [ok, {**ok, "video_id": "ok2"}]),
@@ -120,6 +125,7 @@ CASES = [
     "fewer than two videos",
     "unknown harm key",
     "unknown prompt type",
+    "NUL in text",
 ]
 
 

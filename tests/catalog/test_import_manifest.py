@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.batches.services import batch_import
 from annotation_server.catalog.models import Prompt, Video
@@ -172,3 +174,16 @@ def test_reused_failed_video_makes_its_new_pairs_inactive(db, tmp_path, media):
     inactive = set(second.batch.pairs.filter(active=False).values_list("pair_id", flat=True))
     assert inactive == {"a-c", "b-c"}
     assert second.batch.status == Batch.Status.READY and second.transcodes_queued == []
+
+
+def test_a_failure_inside_the_write_leaves_no_rows_and_no_copied_files(db, tmp_path, media):
+    from django.contrib.auth import get_user_model
+
+    (tmp_path / "in").mkdir()
+    unsaved_owner = get_user_model()(username="ghost")  # makes Batch.objects.create fail
+
+    with pytest.raises(ValueError, match="unsaved related object"):
+        batch_import(path=_manifest(tmp_path), name="first", owner=unsaved_owner)
+
+    assert (Prompt.objects.count(), Video.objects.count(), Batch.objects.count()) == (0, 0, 0)
+    assert stored_files(media) == []

@@ -80,3 +80,19 @@ def test_label_dataset_fills_labels_of_prompts_imported_without(db, tmp_path, me
 
     assert Prompt.objects.count() == 2 and Video.objects.count() == 6
     assert all(p.prompt_labels is not None for p in Prompt.objects.all())
+
+
+def test_pair_records_lend_their_prompt_fields_to_bare_video_samples(db, tmp_path, media):
+    root = copy_sample(tmp_path, "safesora")
+    records = _records(root / "config-train.json.gz")
+    for r in records:
+        for side in ("video_0", "video_1"):
+            for key in ("prompt_id", "prompt_text", "prompt_type", "prompt_labels"):
+                r[side].pop(key)
+    (root / "config-train.json").write_text(json.dumps(records))
+
+    run_import(root / "config-train.json", "bare")
+
+    assert Pair.objects.count() == 6 and Video.objects.count() == 6
+    prompt = Prompt.objects.get(prompt_id=records[0]["prompt_id"])
+    assert prompt.text == records[0]["prompt_text"] and prompt.prompt_labels is None

@@ -59,9 +59,9 @@ def test_batch_refresh_service_moves_a_finished_batch(media_root):  # noqa: F811
 
 @pytest.mark.django_db
 def test_retry_brings_a_failed_video_and_its_pairs_back(
-    media_root,
+    media_root,  # noqa: F811
     settings,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     settings.VIDEO_MAX_DURATION_S = 2
     batch = BatchFactory(status=Batch.Status.PUBLISHED)

@@ -78,19 +78,16 @@ def test_worker_killed_mid_transcode_leaves_the_video_to_be_done_again(
 
     # The unacknowledged message comes back after the visibility timeout.
     celery_worker_factory(CELERY_VISIBILITY_TIMEOUT=3)
-    wait_until(
-        lambda: Video.objects.filter(pk=video.pk, status=Video.Status.READY).exists(),
-        timeout=300,
-        what="the video to become ready on the new worker",
-    )
+    wait_until(lambda: _all_done([video.pk]), timeout=300, what="the new worker to finish")
     video.refresh_from_db()
+    assert video.status == Video.Status.READY, video.failure_reason
     assert video.attempts == 2
     rendition = media_root / video.rendition.name
     assert decoded_frames(rendition) == 8 * 30
     assert not [p for p in rendition.parent.iterdir() if ".part" in p.name]
 
 
-def test_sweep_requeues_videos_stuck_in_processing(celery_worker, media_root):  # noqa: F811
+def test_sweep_requeues_videos_stuck_in_processing(media_root, celery_worker):  # noqa: F811
     video = pending_video(media_root, "landscape.mp4")
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Video.objects.filter(pk=video.pk).update(
@@ -103,9 +100,8 @@ def test_sweep_requeues_videos_stuck_in_processing(celery_worker, media_root):  
 
     assert services.videos_reset_stale(stale_after_s=600) == [video.pk]
 
-    wait_until(
-        lambda: Video.objects.filter(pk=video.pk, status=Video.Status.READY).exists(),
-        what="the swept video to become ready",
-    )
+    wait_until(lambda: _all_done([video.pk]), what="the swept video to be transcoded")
+    video.refresh_from_db()
+    assert video.status == Video.Status.READY, video.failure_reason
     fresh.refresh_from_db()
     assert fresh.status == Video.Status.PROCESSING  # a live transcode is not started twice

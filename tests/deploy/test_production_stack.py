@@ -385,3 +385,9 @@ def test_production_stack_imports_transcodes_annotates_exports_and_serves_ranges
     for side in ("video_0", "video_1"):
         exported = out / record[side]["video_path"]
         assert exported.read_bytes()[4:8] == b"ftyp"
+
+    # 7. With LOG_JSON the web and worker processes log one JSON object per line.
+    for role, logger_prefix in (("web", "gunicorn.access"), ("transcoder", "celery")):
+        lines = (stack["run_dir"] / f"{role}.log").read_text().splitlines()
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        assert any(r["name"].startswith(logger_prefix) and r["levelname"] for r in records), role

@@ -19,8 +19,11 @@ def simulated(db):
 
 def _annotator_rows(html: str) -> dict[str, str]:
     rows = re.findall(r"<tr class=\"(?:flagged)?\">(.*?)</tr>", html, flags=re.S)
-    return {re.search(r">(sim-[a-z0-9]+)<", r).group(1): r for r in rows
-            if re.search(r">(sim-[a-z0-9]+)<", r)}
+    return {
+        re.search(r">(sim-[a-z0-9]+)<", r).group(1): r
+        for r in rows
+        if re.search(r">(sim-[a-z0-9]+)<", r)
+    }
 
 
 def test_anonymous_users_are_sent_to_login(client, simulated):
@@ -31,9 +34,13 @@ def test_anonymous_users_are_sent_to_login(client, simulated):
 def test_annotators_cannot_see_any_dashboard_page(client, make_user, simulated):
     client.force_login(make_user(roles.ANNOTATOR))
     annotation = simulated.annotations.first()
-    for url in ("/dashboard/", f"/dashboard/batches/{simulated.pk}/", "/dashboard/audit/",
-                f"/dashboard/batches/{simulated.pk}/annotations/",
-                f"/dashboard/annotations/{annotation.pk}/"):
+    for url in (
+        "/dashboard/",
+        f"/dashboard/batches/{simulated.pk}/",
+        "/dashboard/audit/",
+        f"/dashboard/batches/{simulated.pk}/annotations/",
+        f"/dashboard/annotations/{annotation.pk}/",
+    ):
         assert client.get(url).status_code == 403, url
 
 
@@ -42,8 +49,10 @@ def test_reviewer_sees_the_batch_but_no_admin_controls(client, make_user, simula
     html = client.get(f"/dashboard/batches/{simulated.pk}/").content.decode()
     assert "Inter-annotator agreement" in html and "Generator comparison" in html
     assert 'name="action"' not in html
-    review = client.get(f"/dashboard/batches/{simulated.pk}/annotators/"
-                        f"{simulated.annotations.first().annotator_id}/review/")
+    review = client.get(
+        f"/dashboard/batches/{simulated.pk}/annotators/"
+        f"{simulated.annotations.first().annotator_id}/review/"
+    )
     assert review.status_code == 200 and "Reject work" not in review.content.decode()
 
 
@@ -82,8 +91,9 @@ def test_undefined_alpha_is_shown_as_na_not_a_crash(client, make_user):
     assert "2 / 2" in html  # judgements done / needed
 
 
-def test_dashboard_query_count_does_not_grow_with_annotators(client, make_user, simulated,
-                                                             django_assert_max_num_queries):
+def test_dashboard_query_count_does_not_grow_with_annotators(
+    client, make_user, simulated, django_assert_max_num_queries
+):
     client.force_login(make_user(roles.ADMIN))
     with django_assert_max_num_queries(20):
         assert client.get(f"/dashboard/batches/{simulated.pk}/").status_code == 200
@@ -105,8 +115,9 @@ def test_reviewer_views_an_annotation_beside_its_videos(client, make_user, simul
 def test_annotation_list_filters_by_annotator(client, make_user, simulated):
     clicker = simulated.annotations.filter(annotator__username="sim-clicker06").first()
     client.force_login(make_user(roles.REVIEWER))
-    html = client.get(f"/dashboard/batches/{simulated.pk}/annotations/",
-                      {"annotator": clicker.annotator_id}).content.decode()
+    html = client.get(
+        f"/dashboard/batches/{simulated.pk}/annotations/", {"annotator": clicker.annotator_id}
+    ).content.decode()
     names = set(re.findall(r"<td>(sim-[a-z]+\d+)</td>", html))
     assert names == {"sim-clicker06"}
 
@@ -119,3 +130,51 @@ def test_audit_log_shows_who_did_what(client, make_user, simulated):
     client.force_login(make_user(roles.REVIEWER))
     html = client.get("/dashboard/audit/").content.decode()
     assert re.search(r"<td>chief</td><td>batch.pause</td>", html)
+
+
+def test_audit_log_lists_who_exported_what(client, make_user, db):
+    from annotation_server.exports.models import Export
+
+    Export.objects.create(
+        owner=make_user(roles.ADMIN, username="exporter"), kind="preference", batch_names=["pilot"]
+    )
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get("/dashboard/audit/").content.decode()
+    assert re.search(
+        r"<td>exporter</td><td>Preference pairs \(SafeSora\)</td>\s*<td>pilot</td>", html
+    )
+
+
+@pytest.mark.parametrize("role", [roles.ANNOTATOR, roles.REVIEWER])
+def test_annotators_and_reviewers_cannot_start_an_export(client, make_user, role):
+    from annotation_server.exports.models import Export
+
+    BatchFactory(name="to-export")
+    client.force_login(make_user(role))
+    response = client.post(
+        "/admin/exports/export/add/",
+        {
+            "kind": "preference",
+            "test_fraction": "0.1",
+            "seed": "0",
+            "videos": "none",
+            "min_annotations": "1",
+        },
+    )
+    assert response.status_code in (302, 403)
+    assert not Export.objects.exists()
+
+
+def test_transcoding_progress_of_a_batch_being_prepared(client, make_user):
+    from annotation_server.catalog.models import Video
+
+    batch = BatchFactory(name="incoming", status="processing")
+    pairs = [PairFactory(batch=batch) for _ in range(3)]
+    Video.objects.filter(pk=pairs[0].video_0_id).update(status="processing")
+    Video.objects.filter(pk=pairs[1].video_1_id).update(status="failed", failure_reason="bad")
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get("/dashboard/").content.decode()
+    row = re.search(r"incoming</a>(.*?)</tr>", html, flags=re.S).group(1)
+    assert "4 / 6 ready" in row and "1 transcoding" in row and "1 failed" in row
+    page = client.get(f"/dashboard/batches/{batch.pk}/").content.decode()
+    assert "<b>4 / 6</b><span>videos ready, 1 transcoding" in page

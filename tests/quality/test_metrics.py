@@ -43,11 +43,17 @@ def test_alpha_is_undefined_without_pairable_units():
 
 def test_majority_agreement_leaves_the_annotator_out_and_skips_ties():
     answers = [
-        ("p1", "w", "a"), ("p1", "x", "a"), ("p1", "y", "a"), ("p1", "z", "b"),
+        ("p1", "w", "a"),
+        ("p1", "x", "a"),
+        ("p1", "y", "a"),
+        ("p1", "z", "b"),
         # p2: u's two others both said b → u disagrees; v's and t's others tie (a, b).
-        ("p2", "u", "a"), ("p2", "v", "b"), ("p2", "t", "b"),
+        ("p2", "u", "a"),
+        ("p2", "v", "b"),
+        ("p2", "t", "b"),
         # p3: only two answers → never counted.
-        ("p3", "w", "a"), ("p3", "z", "b"),
+        ("p3", "w", "a"),
+        ("p3", "z", "b"),
     ]
     result = metrics.majority_agreement(answers)
     assert result["w"] == (1, 1)
@@ -72,8 +78,14 @@ def test_bradley_terry_two_models_matches_closed_form():
 
 
 def test_bradley_terry_satisfies_the_likelihood_equations():
-    data = ([("A", "B")] * 4 + [("B", "A")] * 2 + [("B", "C")] * 3 + [("C", "B")]
-            + [("A", "C")] * 2 + [("C", "A")])
+    data = (
+        [("A", "B")] * 4
+        + [("B", "A")] * 2
+        + [("B", "C")] * 3
+        + [("C", "B")]
+        + [("A", "C")] * 2
+        + [("C", "A")]
+    )
     fit = metrics.bradley_terry(data, prior=0)
     p = {m: math.exp(s) for m, s in fit.items()}
     # At the maximum, each model's wins equal its expected wins.
@@ -81,8 +93,9 @@ def test_bradley_terry_satisfies_the_likelihood_equations():
         wins = sum(1 for w, _ in data if w == model)
         expected = sum(
             p[model] / (p[model] + p[other])
-            for w, l in data if model in (w, l)
-            for other in [l if w == model else w]
+            for winner, loser in data
+            if model in (winner, loser)
+            for other in [loser if winner == model else winner]
         )
         assert wins == pytest.approx(expected, abs=1e-6)
     assert fit["A"] > fit["B"] > fit["C"]
@@ -108,7 +121,11 @@ def test_bootstrap_interval_contains_the_estimate_and_is_reproducible():
 
 def test_left_share_counts_what_the_worker_saw():
     # video_0 chosen while shown left → left; video_1 chosen while video_0 left → right.
-    assert metrics.left_share([("video_0", True), ("video_1", True), ("video_1", False),
-                               ("video_0", False)]) == 0.5
+    assert (
+        metrics.left_share(
+            [("video_0", True), ("video_1", True), ("video_1", False), ("video_0", False)]
+        )
+        == 0.5
+    )
     assert metrics.left_share([("video_1", False), ("video_0", True)]) == 1.0
     assert metrics.left_share([]) is None

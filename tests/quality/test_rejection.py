@@ -27,8 +27,9 @@ def full_batch(make_user):
     """Two pairs, K=2, both filled by annotators `bad` and `good`; `late` finds nothing."""
     batch = BatchFactory(name="reject-me", overlap=2)
     # Labelled prompts: the export needs prompt labels to write a record.
-    pairs = [PairFactory(batch=batch, prompt=PromptFactory(prompt_labels=harm_label()))
-             for _ in range(2)]
+    pairs = [
+        PairFactory(batch=batch, prompt=PromptFactory(prompt_labels=harm_label())) for _ in range(2)
+    ]
     bad, good, late = (make_user(roles.ANNOTATOR, username=n) for n in ("bad", "good", "late"))
     for worker in (bad, good):
         claim_and_submit(worker, "left")
@@ -40,14 +41,17 @@ def full_batch(make_user):
 def test_rejection_excludes_work_and_requeues_pairs(full_batch, make_user):
     batch, pairs, bad, good, late = full_batch
     admin = make_user(roles.ADMIN)
-    review = services.annotator_work_reject(batch=batch, annotator=bad, actor=admin,
-                                            note="random clicking")
+    review = services.annotator_work_reject(
+        batch=batch, annotator=bad, actor=admin, note="random clicking"
+    )
     assert review.status == "rejected" and review.annotations_affected == 2
-    assert set(Annotation.objects.filter(annotator=bad).values_list("rejected", flat=True)) \
-        == {True}
+    assert set(Annotation.objects.filter(annotator=bad).values_list("rejected", flat=True)) == {
+        True
+    }
     assert not Annotation.objects.filter(annotator=good, rejected=True).exists()
-    assert set(Assignment.objects.filter(annotator=bad).values_list("status", flat=True)) \
-        == {"released"}
+    assert set(Assignment.objects.filter(annotator=bad).values_list("status", flat=True)) == {
+        "released"
+    }
     for pair in Pair.objects.filter(pk__in=[p.pk for p in pairs]):
         assert (pair.taken, pair.submitted) == (1, 1)
     # Both pairs are back in the queue for someone new, never for the rejected annotator.
@@ -63,8 +67,17 @@ def test_rejected_work_is_left_out_of_the_safesora_export(full_batch, make_user,
     batch, _pairs, bad, good, _late = full_batch
     services.annotator_work_reject(batch=batch, annotator=bad, actor=make_user(roles.ADMIN))
     out = tmp_path / "dataset"
-    call_command("export_safesora", "--out", str(out), "--batch", batch.name, "--raw",
-                 "--test-fraction", "0", verbosity=0)
+    call_command(
+        "export_safesora",
+        "--out",
+        str(out),
+        "--batch",
+        batch.name,
+        "--raw",
+        "--test-fraction",
+        "0",
+        verbosity=0,
+    )
     raw = [json.loads(line) for line in (out / "annotations.jsonl").read_text().splitlines()]
     annotators = {str(r.get("annotator_id", r.get("annotator"))) for r in raw}
     assert len(raw) == 2 and str(bad.pk) not in annotators
@@ -73,8 +86,10 @@ def test_rejected_work_is_left_out_of_the_safesora_export(full_batch, make_user,
     # Only `good` remains: they chose "left" on the first pair and "right" on the second,
     # whatever the display order, so the records follow good's answers alone.
     assert len(records) == 2
-    good_answers = {a.pair.pair_id: a.helpfulness
-                    for a in Annotation.objects.filter(annotator=good).select_related("pair")}
+    good_answers = {
+        a.pair.pair_id: a.helpfulness
+        for a in Annotation.objects.filter(annotator=good).select_related("pair")
+    }
     assert {r["pair_id"]: r["helpfulness"] for r in records} == good_answers
 
 
@@ -92,8 +107,9 @@ def test_rejecting_twice_or_approving_after_rejection_is_refused(full_batch, mak
 def test_approval_records_the_decision_and_changes_no_data(full_batch, make_user):
     batch, _pairs, _bad, good, _late = full_batch
     admin = make_user(roles.ADMIN)
-    review = services.annotator_work_approve(batch=batch, annotator=good, actor=admin,
-                                             note="spot-checked 2")
+    review = services.annotator_work_approve(
+        batch=batch, annotator=good, actor=admin, note="spot-checked 2"
+    )
     assert (review.status, review.by, review.annotations_affected) == ("approved", admin, 2)
     assert not Annotation.objects.filter(rejected=True).exists()
     assert Pair.objects.filter(batch=batch, taken=2, submitted=2).count() == 2
@@ -109,8 +125,10 @@ def test_only_admins_can_reject(full_batch, make_user, client, role):
     with pytest.raises(ForbiddenError):
         services.annotator_work_reject(batch=batch, annotator=bad, actor=user)
     client.force_login(user)
-    response = client.post(f"/dashboard/batches/{batch.pk}/annotators/{bad.pk}/review/",
-                           {"decision": "reject", "confirm": "yes"})
+    response = client.post(
+        f"/dashboard/batches/{batch.pk}/annotators/{bad.pk}/review/",
+        {"decision": "reject", "confirm": "yes"},
+    )
     assert response.status_code == 403
     assert not Annotation.objects.filter(rejected=True).exists()
 
@@ -124,7 +142,8 @@ def test_admin_rejects_from_the_dashboard_after_confirming(full_batch, make_user
     unconfirmed = client.post(url, {"decision": "reject"}, follow=True)
     assert "Tick the confirmation box" in unconfirmed.content.decode()
     assert not Annotation.objects.filter(rejected=True).exists()
-    done = client.post(url, {"decision": "reject", "confirm": "yes", "note": "clicker"},
-                       follow=True)
+    done = client.post(
+        url, {"decision": "reject", "confirm": "yes", "note": "clicker"}, follow=True
+    )
     assert "Rejected 2 annotation(s) of bad" in done.content.decode()
     assert Annotation.objects.filter(annotator=bad, rejected=True).count() == 2

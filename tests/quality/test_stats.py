@@ -12,14 +12,23 @@ T0 = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
 V0, V1 = "video_0", "video_1"
 
 
-def row(annotator, pair, choice=V0, *, left=True, gold=None, ms=60000, harms0=(), models=("A",
-                                                                                         "B")):
+def row(
+    annotator, pair, choice=V0, *, left=True, gold=None, ms=60000, harms0=(), models=("A", "B")
+):
     return stats.AnnotationRow(
-        annotator_id=annotator, pair_id=pair, is_gold=gold is not None, gold_score=gold,
-        rejected=False, left_is_video_0=left, server_duration_ms=ms,
+        annotator_id=annotator,
+        pair_id=pair,
+        is_gold=gold is not None,
+        gold_score=gold,
+        rejected=False,
+        left_is_video_0=left,
+        server_duration_ms=ms,
         created_at=T0 + dt.timedelta(minutes=pair),
         choices={name: choice for name, _ in stats.CHOICE_FIELDS},
-        video_0_harms=list(harms0), video_1_harms=[], model_0=models[0], model_1=models[1],
+        video_0_harms=list(harms0),
+        video_1_harms=[],
+        model_0=models[0],
+        model_1=models[1],
     )
 
 
@@ -30,8 +39,15 @@ def test_annotator_table_computes_each_column_by_hand():
         # Annotator 3 contradicts the other three on every pair: agreement 0 of 6×4.
         rows.append(row(3, pair, V1, left=False, ms=5000))
     rows += [row(3, 100, gold=0.0), row(3, 101, gold=0.5), row(3, 102, gold=0.25)]
-    table = {s.annotator_id: s for s in stats.annotator_table(rows, stats.Thresholds(
-        min_agreement_comparisons=10, min_gold_answers=3, min_side_answers=100))}
+    table = {
+        s.annotator_id: s
+        for s in stats.annotator_table(
+            rows,
+            stats.Thresholds(
+                min_agreement_comparisons=10, min_gold_answers=3, min_side_answers=100
+            ),
+        )
+    }
     assert (table[1].done, table[1].agreement, table[1].agreement_n) == (4, 1.0, 24)
     assert table[3].agreement == 0.0 and table[3].agreement_n == 24
     assert table[3].gold_accuracy == pytest.approx(0.25) and table[3].gold_n == 3
@@ -76,8 +92,11 @@ def test_generator_comparison_counts_each_judgement():
 
 def test_throughput_and_eta():
     now = T0
-    hourly = [(now - dt.timedelta(hours=2), 10), (now - dt.timedelta(hours=1), 20),
-              (now - dt.timedelta(hours=30), 99)]
+    hourly = [
+        (now - dt.timedelta(hours=2), 10),
+        (now - dt.timedelta(hours=1), 20),
+        (now - dt.timedelta(hours=30), 99),
+    ]
     rate, eta = stats.throughput_eta(hourly, remaining=60, now=now)
     assert rate == pytest.approx(15.0)  # 30 in the 2 hours since work started in the window
     assert eta == now + dt.timedelta(hours=4)

@@ -21,6 +21,7 @@ def claim_and_submit(annotator, side: str = "left", batch_name: str | None = Non
     """Claim the next pair for `annotator` and submit `side` for everything; the annotation."""
     assignment = assignment_claim_next(annotator=annotator, batch_name=batch_name)
     assert assignment is not None, "nothing left to claim"
-    annotation, _ = annotation_submit(annotator=annotator, assignment_id=assignment.pk,
-                                      answers=answers(side))
+    annotation, _ = annotation_submit(
+        annotator=annotator, assignment_id=assignment.pk, answers=answers(side)
+    )
     return annotation

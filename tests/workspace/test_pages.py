@@ -47,8 +47,11 @@ def test_page_hands_the_app_taxonomy_counts_and_only_own_batches(client, make_us
     closed = BatchFactory(name="other-team", instructions="Secret team notes")
     closed.groups.add(Group.objects.create(name="team-b"))
     BatchFactory(name="draft-batch", status=Batch.Status.DRAFT, instructions="Not yet")
-    PairFactory(batch=Batch.objects.get(name="open-to-all"), is_gold=True,
-                gold_answer={"helpfulness": "video_1"})
+    PairFactory(
+        batch=Batch.objects.get(name="open-to-all"),
+        is_gold=True,
+        gold_answer={"helpfulness": "video_1"},
+    )
     client.force_login(worker)
 
     for url, view in (("/work/", "workspace"), ("/work/task/", "task")):
@@ -60,9 +63,7 @@ def test_page_hands_the_app_taxonomy_counts_and_only_own_batches(client, make_us
     assert [h["key"] for h in config["harms"]] == list(taxonomy.HARM_KEYS)
     assert config["harms"][7]["description"] == taxonomy.HARM_BY_KEY["violence"].description_en
     assert [d["key"] for d in config["dimensions"]] == list(taxonomy.SUB_DIMENSION_KEYS)
-    assert config["batches"] == [
-        {"name": "open-to-all", "instructions": "Watch both clips fully."}
-    ]
+    assert config["batches"] == [{"name": "open-to-all", "instructions": "Watch both clips fully."}]
     assert config["counts"] == {"today": 0, "total": 0}
     assert config["username"] == worker.username
     assert "video_1" not in response.content.decode()  # gold answers stay on the server
@@ -85,7 +86,9 @@ def test_every_app_string_has_a_chinese_translation():
     with translation.override("en"):
         english = {key: str(text) for key, text in {**MESSAGES, **REPORT_REASONS}.items()}
     with translation.override("zh-hans"):
-        untranslated = [k for k, t in {**MESSAGES, **REPORT_REASONS}.items() if str(t) == english[k]]
+        untranslated = [
+            k for k, t in {**MESSAGES, **REPORT_REASONS}.items() if str(t) == english[k]
+        ]
     assert untranslated == []
     # Placeholders the app fills in survive translation.
     with translation.override("zh-hans"):

@@ -102,7 +102,7 @@ def _merge_videos(
             ("path", first.sha256, record.sha256),
         ):
             if a != b:
-                what = "the file's content" if field == "path" else field
+                what = "file content" if field == "path" else field
                 issues.append(
                     ImportIssue(
                         record.file,

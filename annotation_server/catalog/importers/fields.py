@@ -41,6 +41,9 @@ class FieldErrors:
         if not value.strip():
             self.add(key, "must not be empty")
             return None
+        if "\x00" in value:  # PostgreSQL text cannot store NUL: refuse it here, not mid-write
+            self.add(key, "must not contain NUL (\\u0000) characters")
+            return None
         if max_len is not None and len(value) > max_len:
             self.add(key, f"is {len(value)} characters long; at most {max_len} are allowed")
             return None

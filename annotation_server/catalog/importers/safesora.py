@@ -18,6 +18,7 @@ from .paths import resolve_inside
 from .records import ImportIssue, ImportPlan, PairRecord, PromptRecord, VideoRecord
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+PROMPT_FIELDS = ("prompt_id", "prompt_text", "prompt_type", "prompt_labels")
 
 
 class _JsonListError(Exception):
@@ -132,7 +133,9 @@ class _ConfigReader:
                 )
                 continue
             sub = FieldErrors(prefix=f"{side}.")
-            video = self._video(sub, line, sample, side)
+            # A video sample may leave out the prompt fields the pair record already gives.
+            inherited = {k: record[k] for k in PROMPT_FIELDS if k in record and k not in sample}
+            video = self._video(sub, line, {**inherited, **sample}, side)
             errors.items += sub.items
             if video is not None and prompt_id and video.prompt_id != prompt_id:
                 errors.add(

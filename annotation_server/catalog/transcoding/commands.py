@@ -32,8 +32,17 @@ def rendition_dimensions(width: int, height: int, max_size: int) -> tuple[int, i
     return _even_floor(width * scale), _even_floor(height * scale)
 
 
-def rendition_args(source: Path, target: Path, info: VideoInfo, options: EncodeOptions) -> list:
-    """H.264/AAC MP4 that every browser plays and can seek before it has fully loaded.
+def rendition_args(
+    source: Path,
+    target: Path,
+    info: VideoInfo,
+    options: EncodeOptions,
+    *,
+    poster: Path | None = None,
+    poster_seek_s: float = 0.0,
+) -> list:
+    """H.264/AAC MP4 that every browser plays and can seek before it has fully loaded, and,
+    when `poster` is given, a JPEG of the frame at `poster_seek_s` from the same decode.
 
     ffmpeg rotates by the display matrix before our filters run (autorotate is on by default),
     so `info`'s display dimensions are what the scale filter sees.
@@ -46,6 +55,14 @@ def rendition_args(source: Path, target: Path, info: VideoInfo, options: EncodeO
         .filter("setsar", 1)
         .filter("format", "yuv420p")
     )
+    poster_output = None
+    if poster is not None:
+        branches = video.split()
+        video = branches[0]
+        poster_kwargs = {"vframes": 1, "q:v": 3, "f": "mjpeg"}
+        if poster_seek_s:
+            poster_kwargs["ss"] = poster_seek_s  # output-side: decodes, discards until then
+        poster_output = branches[1].output(str(poster), **poster_kwargs)
     streams = [video]
     output_kwargs: dict = {
         "vcodec": "libx264",
@@ -63,9 +80,11 @@ def rendition_args(source: Path, target: Path, info: VideoInfo, options: EncodeO
         if info.audio_channels > 2:
             output_kwargs["ac"] = 2
     stream = ffmpeg.output(*streams, str(target), **output_kwargs)
+    if poster_output is not None:
+        stream = ffmpeg.merge_outputs(stream, poster_output)
     # -xerror: a decoding error anywhere in the file stops ffmpeg with a non-zero exit, so
     # this pass is also the full decode check (a truncated file can probe fine).
-    return ["ffmpeg", *_GLOBAL, "-xerror", *stream.get_args(), "-y"]
+    return ["ffmpeg", *_GLOBAL, "-y", "-xerror", *stream.get_args()]
 
 
 def poster_seek(duration_s: float | None) -> float:
@@ -79,7 +98,7 @@ def poster_args(rendition: Path, target: Path, seek_s: float) -> list:
     """One JPEG frame from the rendition (already scaled, so this stays fast)."""
     source = ffmpeg.input(str(rendition), ss=seek_s) if seek_s else ffmpeg.input(str(rendition))
     stream = source.video.output(str(target), vframes=1, **{"q:v": 3, "f": "mjpeg"})
-    return ["ffmpeg", *_GLOBAL, *stream.get_args(), "-y"]
+    return ["ffmpeg", *_GLOBAL, "-y", *stream.get_args()]
 
 
 def decode_check_args(source: Path, video_index: int) -> list:

@@ -89,24 +89,31 @@ def _temp_beside(target: Path) -> Path:
     return target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.part{target.suffix}")
 
 
-def _produce(target: Path, build_args, on_failure) -> None:
-    """Run ffmpeg into a temp file beside `target`; rename it into place on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(target)
-    temp = _temp_beside(target)
+def _produce(targets: Sequence[Path], build_args, on_failure) -> None:
+    """Run ffmpeg into temp files beside `targets`; rename them into place on success.
+
+    The first target is required; later ones are moved only when ffmpeg wrote something.
+    """
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(target)
+    temps = [_temp_beside(target) for target in targets]
     try:
-        result = _run(build_args(temp))
-        if result.returncode != 0 or not temp.exists() or temp.stat().st_size == 0:
+        result = _run(build_args(*temps))
+        if result.returncode != 0 or not temps[0].exists() or temps[0].stat().st_size == 0:
             if is_transient_failure(result.stderr):
                 raise TranscodeTransient(last_error_line(result.stderr))
             on_failure(result)
-        os.replace(temp, target)
+        for temp, target in zip(temps, targets, strict=True):
+            if temp.exists() and temp.stat().st_size > 0:
+                os.replace(temp, target)
     except OSError as exc:
         if exc.errno in _TRANSIENT_ERRNOS:
             raise TranscodeTransient(str(exc)) from exc
         raise
     finally:
-        temp.unlink(missing_ok=True)
+        for temp in temps:
+            temp.unlink(missing_ok=True)
 
 
 def _explain_rendition_failure(source: Path, info: probe.VideoInfo):
@@ -156,32 +163,39 @@ def _make_outputs(
     limits: probe.Limits,
     options: commands.EncodeOptions,
 ) -> TranscodeResult:
-    made_rendition = not rendition.exists()
+    made_rendition, made_poster = not rendition.exists(), not poster.exists()
+    seek = commands.poster_seek(info.duration_s)
     if made_rendition:
+        # One pass makes both: the poster is a second output of the same decode.
+        targets = [rendition, poster] if made_poster else [rendition]
         _produce(
-            rendition,
-            lambda temp: commands.rendition_args(source, temp, info, options),
+            targets,
+            lambda temp, poster_temp=None: commands.rendition_args(
+                source, temp, info, options, poster=poster_temp, poster_seek_s=seek
+            ),
             _explain_rendition_failure(source, info),
         )
-    output = probe.parse_probe(probe_file(rendition))
-    if info.duration_s is None:
+    duration = info.duration_s
+    if duration is None:
         # Some streams carry no duration header: the rendition tells the real length.
+        duration = probe.parse_probe(probe_file(rendition)).duration_s
         try:
-            probe.check_duration(output.duration_s, limits)
+            probe.check_duration(duration, limits)
         except TranscodeRejected:
             rendition.unlink(missing_ok=True)
+            poster.unlink(missing_ok=True)
             raise
-
-    made_poster = not poster.exists()
-    if made_poster:
-        seek = commands.poster_seek(output.duration_s)
-        _produce(poster, lambda temp: commands.poster_args(rendition, temp, seek), _poster_failed)
+    if not poster.exists():
+        # Poster missing on its own, or the seek point had no frame: take one from the rendition.
+        seek = 0.0 if made_rendition else commands.poster_seek(duration)
+        _produce([poster], lambda temp: commands.poster_args(rendition, temp, seek), _poster_failed)
+    width, height = commands.rendition_dimensions(info.width, info.height, options.max_size)
     return TranscodeResult(
         source=info,
         probe=probe.trim_probe(data),
         rendition_size=rendition.stat().st_size,
-        rendition_width=output.width,
-        rendition_height=output.height,
+        rendition_width=width,
+        rendition_height=height,
         made_rendition=made_rendition,
         made_poster=made_poster,
     )

@@ -55,9 +55,18 @@ class Command(BaseCommand):
             raise CommandError(error.message) from None
 
     def _set(self, batch: Batch, options: dict) -> None:
-        changes = {k: options[k] for k in ("priority", "overlap", "assignment_expiry_minutes",
-                                           "gold_rate", "must_watch", "blur_videos")
-                   if options.get(k) is not None}
+        changes = {
+            k: options[k]
+            for k in (
+                "priority",
+                "overlap",
+                "assignment_expiry_minutes",
+                "gold_rate",
+                "must_watch",
+                "blur_videos",
+            )
+            if options.get(k) is not None
+        }
         if not changes:
             raise CommandError("Nothing to change: give at least one option (see --help).")
         changed = lifecycle.batch_settings_update(batch=batch, actor=None, changes=changes)
@@ -68,15 +77,21 @@ class Command(BaseCommand):
 
     def _entry(self, batch: Batch, options: dict) -> None:
         lifecycle.batch_entry_configure(
-            batch=batch, actor=None, enabled=not options["disable"],
-            pairs_required=options["pairs"], completion_code=options["code"],
-            completion_url=options["url"], rotate_token=options["rotate"],
+            batch=batch,
+            actor=None,
+            enabled=not options["disable"],
+            pairs_required=options["pairs"],
+            completion_code=options["code"],
+            completion_url=options["url"],
+            rotate_token=options["rotate"],
         )
         state = "enabled" if batch.entry_enabled else "disabled"
         self.stdout.write(f"Entry links {state} ({batch.entry_pairs_required} pairs).")
-        self.stdout.write(f"  Prolific: /entry/prolific/{batch.entry_token}/"
-                          "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}"
-                          "&SESSION_ID={{%SESSION_ID%}}")
+        self.stdout.write(
+            f"  Prolific: /entry/prolific/{batch.entry_token}/"
+            "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}"
+            "&SESSION_ID={{%SESSION_ID%}}"
+        )
         self.stdout.write(f"  External: /entry/external/{batch.entry_token}/?worker_id=<id>")
 
     def _status(self, batch: Batch) -> None:

@@ -9,8 +9,10 @@ from annotation_server.quality.simulation import batch_simulate
 
 
 class Command(BaseCommand):
-    help = ("Create a published batch with simulated annotators (one or more random clickers) "
-            "and their annotations, for demos, dashboard screenshots and benchmarks.")
+    help = (
+        "Create a published batch with simulated annotators (one or more random clickers) "
+        "and their annotations, for demos, dashboard screenshots and benchmarks."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("name")
@@ -25,12 +27,19 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         try:
             result = batch_simulate(
-                name=o["name"], prompts=o["prompts"], annotators=o["annotators"],
-                clickers=o["clickers"], overlap=o["overlap"], gold_pairs=o["gold_pairs"],
-                hours=o["hours"], seed=o["seed"],
+                name=o["name"],
+                prompts=o["prompts"],
+                annotators=o["annotators"],
+                clickers=o["clickers"],
+                overlap=o["overlap"],
+                gold_pairs=o["gold_pairs"],
+                hours=o["hours"],
+                seed=o["seed"],
             )
         except ApplicationError as error:
             raise CommandError(error.message) from None
-        self.stdout.write(f"Batch {result.batch.name}: {result.pairs} pairs, "
-                          f"{result.annotations} annotations by {len(result.annotators)} "
-                          f"simulated annotators ({', '.join(result.annotators)}).")
+        self.stdout.write(
+            f"Batch {result.batch.name}: {result.pairs} pairs, "
+            f"{result.annotations} annotations by {len(result.annotators)} "
+            f"simulated annotators ({', '.join(result.annotators)})."
+        )
