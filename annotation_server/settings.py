@@ -213,6 +213,11 @@ QUALITY_FLAG_MIN_SIDE_ANSWERS = env.int("QUALITY_FLAG_MIN_SIDE_ANSWERS", default
 # Bootstrap resamples behind the Bradley–Terry confidence intervals on the dashboard.
 QUALITY_BT_BOOTSTRAP_SAMPLES = env.int("QUALITY_BT_BOOTSTRAP_SAMPLES", default=200)
 
+# --- Task distribution ----------------------------------------------------------------------------
+# Claims (not submits) commit without waiting for the WAL flush on PostgreSQL: see
+# assignments/services.py. false = every claim is durable before the worker sees it.
+ASSIGNMENT_CLAIM_ASYNC_COMMIT = env.bool("ASSIGNMENT_CLAIM_ASYNC_COMMIT", default=True)
+
 # --- REST framework ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -38,3 +38,33 @@ def is_reviewer(user) -> bool:
 
 def is_annotator(user) -> bool:
     return has_role(user, ANNOTATOR)
+
+
+# Apps whose models admins manage in the Django admin; reviewers may view them.
+PLATFORM_APPS = (
+    "catalog",
+    "batches",
+    "assignments",
+    "annotations",
+    "quality",
+    "exports",
+    "accounts",
+    "core",
+)
+
+
+def role_permissions_sync(**kwargs) -> None:
+    """Give the role groups their model permissions (runs after every `migrate`).
+
+    Admins: every permission on the platform's models plus users and groups. Reviewers: view
+    permissions on the same models. Annotators: none (they never use the Django admin).
+    """
+    from django.contrib.auth.models import Permission
+
+    groups = role_groups()
+    platform = Permission.objects.filter(content_type__app_label__in=PLATFORM_APPS)
+    auth_models = Permission.objects.filter(
+        content_type__app_label="auth", content_type__model__in=("user", "group")
+    )
+    groups[ADMIN].permissions.set(list(platform) + list(auth_models))
+    groups[REVIEWER].permissions.set(list(platform.filter(codename__startswith="view_")))

@@ -19,8 +19,9 @@ import random
 import time
 from collections import Counter
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -111,6 +112,12 @@ def _claim_with_retries(
 def _claim_once(
     *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime
 ) -> Assignment | None:
+    if connection.vendor == "postgresql" and settings.ASSIGNMENT_CLAIM_ASYNC_COMMIT:
+        # A claim is a reservation, not work: PostgreSQL may acknowledge its commit before the
+        # WAL reaches the disk. A database crash within that fraction of a second can forget
+        # the claim (assignment row and `taken` together, never one without the other).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
     # Serialise claims of one account (many tabs, or a shared login): resume and the
     # two-open limit are then decided on committed data.
     get_user_model().objects.select_for_update(no_key=True).filter(pk=annotator.pk).first()

@@ -24,8 +24,16 @@ class PromptAdmin(admin.ModelAdmin):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ("video_id", "prompt", "generated_from", "status", "failure_reason",
-                    "duration_s", "width", "height")
+    list_display = (
+        "video_id",
+        "prompt",
+        "generated_from",
+        "status",
+        "failure_reason",
+        "duration_s",
+        "width",
+        "height",
+    )
     list_filter = ("status", "generated_from")
     search_fields = ("video_id", "prompt__prompt_id")
     raw_id_fields = ("prompt",)

@@ -87,9 +87,10 @@ class Video(TimeStampedModel):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["pending", "processing", "ready",
-                                                           "failed"]),
-                                   name="video_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "processing", "ready", "failed"]),
+                name="video_status_valid",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="failed") | ~Q(failure_reason=""),
                 name="video_failed_has_reason",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from annotation_server.taxonomy import HARM_KEYS, SUB_DIMENSION_KEYS
 
@@ -33,9 +34,9 @@ ANNOTATION_CHOICE_FIELDS: tuple[str, ...] = tuple(field for _, field in DECISION
 _EPSILON = 1e-9
 
 
-@dataclass(frozen=True)
-class Vote:
-    """One annotator's six choices on a pair, in DECISION_KEYS order."""
+class Vote(NamedTuple):
+    """One annotator's six choices on a pair, in DECISION_KEYS order (a tuple: cheap to build
+    for every annotation of a large export)."""
 
     annotator_id: int
     choices: tuple[str, ...]
@@ -80,34 +81,75 @@ def _side_score(
     return total
 
 
+def _zero_counts(votes: Sequence[Vote]) -> list[int]:
+    """Per field, how many votes chose video_0."""
+    counts = [0] * len(DECISION_KEYS)
+    for vote in votes:
+        for index, choice in enumerate(vote.choices):
+            if choice == VIDEO_0:
+                counts[index] += 1
+    return counts
+
+
 def decide_pair(votes: Sequence[Vote], reliability: dict[int, Reliability]) -> PairDecision:
     """The pair's six decisions, or the first field that stays tied."""
     decisions: dict[str, str] = {}
     broken = 0
-    for index, key in enumerate(DECISION_KEYS):
-        winner, needed_tiebreak = decide_field(
+    total = len(votes)
+    for index, zero in enumerate(_zero_counts(votes)):
+        key = DECISION_KEYS[index]
+        if 2 * zero != total:  # a strict majority: the common case, decided by counting
+            decisions[key] = VIDEO_0 if 2 * zero > total else VIDEO_1
+            continue
+        winner, _ = decide_field(
             [(vote.annotator_id, vote.choices[index]) for vote in votes], reliability
         )
         if winner is None:
             return PairDecision(None, tied_field=key)
-        broken += needed_tiebreak
+        broken += 1
         decisions[key] = winner
     return PairDecision(decisions, broken_ties=broken)
+
+
+def majority_bits(votes: Sequence[Vote]) -> int | None:
+    """The six strict-majority decisions packed in an int (bit i set: video_0 wins field i),
+    or None when a field is tied and needs reliability, which is known only after a full pass.
+    Packing lets an export keep every pair's outcome in memory at a few bytes each."""
+    total = len(votes)
+    bits = 0
+    for index, zero in enumerate(_zero_counts(votes)):
+        if 2 * zero == total:
+            return None
+        if 2 * zero > total:
+            bits |= 1 << index
+    return bits
+
+
+_DECISIONS_BY_BITS: tuple[dict[str, str], ...] = tuple(
+    {key: VIDEO_0 if bits >> i & 1 else VIDEO_1 for i, key in enumerate(DECISION_KEYS)}
+    for bits in range(1 << len(DECISION_KEYS))
+)
+
+
+def decisions_from_bits(bits: int) -> dict[str, str]:
+    """The decisions packed by majority_bits (a shared dict: read it, don't change it)."""
+    return _DECISIONS_BY_BITS[bits]
 
 
 def pair_agreement(votes: Sequence[Vote]) -> Iterable[tuple[int, int, int]]:
     """(annotator, fields agreeing with the others' strict majority, fields compared) for each
     annotator of one pair. Fields where the others are tied are not compared."""
+    zeros = _zero_counts(votes)
+    others = len(votes) - 1
     for vote in votes:
-        others = [other for other in votes if other is not vote]
         agreed = compared = 0
         for index, choice in enumerate(vote.choices):
-            zero = sum(1 for other in others if other.choices[index] == VIDEO_0)
-            one = len(others) - zero
-            if zero == one:
+            mine = choice == VIDEO_0
+            zero = zeros[index] - mine  # the others' votes for video_0
+            if 2 * zero == others:
                 continue
             compared += 1
-            agreed += (VIDEO_0 if zero > one else VIDEO_1) == choice
+            agreed += (2 * zero > others) == mine
         yield vote.annotator_id, agreed, compared
 
 

@@ -1,24 +1,31 @@
 """From database rows to SafeSora records: the two passes of an export.
 
 Pass 1 (`judgements_collect`) streams every counted annotation once and keeps only small
-per-video / per-prompt / per-annotator tallies. Pass 2 (`*_items`) streams pairs, videos or
+tallies: harm votes per video and prompt, agreement per annotator, and each pair's packed
+majority (an int; votes are kept only for tied pairs, decided once reliability is known).
+Pass 2 (`*_items`) streams pairs, videos or
 prompts and yields one `Item` per candidate record: the record, or why it was left out.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from . import selectors
 from .aggregation import (
     AgreementTally,
     HarmTally,
+    PairDecision,
     Reliability,
     Vote,
     decide_pair,
+    decisions_from_bits,
+    majority_bits,
     reliability_map,
 )
 from .safesora import harm_label, harm_label_from_dict, pair_sample, prompt_sample, split_of
@@ -55,6 +62,23 @@ class Judgements:
     video_harms: HarmTally = field(default_factory=HarmTally)
     prompt_harms: HarmTally = field(default_factory=HarmTally)
     reliability: dict[int, Reliability] = field(default_factory=dict)
+    # pair_id → annotation count * 128 + majority bits (or _TIED): pass 2 then needs no
+    # second read of the annotations. Votes are kept only for the rare tied pairs.
+    pair_outcomes: dict[str, int] = field(default_factory=dict)
+    tied_votes: dict[str, list[Vote]] = field(default_factory=dict)
+
+    def pair_decision(self, pair_id: str) -> tuple[int, PairDecision | None]:
+        """(number of counted annotations, decision or None when there are none)."""
+        code = self.pair_outcomes.get(pair_id)
+        if code is None:
+            return 0, None
+        count, bits = divmod(code, 128)
+        if bits == _TIED:
+            return count, decide_pair(self.tied_votes[pair_id], self.reliability)
+        return count, PairDecision(decisions_from_bits(bits))
+
+
+_TIED = 64
 
 
 @dataclass(frozen=True)
@@ -71,23 +95,32 @@ _V0, _V1, _V0_HARMS, _V1_HARMS, _PROMPT, _PROMPT_HARMS = range(2 + _N_CHOICES, 8
 
 
 def _vote(row: tuple) -> Vote:
-    return Vote(row[1], tuple(row[2 : 2 + _N_CHOICES]))
+    return Vote(row[1], row[2 : 2 + _N_CHOICES])
+
+
+def _harms(text: str) -> list[str]:
+    return [] if text == "[]" else json.loads(text)
 
 
 def judgements_collect(selection: Selection) -> Judgements:
     """Pass 1: harm votes per video and prompt, and each annotator's reliability."""
     result = Judgements()
     agreement = AgreementTally()
-    rows = selectors.vote_rows(selection.batch_ids, selection.max_annotation_id)
-    for _, group in groupby(rows, key=lambda row: row[0]):
+    rows = selectors.judgement_rows(selection.batch_ids, selection.max_annotation_id)
+    for pair_id, group in groupby(rows, key=itemgetter(0)):
         votes = []
         for row in group:
             votes.append(_vote(row))
-            result.video_harms.add(row[_V0], row[_V0_HARMS])
-            result.video_harms.add(row[_V1], row[_V1_HARMS])
-            if row[_PROMPT_HARMS] is not None:
-                result.prompt_harms.add(row[_PROMPT], row[_PROMPT_HARMS])
+            result.video_harms.add(row[_V0], _harms(row[_V0_HARMS]))
+            result.video_harms.add(row[_V1], _harms(row[_V1_HARMS]))
+            if row[_PROMPT_HARMS] not in (None, "null"):  # null: the batch did not ask
+                result.prompt_harms.add(row[_PROMPT], _harms(row[_PROMPT_HARMS]))
         agreement.add_pair(votes)
+        bits = majority_bits(votes)
+        if bits is None:
+            result.tied_votes[pair_id] = votes
+            bits = _TIED
+        result.pair_outcomes[pair_id] = len(votes) * 128 + bits
     gold = selectors.gold_means(selection.max_annotation_id)
     result.reliability = reliability_map(gold, agreement.shares())
     return result
@@ -141,22 +174,13 @@ def _video_labels(judgements: Judgements, pk: int) -> dict[str, bool]:
 
 
 def preference_items(selection: Selection, judgements: Judgements) -> Iterator[Item]:
-    """Pass 2 for VideoPairSample records, one Item per distinct pair_id."""
-    votes_stream = selectors.vote_rows(selection.batch_ids, selection.max_annotation_id)
-    pending = next(votes_stream, None)
-    for pair_id, group in groupby(selectors.pair_rows(selection.batch_ids), key=lambda r: r[0]):
-        rows = list(group)
-        votes: list[Vote] = []
-        # Both streams are ordered by pair_id and votes only exist for listed pairs.
-        while pending is not None and pending[0] == pair_id:
-            votes.append(_vote(pending))
-            pending = next(votes_stream, None)
-        yield _pair_item(rows, votes, selection, judgements)
+    """Pass 2 for VideoPairSample records, one Item per distinct pair_id (pairs sharing a
+    pair_id across batches are one comparison: their votes were pooled in pass 1)."""
+    for _, group in groupby(selectors.pair_rows(selection.batch_ids), key=itemgetter(0)):
+        yield _pair_item(list(group), selection, judgements)
 
 
-def _pair_item(
-    rows: list[tuple], votes: list[Vote], selection: Selection, judgements: Judgements
-) -> Item:
+def _pair_item(rows: list[tuple], selection: Selection, judgements: Judgements) -> Item:
     row = rows[0]
     if any((r[6], r[12]) != (row[6], row[12]) for r in rows[1:]):
         return Item(skip=SKIP_PAIR_ID_CONFLICT)
@@ -168,9 +192,9 @@ def _pair_item(
     prompt_labels = prompt_labels_resolve(row[5], row[1], judgements)
     if prompt_labels is None:
         return Item(skip=SKIP_NO_PROMPT_LABELS)
-    if len(votes) < max(1, selection.min_annotations):
+    count, decision = judgements.pair_decision(row[0])
+    if decision is None or count < max(1, selection.min_annotations):
         return Item(skip=f"fewer than {max(1, selection.min_annotations)} annotations")
-    decision = decide_pair(votes, judgements.reliability)
     if decision.decisions is None:
         return Item(skip=f"tie on {decision.tied_field}")
     record = pair_sample(

@@ -1,15 +1,16 @@
 """Reads for the export: a fixed number of streaming queries, whatever the number of pairs.
 
-Every stream is a server-side cursor (`iterator(chunk_size=…)`) of plain tuples ordered by the
-public `pair_id`, so a pair's rows and its annotations' rows can be merged without holding
-either list in memory.
+Every stream is a server-side cursor (`iterator(chunk_size=…)`) of plain tuples (no model
+instances); pairs and annotations come ordered by the public `pair_id`, so rows of one pair_id
+adjoin and can be grouped without holding the stream in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Avg, Max, Q, QuerySet
+from django.db.models import Avg, Max, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from annotation_server.annotations.models import Annotation
 from annotation_server.batches.models import Batch, Pair
@@ -32,17 +33,15 @@ PAIR_COLUMNS: tuple[str, ...] = (
     + tuple(f"video_0__{c}" for c in _VIDEO_COLUMNS)
     + tuple(f"video_1__{c}" for c in _VIDEO_COLUMNS)
 )
-VOTE_COLUMNS: tuple[str, ...] = (
-    ("pair__pair_id", "annotator_id")
-    + ANNOTATION_CHOICE_FIELDS
-    + (
-        "pair__video_0_id",
-        "pair__video_1_id",
-        "video_0_harms",
-        "video_1_harms",
-        "pair__prompt_id",
-        "prompt_harms",
-    )
+VOTE_COLUMNS: tuple[str, ...] = ("pair__pair_id", "annotator_id") + ANNOTATION_CHOICE_FIELDS
+# Pass 1 also reads the harm lists, as JSON text (see judgement_rows).
+JUDGEMENT_COLUMNS: tuple[str, ...] = VOTE_COLUMNS + (
+    "pair__video_0_id",
+    "pair__video_1_id",
+    "video_0_harms_text",
+    "video_1_harms_text",
+    "pair__prompt_id",
+    "prompt_harms_text",
 )
 RAW_COLUMNS: tuple[str, ...] = (
     (
@@ -113,12 +112,21 @@ def pair_rows(batch_ids: list[int] | None) -> Iterator[tuple]:
     )
 
 
-def vote_rows(batch_ids: list[int] | None, max_id: int) -> Iterator[tuple]:
-    """VOTE_COLUMNS tuples in the same pair_id order as `pair_rows`."""
+def judgement_rows(batch_ids: list[int] | None, max_id: int) -> Iterator[tuple]:
+    """JUDGEMENT_COLUMNS tuples ordered by pair_id (a pair_id's annotations adjoin, across
+    batches too); harm lists as JSON text (None for prompt_harms not asked).
+
+    Text, because Django's JSONField decodes every value through json.loads, three per
+    annotation, and nearly all of them are "[]": the caller skips decoding those."""
     return (
         _annotations(batch_ids, max_id)
+        .annotate(
+            video_0_harms_text=Cast("video_0_harms", TextField()),
+            video_1_harms_text=Cast("video_1_harms", TextField()),
+            prompt_harms_text=Cast("prompt_harms", TextField()),
+        )
         .order_by("pair__pair_id", "pair_id", "id")
-        .values_list(*VOTE_COLUMNS)
+        .values_list(*JUDGEMENT_COLUMNS)
         .iterator(chunk_size=CHUNK_SIZE)
     )
 

@@ -56,10 +56,17 @@ def _encode(value: Any, level: int, out: list[str]) -> None:
         inner = "\n" + _INDENT * (level + 1)
         separator = "{" + inner
         for key, item in value.items():
-            out.append(separator)
-            out.append(encode_basestring(key))
-            out.append(": ")
-            _encode(item, level + 1, out)
+            out.append(separator + encode_basestring(key) + ": ")
+            # Leaves inline: most values are booleans and strings, and a call per leaf
+            # would dominate the export's time.
+            if item is True:
+                out.append("true")
+            elif item is False:
+                out.append("false")
+            elif type(item) is str:
+                out.append(encode_basestring(item))
+            else:
+                _encode(item, level + 1, out)
             separator = "," + inner
         out.append("\n" + _INDENT * level + "}")
     elif isinstance(value, list | tuple):

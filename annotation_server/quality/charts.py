@@ -7,6 +7,7 @@ imported data (generator models) cannot inject markup into the page.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from collections.abc import Sequence
 
@@ -39,6 +40,13 @@ def _svg(fig: Figure) -> str:
 
 def throughput_svg(hourly: Sequence[tuple[dt.datetime, int]]) -> str:
     """Bar chart of submitted annotations per hour."""
+    return _throughput_svg(tuple(hourly))
+
+
+# Drawing costs far more than computing: reloads with unchanged data reuse the last drawings
+# (per process, a few dozen at most).
+@functools.lru_cache(maxsize=32)
+def _throughput_svg(hourly: tuple[tuple[dt.datetime, int], ...]) -> str:
     with plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(11, 2.4))
         if hourly:
@@ -65,6 +73,11 @@ def throughput_svg(hourly: Sequence[tuple[dt.datetime, int]]) -> str:
 
 def bradley_terry_svg(panels: Sequence[tuple[str, Sequence[BTScore]]]) -> str:
     """Bradley–Terry log-strengths with 95 % bootstrap intervals, one panel per question."""
+    return _bradley_terry_svg(tuple((title, tuple(scores)) for title, scores in panels))
+
+
+@functools.lru_cache(maxsize=32)
+def _bradley_terry_svg(panels: tuple[tuple[str, tuple[BTScore, ...]], ...]) -> str:
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(
             1, len(panels), figsize=(4.6 * len(panels), 2.6), squeeze=False, layout="constrained"

@@ -34,18 +34,15 @@ def annotator_work_reject(
 
     Their annotations are marked rejected (exports leave them out), their submitted and
     open assignments become "released", and each regular pair gets its slot back, so other
-    annotators judge it again. Cannot be undone; rejecting twice is refused.
+    annotators judge it again. Cannot be undone. Rejecting again catches work done since the
+    last rejection; with nothing new it is refused.
     """
     require_admin(actor)
     _check_target(batch=batch, annotator=annotator)
     existing = (
         AnnotatorReview.objects.select_for_update().filter(batch=batch, annotator=annotator).first()
     )
-    if existing and existing.status == AnnotatorReview.Status.REJECTED:
-        raise ConflictError(
-            f"{annotator.get_username()}'s work in {batch.name!r} was already rejected on "
-            f"{existing.at:%Y-%m-%d %H:%M} UTC."
-        )
+    already = existing is not None and existing.status == AnnotatorReview.Status.REJECTED
     now = timezone.now()
     # Lock order as in the assignment services: assignment rows, then pair rows.
     assignments = list(
@@ -64,6 +61,11 @@ def annotator_work_reject(
     open_pairs = sorted(
         p for _, p, s, gold in assignments if s == Assignment.Status.OPEN and not gold
     )
+    if already and not assignments:
+        raise ConflictError(
+            f"{annotator.get_username()}'s work in {batch.name!r} was already rejected on "
+            f"{existing.at:%Y-%m-%d %H:%M} UTC, and they have done nothing there since."
+        )
     Assignment.objects.filter(pk__in=[a[0] for a in assignments]).update(
         status=Assignment.Status.RELEASED, finished_at=now
     )
@@ -90,7 +92,7 @@ def annotator_work_reject(
             "note": note[:2000],
             "by": actor,
             "at": now,
-            "annotations_affected": rejected,
+            "annotations_affected": rejected + (existing.annotations_affected if already else 0),
         },
     )
     audit_record(

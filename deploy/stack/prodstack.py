@@ -111,8 +111,21 @@ def write_nginx_config(run_dir: Path, *, http_port: int, app_port: int, env: dic
     return conf
 
 
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a .env file (as settings.py reads it), comments and blanks skipped."""
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
 def stack_env(run_dir: Path, *, app_port: int) -> dict[str, str]:
-    env = dict(os.environ)
+    # The real environment wins over .env, as in settings.py.
+    env = {**read_dotenv(ROOT / ".env"), **os.environ}
     env.setdefault("MEDIA_ROOT", str(ROOT / "var" / "media"))
     env.setdefault("STATIC_ROOT", str(ROOT / "var" / "static"))
     env.update(

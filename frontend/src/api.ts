@@ -24,7 +24,7 @@ export class Api {
       headers: {
         "Content-Type": "application/json",
         Accept: "application/json",
-        "X-CSRFToken": this.csrfToken,
+        "X-CSRFToken": currentCsrfToken() ?? this.csrfToken,
       },
       body: JSON.stringify(body),
     });
@@ -54,6 +54,15 @@ export class Api {
     if (outcome === "done") return { outcome };
     return { outcome, reason: await detail(r) };
   }
+}
+
+/**
+ * The CSRF cookie as it is now: Django rotates the token when the worker logs in again (say,
+ * in another tab after a session expired), and the outbox must then use the new one.
+ */
+function currentCsrfToken(): string | null {
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : null;
 }
 
 async function detail(r: Response): Promise<string> {

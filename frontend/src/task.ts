@@ -5,8 +5,9 @@ import { $, h } from "./dom";
 import type { DraftStore } from "./draft";
 import { t } from "./i18n";
 import type { Outbox, OutboxStatus } from "./outbox";
-import { DualPlayer, formatTime, prepareVideo } from "./player";
-import { buildStages } from "./questions";
+import { handleTaskKey } from "./keys";
+import { drawControls, drawStatus, renderPair } from "./pairview";
+import { DualPlayer, prepareVideo } from "./player";
 import * as S from "./state";
 import type { Answers, AppConfig, Assignment, HarmTarget, Side } from "./types";
 
@@ -160,84 +161,17 @@ export class TaskView {
 
   private render(): void {
     const c = this.cur!;
-    const a = c.a;
-    const blur = a.batch.blur_videos && !c.revealed;
-    const vbox = (side: Side) =>
-      h(
-        "figure",
-        { class: `side ${side}${blur ? " blurred" : ""}`, "data-side": side },
-        h(
-          "figcaption",
-          {},
-          h("strong", {}, t(side)),
-          h("span", { class: "watched", "data-watched": side }),
-          h("button", {
-            type: "button", class: "btn small mute", "data-mute": side,
-            onclick: () => this.player.toggleMute(side),
-          }),
-        ),
-        h("div", { class: "vbox", "data-slot": side }),
-      );
-    const controls = h(
-      "div",
-      { class: "controls", role: "group", "aria-label": t("playback") },
-      h("button", { type: "button", class: "btn", id: "play", onclick: () => this.player.toggle() }),
-      h("button", {
-        type: "button", class: "btn", id: "restart", onclick: () => this.player.restart(),
-      }, t("restart")),
-      h("input", {
-        type: "range", id: "scrub", min: 0, max: 1000, value: 0, "aria-label": t("scrubber"),
-        oninput: (e: Event) =>
-          this.player.seek((Number((e.target as HTMLInputElement).value) / 1000) *
-            this.player.duration),
-      }),
-      h("span", { id: "time", class: "time" }, "0:00.0"),
-      h("button", {
-        type: "button", class: "btn", id: "speed", "aria-label": t("speed"),
-        onclick: () => this.player.setSpeed(this.player.speed === 1 ? 0.5 : 1),
-      }),
-      h("button", {
-        type: "button", class: "btn", id: "loop", onclick: () => this.player.toggleLoop(),
-      }, t("loop")),
-      blur ? h("button", {
-        type: "button", class: "btn warn", id: "reveal", onclick: () => this.reveal(),
-      }, t("reveal")) : null,
-    );
-    const stages = buildStages(this.cfg, asksPrompt(a));
-    stages.addEventListener("change", (e) => this.onInput(e.target as HTMLInputElement));
-    const main = h(
-      "main",
-      { class: "pair", "data-assignment": a.id },
-      h("section", { class: "prompt", "aria-label": t("prompt") },
-        h("span", { class: "tag" }, t("prompt")), h("p", { id: "prompt-text" }, a.prompt.text)),
-      h("section", { class: "stagearea" },
-        h("div", { class: "videos" }, vbox("left"), vbox("right")),
-        controls,
-        h("p", { id: "lock", class: "lock", role: "status" }),
-      ),
-      h("section", { class: "questions" }, stages,
-        h("div", { class: "actions" },
-          h("button", { type: "button", class: "btn primary", id: "submit",
-            onclick: () => this.submit() }, t("submit")),
-          h("span", { id: "missing", class: "missing" }),
-          h("span", { class: "grow" }),
-          h("button", { type: "button", class: "btn", id: "skip",
-            onclick: () => void this.skipOrReport("skip") }, t("skip")),
-          h("button", { type: "button", class: "btn", id: "report",
-            onclick: () => void this.skipOrReport("report") }, t("report")),
-        ),
-        a.batch.instructions
-          ? h("details", { class: "instructions" }, h("summary", {}, t("instructions")),
-            h("p", {}, a.batch.instructions))
-          : null,
-      ),
+    const main = renderPair(
+      this.cfg, c.a, c.videos, this.player,
+      { blur: c.a.batch.blur_videos && !c.revealed, labelPrompt: asksPrompt(c.a) },
+      {
+        submit: () => this.submit(),
+        skipOrReport: (kind) => void this.skipOrReport(kind),
+        reveal: () => this.reveal(),
+        onInput: (el) => this.onInput(el),
+      },
     );
     this.root.replaceChildren(this.keymap, main);
-    for (const s of SIDES) {
-      const v = c.videos[s];
-      v.setAttribute("aria-label", t(s));
-      $(`[data-slot=${s}]`, main).append(v);
-    }
   }
 
   private onInput(el: HTMLInputElement): void {
@@ -330,41 +264,11 @@ export class TaskView {
   }
 
   private drawControls(): void {
-    const p = this.player;
-    const play = this.root.querySelector("#play");
-    if (!play || !p.videos) return;
-    play.textContent = p.playing ? t("pause") : t("play");
-    const scrub = $("#scrub", this.root) as HTMLInputElement;
-    const d = p.duration;
-    if (document.activeElement !== scrub || p.playing) {
-      scrub.value = String(d ? Math.round((p.currentTime / d) * 1000) : 0);
-    }
-    $("#time", this.root).textContent = `${formatTime(p.currentTime)} / ${formatTime(d)}`;
-    const speed = $("#speed", this.root);
-    speed.textContent = p.speed === 1 ? "1×" : "0.5×";
-    $("#loop", this.root).setAttribute("aria-pressed", String(p.loop));
-    for (const s of SIDES) {
-      const b = $(`[data-mute=${s}]`, this.root);
-      const muted = p.videos[s].muted;
-      b.textContent = muted ? t("unmute") : t("mute");
-      b.setAttribute("aria-pressed", String(muted));
-      b.setAttribute("aria-label", `${muted ? t("unmute") : t("mute")} · ${t(s)}`);
-    }
+    drawControls(this.root, this.player);
   }
 
   private drawStatus(s: OutboxStatus): void {
-    const el = document.getElementById("sync");
-    if (!el) return;
-    el.dataset.state = s.state;
-    if (s.state === "idle") el.textContent = t("status_saved");
-    else if (s.state === "sending") el.textContent = t("status_sending", { n: s.pending });
-    else if (s.state === "auth") el.textContent = t("status_auth", { n: s.pending });
-    else {
-      const secs = Math.max(1, Math.round((s.retryAt - Date.now()) / 1000));
-      el.textContent = t("status_waiting", { s: secs, n: s.pending });
-      // Count down while the same wait lasts, so the worker sees it is still trying.
-      setTimeout(() => { if (this.outbox.status === s) this.drawStatus(s); }, 1000);
-    }
+    drawStatus(s, () => this.outbox.status);
   }
 
   private flash(text: string, error = false): void {
@@ -487,36 +391,13 @@ export class TaskView {
 
   /** Global keys; returns true when the key was used. */
   onKey(e: KeyboardEvent): boolean {
-    if (e.key === "?") {
-      if (this.keymap.open) this.keymap.close(); else this.keymap.showModal();
-      return true;
-    }
-    if (!this.cur || document.querySelector("dialog[open]")) return false;
-    const target = e.target as HTMLElement;
-    const tag = target.tagName;
-    const type = (target as HTMLInputElement).type;
-    if (tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && type === "text")) return false;
-    const onToggle = tag === "BUTTON" || tag === "A" || type === "checkbox" || tag === "SUMMARY";
-    switch (e.key) {
-      case " ":
-        if (onToggle) return false; // Space activates the focused button or checkbox
-        this.player.toggle();
-        return true;
-      case "k": case "K": this.player.toggle(); return true;
-      case "r": case "R": this.player.restart(); return true;
-      case "s": case "S": this.player.setSpeed(this.player.speed === 1 ? 0.5 : 1); return true;
-      case "l": case "L": this.player.toggleLoop(); return true;
-      case "z": case "Z": this.player.toggleMute("left"); return true;
-      case "x": case "X": this.player.toggleMute("right"); return true;
-      case "v": case "V": this.reveal(); return true;
-      case "1": return this.answerFocused("left");
-      case "2": return this.answerFocused("right");
-      case "n": case "N": return this.answerFocused("none");
-      case "Enter":
-        if (tag === "BUTTON" || tag === "A" || tag === "SUMMARY") return false;
-        this.submit();
-        return true;
-    }
-    return false;
+    return handleTaskKey(e, {
+      player: this.player,
+      keymap: this.keymap,
+      hasPair: !!this.cur,
+      reveal: () => this.reveal(),
+      answerFocused: (v) => this.answerFocused(v),
+      submit: () => this.submit(),
+    });
   }
 }

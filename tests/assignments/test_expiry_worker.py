@@ -33,7 +33,8 @@ def test_expiry_task_in_a_worker_frees_the_slot(make_user, celery_worker):
     assignment_expire_stale_task.delay()
     wait_until(
         lambda: Assignment.objects.get(pk=assignment_id).status == "expired",
-        timeout=120, what="the worker to expire the assignment",
+        timeout=120,
+        what="the worker to expire the assignment",
     )
     assert Pair.objects.get(pk=pair.pk).taken == 0
     assert client_for(make_user()).post(NEXT, {}, format="json").status_code == 200

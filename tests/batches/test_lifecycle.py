@@ -5,7 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
 
 from annotation_server.accounts import roles
@@ -191,6 +191,13 @@ def test_batch_command_set_and_entry(db):
     out = StringIO()
     call_command("batch", "set", "crowd", "--priority", "3", "--must-watch", "off", stdout=out)
     call_command("batch", "entry", "crowd", "--pairs", "5", "--code", "C0DE42", stdout=out)
+    Group.objects.create(name="experts")
+    call_command("batch", "set", "crowd", "--groups", "experts", stdout=out)
+    assert list(batch.groups.values_list("name", flat=True)) == ["experts"]
+    with pytest.raises(CommandError, match="No such group"):
+        call_command("batch", "set", "crowd", "--groups", "experts,nobody")
+    call_command("batch", "set", "crowd", "--groups", "", stdout=out)
+    assert not batch.groups.exists()
     batch.refresh_from_db()
     assert (batch.priority, batch.must_watch) == (3, False)
     assert batch.entry_enabled and batch.entry_pairs_required == 5

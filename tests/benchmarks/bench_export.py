@@ -6,7 +6,7 @@ Builds (once; kept between runs) a database `<name>_bench_export` with 51,691 pa
 videos and 3 annotations per pair, bulk-created without video files, then prints:
 - wall time of a preference export (--videos none) against json.dumps(indent=4) + gzip of the
   same records already in memory, in the same run (goal ≤ 2×);
-- peak memory (ru_maxrss) of a child process that only runs the export (goal ≤ 400 MB);
+- peak memory (VmHWM, peak RSS) of a child process that only runs the export (goal ≤ 400 MB);
 - SQL queries of the export at two sizes (5,000 and 51,691 pairs): they must be equal.
 """
 
@@ -16,7 +16,6 @@ import gzip
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ N_PAIRS = 51_691
 N_VIDEOS = 57_333
 SMALL_PAIRS = 5_000
 K = 3
+REPEAT = 2
 SIDES = ("video_0", "video_1")
 
 
@@ -157,9 +157,14 @@ def _annotations(pairs: list[Pair], users: list, rng: random.Random) -> None:
 
 
 def child_export(out: str) -> None:
-    """Run only the export and report this process's peak resident memory."""
+    """Run only the export and report this process's peak resident memory.
+
+    VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent (which holds
+    the baseline's records), VmHWM belongs to this process's own address space."""
     export_run(out=Path(out), kind="preference", videos="none", test_fraction=0.1)
-    print(json.dumps({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    status = Path("/proc/self/status").read_text()
+    peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+    print(json.dumps({"maxrss_mb": peak_kb / 1024}))
 
 
 def timed_export(out: Path, batches: tuple[str, ...] = ()) -> tuple[float, int, dict]:
@@ -188,15 +193,21 @@ def main() -> None:
     build_data()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        export_s, queries_all, summary = timed_export(tmp_path / "all")
+        # Best of REPEAT for both sides: the machine is shared, the minimum is the least noisy.
+        runs = [timed_export(tmp_path / f"all{n}") for n in range(REPEAT)]
+        export_s = min(run[0] for run in runs)
+        _, queries_all, summary = runs[0]
         records = summary["kinds"]["preference"]["records"]
-        baseline_s = baseline(tmp_path / "all")
+        baseline_s = min(baseline(tmp_path / "all0") for _ in range(REPEAT))
         _, queries_small, small = timed_export(tmp_path / "small", ("bench-small",))
         _, queries_both, both = timed_export(tmp_path / "both", ("bench-small", "bench-large"))
         env = dict(os.environ, BENCH_EXPORT_DB=settings.DATABASES["default"]["NAME"])
         child = subprocess.run(
             [sys.executable, __file__, "--child", str(tmp_path / "child")],
-            env=env, check=True, capture_output=True, text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         maxrss = json.loads(child.stdout.strip().splitlines()[-1])["maxrss_mb"]
 
@@ -206,10 +217,13 @@ def main() -> None:
           f"annotations {Annotation.objects.count():,}")  # fmt: skip
     print(f"records written: train {records['train']:,}, test {records['test']:,}; "
           f"skipped {summary['kinds']['preference']['skipped']}")  # fmt: skip
-    print(f"export wall time: {export_s:.2f} s")
-    print(f"baseline json.dumps+gzip of the same records in memory: {baseline_s:.2f} s")
+    print(f"export wall time (best of {REPEAT}): {export_s:.2f} s")
+    print(
+        f"baseline json.dumps+gzip of the same records in memory (best of {REPEAT}): "
+        f"{baseline_s:.2f} s"
+    )
     print(f"ratio export / baseline: {export_s / baseline_s:.2f}x (goal <= 2x)")
-    print(f"peak memory of an export-only child process (ru_maxrss): {maxrss:.0f} MB "
+    print(f"peak memory of an export-only child process (VmHWM): {maxrss:.0f} MB "
           "(goal <= 400 MB)")  # fmt: skip
     print(f"SQL queries: {queries_small} for {small_n:,} records, {queries_both} for "
           f"{both_n:,} records, {queries_all} without --batch")  # fmt: skip

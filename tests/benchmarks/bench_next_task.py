@@ -39,13 +39,21 @@ os.environ.setdefault("CELERY_BROKER_URL", "")
 
 PAIRS, K, ACCOUNTS = 20_000, 3, 50
 VIDEOS_PER_PROMPT = 5  # 10 pairs per prompt
-ANSWERS = json.dumps({
-    "sub_preferences": {"instruction_following": "left", "correctness": "right",
-                        "information": "left", "aesthetics": "left"},
-    "harm_labels": {"left": [], "right": ["violence"]},
-    "helpfulness": "left", "harmlessness": "right",
-    "timings": {"stage1_ms": 30000, "stage2_ms": 5000},
-})
+SKIP = '{"reason": "unsure"}'
+ANSWERS = json.dumps(
+    {
+        "sub_preferences": {
+            "instruction_following": "left",
+            "correctness": "right",
+            "information": "left",
+            "aesthetics": "left",
+        },
+        "harm_labels": {"left": [], "right": ["violence"]},
+        "helpfulness": "left",
+        "harmlessness": "right",
+        "timings": {"stage1_ms": 30000, "stage2_ms": 5000},
+    }
+)
 
 
 def recreate_database() -> None:
@@ -75,18 +83,34 @@ def seed() -> tuple[object, list[str]]:
         for i in range(prompts_needed)
     )
     videos = Video.objects.bulk_create(
-        Video(prompt=p, video_id=f"{p.prompt_id}-v{j}", video_text=p.text, generated_from="M",
-              source=f"videos/source/{p.prompt_id}-{j}.mp4", sha256=f"{p.pk:058d}{j:06d}",
-              status=Video.Status.READY, rendition=f"r/{p.prompt_id}-{j}.mp4", duration_s=2.0)
-        for p in prompts for j in range(VIDEOS_PER_PROMPT)
+        Video(
+            prompt=p,
+            video_id=f"{p.prompt_id}-v{j}",
+            video_text=p.text,
+            generated_from="M",
+            source=f"videos/source/{p.prompt_id}-{j}.mp4",
+            sha256=f"{p.pk:058d}{j:06d}",
+            status=Video.Status.READY,
+            rendition=f"r/{p.prompt_id}-{j}.mp4",
+            duration_s=2.0,
+        )
+        for p in prompts
+        for j in range(VIDEOS_PER_PROMPT)
     )
     batch = Batch.objects.create(name="bench", overlap=K, status=Batch.Status.PUBLISHED)
     rows = []
     for start in range(0, len(videos), VIDEOS_PER_PROMPT):
-        group = videos[start:start + VIDEOS_PER_PROMPT]
+        group = videos[start : start + VIDEOS_PER_PROMPT]
         for a, b in combinations(group, 2):
-            rows.append(Pair(batch=batch, prompt_id=a.prompt_id, video_0=a, video_1=b,
-                             pair_id=f"{a.video_id}-{b.video_id}"))
+            rows.append(
+                Pair(
+                    batch=batch,
+                    prompt_id=a.prompt_id,
+                    video_0=a,
+                    video_1=b,
+                    pair_id=f"{a.video_id}-{b.video_id}",
+                )
+            )
     Pair.objects.bulk_create(rows, batch_size=5000)
     User = get_user_model()
     users = User.objects.bulk_create(User(username=f"bench{i:03d}") for i in range(ACCOUNTS))
@@ -103,10 +127,39 @@ def explain_claim(batch, label: str) -> None:
 
     user = get_user_model().objects.get(username="bench000")
     qs = regular_candidates(batch=batch, annotator=user).select_for_update(
-        skip_locked=True, of=("self",))[:1]
+        skip_locked=True, of=("self",)
+    )[:1]
     with transaction.atomic():
         plan = qs.explain(analyze=True)
     print(f"\n-- EXPLAIN ANALYZE of the claim query ({label}):\n{plan}\n")
+
+
+def count_queries(tokens: list[str]) -> None:
+    """SQL statements per request, in-process: the part of the cost that load cannot blur."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens[-1]}")
+    counts = {}
+    for label, call in (
+        ("GET /ping/", lambda: client.get("/api/v1/ping/")),
+        ("GET /me/", lambda: client.get("/api/v1/me/")),
+        ("POST next/ (new claim)", lambda: client.post("/api/v1/assignments/next/", {}, "json")),
+        ("POST next/ (resume)", lambda: client.post("/api/v1/assignments/next/", {}, "json")),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            response = call()
+        counts[label] = len(captured)
+        if label.endswith("(resume)"):
+            assignment = response.json()["id"]
+    with CaptureQueriesContext(connection) as captured:
+        client.post(f"/api/v1/assignments/{assignment}/submit/", json.loads(ANSWERS), "json")
+    counts["POST submit/"] = len(captured)
+    print("SQL statements per request (BEGIN/COMMIT/SAVEPOINT included):")
+    for label, n in counts.items():
+        print(f"  {label:<24} {n}")
 
 
 def free_port() -> int:
@@ -116,13 +169,30 @@ def free_port() -> int:
 
 
 def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": BENCH_DB, "DATABASE_CONN_MAX_AGE": "60",
-           "DJANGO_DEBUG": "false", "LOG_LEVEL": "ERROR"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": BENCH_DB,
+        "DATABASE_CONN_MAX_AGE": "60",
+        "DJANGO_DEBUG": "false",
+        "LOG_LEVEL": "ERROR",
+    }
     proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "annotation_server.wsgi:application",
-         "-b", f"127.0.0.1:{port}", "-w", "3", "-k", "gthread", "--threads", "6",
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "annotation_server.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "3",
+            "-k",
+            "gthread",
+            "--threads",
+            "6",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     for _ in range(100):
         try:
@@ -151,8 +221,7 @@ class Client:
         return response.status, data, (time.perf_counter() - started) * 1000
 
 
-def run_phase(port: int, tokens: list[str], concurrency: int, seconds: float,
-              kind: str) -> dict:
+def run_phase(port: int, tokens: list[str], concurrency: int, seconds: float, kind: str) -> dict:
     lat: dict[str, list[float]] = {"main": [], "submit": []}
     counts = {"requests": 0, "errors": 0, "empty": 0}
     lock = threading.Lock()
@@ -183,7 +252,7 @@ def run_phase(port: int, tokens: list[str], concurrency: int, seconds: float,
             assignment = json.loads(body)["id"]
             skips += 1
             if skips % 10 == 0:
-                path, payload, ok = f"/api/v1/assignments/{assignment}/skip/", '{"reason":"unsure"}', 200
+                path, payload, ok = (f"/api/v1/assignments/{assignment}/skip/", SKIP, 200)
             else:
                 path, payload, ok = f"/api/v1/assignments/{assignment}/submit/", ANSWERS, 201
             status, _, ms = client.call("POST", path, payload)
@@ -198,22 +267,30 @@ def run_phase(port: int, tokens: list[str], concurrency: int, seconds: float,
             counts["empty"] += empty
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=loop, args=(tokens[i % len(tokens)],))
-               for i in range(concurrency)]
+    threads = [
+        threading.Thread(target=loop, args=(tokens[i % len(tokens)],)) for i in range(concurrency)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return {"lat": lat, "rps": counts["requests"] / elapsed,
-            "main_rps": len(lat["main"]) / elapsed, **counts}
+    return {
+        "lat": lat,
+        "rps": counts["requests"] / elapsed,
+        "main_rps": len(lat["main"]) / elapsed,
+        **counts,
+    }
 
 
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        if len(values) > 1
         else values[0]
+    )
 
 
 def fmt(values: list[float]) -> str:
@@ -225,17 +302,22 @@ def check_invariants(batch) -> list[str]:
 
     problems = []
     with connection.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             SELECT p.id, p.taken, COUNT(a.id) FILTER (WHERE a.status IN ('open','submitted')
                                                       AND NOT a.is_gold)
             FROM batches_pair p LEFT JOIN assignments_assignment a ON a.pair_id = p.id
             WHERE p.batch_id = %s GROUP BY p.id
             HAVING p.taken <> COUNT(a.id) FILTER (WHERE a.status IN ('open','submitted')
                                                   AND NOT a.is_gold) OR p.taken > %s""",
-                    [batch.pk, K])
+            [batch.pk, K],
+        )
         problems += [f"pair {r[0]}: taken {r[1]} vs {r[2]} live" for r in cur.fetchall()]
-        cur.execute("""SELECT pair_id, COUNT(*) FROM annotations_annotation
-                       GROUP BY pair_id HAVING COUNT(*) > %s""", [K])
+        cur.execute(
+            """SELECT pair_id, COUNT(*) FROM annotations_annotation
+                       GROUP BY pair_id HAVING COUNT(*) > %s""",
+            [K],
+        )
         problems += [f"pair {r[0]}: {r[1]} annotations > K" for r in cur.fetchall()]
         cur.execute("""SELECT pair_id, annotator_id FROM assignments_assignment
                        GROUP BY 1, 2 HAVING COUNT(*) > 1""")
@@ -261,6 +343,7 @@ def main() -> int:
     batch, tokens = seed()
     print(f"seeded {PAIRS} pairs × K={K}, {ACCOUNTS} accounts in {time.perf_counter() - t0:.1f}s")
     explain_claim(batch, "fresh batch")
+    count_queries(tokens)
 
     port = free_port()
     server = start_server(port)
@@ -273,18 +356,26 @@ def main() -> int:
             me = run_phase(port, tokens, c, args.seconds, "me")
             nxt = run_phase(port, tokens, c, args.seconds, "next")
             results[c] = (ping, nxt)
-            print(f"c={c:<3} {'GET /ping/ (baseline)':<26} {fmt(ping['lat']['main']):<42} "
-                  f"{ping['rps']:8.1f}")
-            print(f"{'':>5} {'GET /me/ (5 queries)':<26} {fmt(me['lat']['main']):<42} "
-                  f"{me['rps']:8.1f}")
-            print(f"{'':>5} {'POST next/ (claim)':<26} {fmt(nxt['lat']['main']):<42} "
-                  f"{nxt['main_rps']:8.1f}")
+            print(
+                f"c={c:<3} {'GET /ping/ (baseline)':<26} {fmt(ping['lat']['main']):<42} "
+                f"{ping['rps']:8.1f}"
+            )
+            print(
+                f"{'':>5} {'GET /me/ (5 queries)':<26} {fmt(me['lat']['main']):<42} "
+                f"{me['rps']:8.1f}"
+            )
+            print(
+                f"{'':>5} {'POST next/ (claim)':<26} {fmt(nxt['lat']['main']):<42} "
+                f"{nxt['main_rps']:8.1f}"
+            )
             print(f"{'':>5} {'POST submit/ or skip/':<26} {fmt(nxt['lat']['submit']):<42}")
-            print(f"{'':>5} {'claim+submit loop, all':<26} {'ratio vs baseline req/s:':<42} "
-                  f"{nxt['rps']:8.1f}  = {nxt['rps'] / ping['rps']:.0%} of ping, "
-                  f"{nxt['rps'] / me['rps']:.0%} of me"
-                  f"   errors {ping['errors'] + me['errors'] + nxt['errors']}, "
-                  f"204s {nxt['empty']}")
+            print(
+                f"{'':>5} {'claim+submit loop, all':<26} {'ratio vs baseline req/s:':<42} "
+                f"{nxt['rps']:8.1f}  = {nxt['rps'] / ping['rps']:.0%} of ping, "
+                f"{nxt['rps'] / me['rps']:.0%} of me"
+                f"   errors {ping['errors'] + me['errors'] + nxt['errors']}, "
+                f"204s {nxt['empty']}"
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)

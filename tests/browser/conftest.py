@@ -152,7 +152,17 @@ def context(browser) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def page(context) -> Page:
+def page(context) -> Iterator[Page]:
     p = context.new_page()
     p.set_default_timeout(15000)
-    return p
+    in_flight: set = set()
+    p.on("request", lambda r: in_flight.add(r))
+    p.on("requestfinished", lambda r: in_flight.discard(r))
+    p.on("requestfailed", lambda r: in_flight.discard(r))
+    yield p
+    # The app keeps working after a test's last assertion (prefetching the next pair, say).
+    # Let those requests finish before the database is flushed under the live server.
+    for _ in range(100):
+        if p.is_closed() or not in_flight:
+            break
+        p.wait_for_timeout(50)

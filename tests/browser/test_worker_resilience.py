@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.sessions.models import Session
 
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.models import Assignment
@@ -88,3 +89,24 @@ def test_submit_while_server_is_down_is_delivered_once_it_is_back(
     assert attempts["n"] >= attempts["first_up"] + 1  # the lost answer was sent again
     assert Annotation.objects.filter(assignment_id=first).count() == 1
     assert Assignment.objects.get(pk=first).status == Assignment.Status.SUBMITTED
+
+
+def test_answer_sent_after_the_session_ended_is_kept_until_the_worker_logs_in_again(
+    live_server, page, make_batch, make_user
+):
+    make_batch(pairs=2, must_watch=True)
+    worker = make_user("annotator")
+    login(page, live_server.url, worker.username)
+    first = start_task(page)
+    _complete_pair(page)
+    Session.objects.all().delete()  # the session expired on the server
+    page.keyboard.press("Enter")
+    wait_until(page, "document.querySelector('#sync').dataset.state === 'auth'")
+    assert "log in again" in page.locator("#sync").inner_text()
+    assert not Annotation.objects.filter(assignment_id=first).exists()
+
+    other_tab = page.context.new_page()
+    login(other_tab, live_server.url, worker.username)  # new session, new CSRF token
+    other_tab.close()
+    wait_until(page, "document.querySelector('#sync').dataset.state === 'idle'", timeout_s=30)
+    assert Annotation.objects.filter(assignment_id=first).count() == 1

@@ -116,6 +116,12 @@ def test_layout_is_stable_and_fits_common_screens(
             ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })"
         )
         before = page.evaluate(boxes)
+        # Posters stand in while the videos load.
+        posters = page.evaluate(
+            "[...document.querySelectorAll('main.pair video')].map(v => v.poster)"
+        )
+        assert len(posters) == 2 and all(p.endswith("/poster.jpg") for p in posters)
+        assert page.request.get(posters[0]).headers["content-type"] == "image/jpeg"
         page.keyboard.press("Space")
         wait_unlocked(page)
         after = page.evaluate(boxes)

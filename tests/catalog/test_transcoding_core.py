@@ -95,6 +95,16 @@ def test_rendition_arguments():
         assert fragment in joined
     no_audio = probe.parse_probe(_probe(VIDEO))
     assert "aac" not in commands.rendition_args(Path("/a"), Path("/b"), no_audio, options)
+    assert "-t" not in args
+
+
+def test_source_without_duration_is_cut_past_the_limit():
+    info = probe.parse_probe(_probe(VIDEO, duration="N/A"))
+    assert info.duration_s is None
+    args = commands.rendition_args(
+        Path("/a"), Path("/b"), info, commands.EncodeOptions(), stop_after_s=61
+    )
+    assert args[args.index("-t") + 1] == "61"
 
 
 def test_framecrc_end_time_and_error_texts():

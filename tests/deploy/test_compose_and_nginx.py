@@ -19,15 +19,11 @@ APP_ROLES = ("migrate", "web", "worker", "transcoder", "beat")
 
 
 def _compose_command() -> list[str]:
-    if (
-        subprocess.run(
-            ["docker", "compose", "version"], capture_output=True, check=False
-        ).returncode
-        == 0
-        if shutil.which("docker")
-        else False
-    ):
-        return ["docker", "compose"]
+    # Compose v2 is a docker plugin; Debian 12 packages v1 as docker-compose. Either validates.
+    if shutil.which("docker"):
+        plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if plugin.returncode == 0:
+            return ["docker", "compose"]
     client = shutil.which("docker-compose")
     assert client, "no compose client: run `bash deploy/test/services.sh` (installs it)"
     return [client]

@@ -52,3 +52,16 @@ def test_stop_without_a_running_stack_says_so(tmp_path):
     )
     assert result.returncode == 0
     assert "nothing was running" in result.stdout
+
+
+def test_entrypoint_names_the_roles_when_given_an_unknown_one():
+    result = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "entrypoint.sh"), "webserver"],
+        env={"PATH": os.environ["PATH"], "APP_ROOT": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 64
+    assert "use migrate, web, worker, transcoder, beat or manage" in result.stderr

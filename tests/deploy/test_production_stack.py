@@ -71,6 +71,8 @@ def stack(tmp_path_factory):
         "GUNICORN_THREADS": "2",
         "CELERY_WORKER_CONCURRENCY": "1",
         "TRANSCODER_CONCURRENCY": "1",
+        # Small enough to check the limit cheaply; production uses 2g.
+        "NGINX_CLIENT_MAX_BODY_SIZE": "5m",
     }
     run_dir = base / "run"
     started = subprocess.run(
@@ -90,6 +92,7 @@ def stack(tmp_path_factory):
             "url": record["url"],
             "run_dir": run_dir,
             "pids": record["pids"],
+            "app_port": record["app_port"],
         }
     finally:
         subprocess.run(
@@ -345,6 +348,19 @@ def test_production_stack_imports_transcodes_annotates_exports_and_serves_ranges
     assert violations == [], seen
     assert len(states) >= 2 and all(state >= 1 for state in states), seen
 
+    # nginx serves the built app's static files, gzipped, and refuses oversized uploads.
+    app_js = requests.get(
+        f"{url}/static/worker/app.js", headers={"Accept-Encoding": "gzip"}, timeout=30
+    )
+    assert app_js.status_code == 200
+    assert app_js.headers["Content-Encoding"] == "gzip"
+    too_big = admin.post(
+        form_url,
+        data={"csrfmiddlewaretoken": admin.cookies["csrftoken"]},
+        files={"videos": ("big.zip", b"0" * (6 * 1024 * 1024))},
+    )
+    assert too_big.status_code == 413
+
     # 5. The annotator submits the two-stage answer.
     submitted = api.post(
         f"{url}/api/v1/assignments/{assignment['id']}/submit/",
@@ -386,7 +402,21 @@ def test_production_stack_imports_transcodes_annotates_exports_and_serves_ranges
         exported = out / record[side]["video_path"]
         assert exported.read_bytes()[4:8] == b"ftyp"
 
-    # 7. With LOG_JSON the web and worker processes log one JSON object per line.
+    # 7. The container health checks of docker-compose pass against these processes.
+    check_env = {**stack["env"], "GUNICORN_BIND": f"127.0.0.1:{stack['app_port']}"}
+    for role in ("web", "worker", "transcoder", "beat"):
+        checked = subprocess.run(
+            [sys.executable, "deploy/healthcheck.py", role],
+            cwd=ROOT,
+            env=check_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert checked.returncode == 0, f"{role}: {checked.stderr}"
+
+    # 8. With LOG_JSON the web and worker processes log one JSON object per line.
     for role, logger_prefix in (("web", "gunicorn.access"), ("transcoder", "celery")):
         lines = (stack["run_dir"] / f"{role}.log").read_text().splitlines()
         records = [json.loads(line) for line in lines if line.startswith("{")]

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from annotation_server.accounts import roles
 from annotation_server.annotations.models import Annotation
@@ -17,6 +18,7 @@ from annotation_server.core.exceptions import ApplicationError, ForbiddenError
 from annotation_server.core.models import AuditEvent
 from annotation_server.quality import services
 from annotation_server.quality.models import AnnotatorReview
+from annotation_server.quality.stats import CHOICE_FIELDS
 from annotation_server.taxonomy import harm_label
 from tests.factories import BatchFactory, PairFactory, PromptFactory
 from tests.quality.work import claim_and_submit
@@ -97,7 +99,7 @@ def test_rejecting_twice_or_approving_after_rejection_is_refused(full_batch, mak
     batch, _pairs, bad, _good, _late = full_batch
     admin = make_user(roles.ADMIN)
     services.annotator_work_reject(batch=batch, annotator=bad, actor=admin)
-    with pytest.raises(ApplicationError, match="already rejected"):
+    with pytest.raises(ApplicationError, match="already rejected .* nothing there since"):
         services.annotator_work_reject(batch=batch, annotator=bad, actor=admin)
     with pytest.raises(ApplicationError, match="cannot be approved"):
         services.annotator_work_approve(batch=batch, annotator=bad, actor=admin)
@@ -147,3 +149,37 @@ def test_admin_rejects_from_the_dashboard_after_confirming(full_batch, make_user
     )
     assert "Rejected 2 annotation(s) of bad" in done.content.decode()
     assert Annotation.objects.filter(annotator=bad, rejected=True).count() == 2
+
+
+def test_rejecting_again_catches_work_done_after_the_first_rejection(full_batch, make_user):
+    batch, _pairs, bad, _good, _late = full_batch
+    admin = make_user(roles.ADMIN)
+    services.annotator_work_reject(batch=batch, annotator=bad, actor=admin)
+    # Work submitted afterwards (written directly: whether claims admit a rejected annotator
+    # again is the claim service's business).
+    pair = PairFactory(batch=batch, taken=1, submitted=1)
+    now = timezone.now()
+    assignment = Assignment.objects.create(
+        pair=pair,
+        batch=batch,
+        annotator=bad,
+        status="submitted",
+        left_is_video_0=True,
+        claimed_at=now,
+        expires_at=now,
+        finished_at=now,
+    )
+    Annotation.objects.create(
+        assignment=assignment,
+        pair=pair,
+        batch=batch,
+        annotator=bad,
+        left_is_video_0=True,
+        server_duration_ms=1000,
+        **{f: "video_0" for f, _ in CHOICE_FIELDS},
+    )
+    review = services.annotator_work_reject(batch=batch, annotator=bad, actor=admin)
+    assert review.annotations_affected == 3
+    assert Annotation.objects.filter(annotator=bad, rejected=False).count() == 0
+    pair.refresh_from_db()
+    assert (pair.taken, pair.submitted) == (0, 0)

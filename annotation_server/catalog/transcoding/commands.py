@@ -40,6 +40,7 @@ def rendition_args(
     *,
     poster: Path | None = None,
     poster_seek_s: float = 0.0,
+    stop_after_s: float | None = None,
 ) -> list:
     """H.264/AAC MP4 that every browser plays and can seek before it has fully loaded, and,
     when `poster` is given, a JPEG of the frame at `poster_seek_s` from the same decode.
@@ -74,6 +75,9 @@ def rendition_args(
         "max_muxing_queue_size": 1024,
         "f": "mp4",
     }
+    if stop_after_s is not None:
+        # The source declares no duration: cut it just past the limit instead of encoding hours.
+        output_kwargs["t"] = stop_after_s
     if info.audio_index is not None:
         streams.append(source_input[str(info.audio_index)])
         output_kwargs.update(acodec="aac", audio_bitrate=options.audio_bitrate)

@@ -165,13 +165,20 @@ def _make_outputs(
 ) -> TranscodeResult:
     made_rendition, made_poster = not rendition.exists(), not poster.exists()
     seek = commands.poster_seek(info.duration_s)
+    stop_after = None if info.duration_s is not None else limits.max_duration_s + 1
     if made_rendition:
         # One pass makes both: the poster is a second output of the same decode.
         targets = [rendition, poster] if made_poster else [rendition]
         _produce(
             targets,
             lambda temp, poster_temp=None: commands.rendition_args(
-                source, temp, info, options, poster=poster_temp, poster_seek_s=seek
+                source,
+                temp,
+                info,
+                options,
+                poster=poster_temp,
+                poster_seek_s=seek,
+                stop_after_s=stop_after,
             ),
             _explain_rendition_failure(source, info),
         )

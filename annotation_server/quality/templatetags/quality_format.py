@@ -19,3 +19,11 @@ def num(value: float | None, digits: int = 2) -> str:
     if value is None:
         return "n/a"
     return f"{value:.{int(digits)}f}"
+
+
+@register.filter
+def seconds(milliseconds: int | None) -> str:
+    """Milliseconds as seconds with one decimal ("12.3 s")."""
+    if milliseconds is None:
+        return "n/a"
+    return f"{milliseconds / 1000:.1f} s"

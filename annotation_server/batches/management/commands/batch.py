@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation_server.batches import lifecycle
@@ -26,6 +27,9 @@ class Command(BaseCommand):
         settings.add_argument("--gold-rate", type=float)
         settings.add_argument("--must-watch", choices=["on", "off"])
         settings.add_argument("--blur", dest="blur_videos", choices=["on", "off"])
+        settings.add_argument(
+            "--groups", help="comma-separated annotator groups allowed; '' opens it to all"
+        )
         entry = sub.add_parser("entry", help="configure Prolific / external-id entry links")
         entry.add_argument("name")
         entry.add_argument("--pairs", type=int, help="pairs to submit before completion")
@@ -67,9 +71,18 @@ class Command(BaseCommand):
             )
             if options.get(k) is not None
         }
-        if not changes:
+        groups = None
+        if options.get("groups") is not None:
+            names = [n.strip() for n in options["groups"].split(",") if n.strip()]
+            groups = list(Group.objects.filter(name__in=names))
+            missing = sorted(set(names) - {g.name for g in groups})
+            if missing:
+                raise CommandError(f"No such group(s): {', '.join(missing)}.")
+        if not changes and groups is None:
             raise CommandError("Nothing to change: give at least one option (see --help).")
-        changed = lifecycle.batch_settings_update(batch=batch, actor=None, changes=changes)
+        changed = lifecycle.batch_settings_update(
+            batch=batch, actor=None, changes=changes, groups=groups
+        )
         for field, (old, new) in changed.items():
             self.stdout.write(f"{field}: {old} -> {new}")
         if not changed:
