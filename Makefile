@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup frontend lint fmt migrate demo worker bench clean
+.PHONY: run test setup frontend lint fmt migrate demo worker bench clean prod-stack
 
 run: ## start the platform on the embedded default (SQLite, eager Celery, demo batch)
 	bash deploy/dev/run.sh
@@ -22,6 +22,9 @@ lint:
 
 fmt:
 	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
+
+prod-stack: ## production processes without Docker (gunicorn, workers, beat, nginx); Ctrl-C stops
+	$(PY) deploy/stack/prodstack.py run --run-dir var/prodstack
 
 clean:
 	rm -rf var/db.sqlite3 var/media var/staging var/static

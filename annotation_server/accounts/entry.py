@@ -94,6 +94,11 @@ def external_worker_enter(
     user = identity.user
     if not user.is_active:
         raise ApplicationError("This worker account has been deactivated.", code="inactive")
+    # The platform id alone opens the account: never let it open one with more rights.
+    if user.is_staff or user.is_superuser or roles.is_reviewer(user):
+        raise ApplicationError(
+            "This account cannot sign in through a study link.", code="privileged_account"
+        )
     identity.batch = batch
     identity.study_id = study_id or identity.study_id
     identity.session_id = session_id or identity.session_id

@@ -60,13 +60,6 @@ def assignment_get_own(*, annotator, assignment_id: UUID) -> Assignment | None:
     return assignment if assignment.annotator_id == annotator.pk else None
 
 
-def annotator_may_view_video(*, user, video_id: int) -> bool:
-    """True when `user` holds (or held) an assignment on a pair showing this video."""
-    return Assignment.objects.filter(
-        Q(pair__video_0_id=video_id) | Q(pair__video_1_id=video_id), annotator=user
-    ).exists()
-
-
 def annotator_counts(*, annotator) -> dict[str, int]:
     """Submitted annotations today (server time zone) and in total, and open assignments."""
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)

@@ -28,6 +28,9 @@ class BatchAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        url = data.get("entry_completion_url") or ""
+        if url and not url.startswith("https://"):
+            self.add_error("entry_completion_url", "The completion URL must start with https://.")
         if data.get("entry_enabled"):
             if not data.get("entry_pairs_required"):
                 self.add_error("entry_pairs_required", "Required when entry links are enabled.")

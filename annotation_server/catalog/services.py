@@ -211,9 +211,14 @@ def videos_enqueue_transcode(video_pks: Iterable[int]) -> int:
     """
     from annotation_server.catalog.tasks import video_transcode_task
 
+    # The limits travel in the message, so the sender's settings are the ones that count.
+    limits = {
+        "soft_time_limit": settings.VIDEO_TRANSCODE_SOFT_TIME_LIMIT,
+        "time_limit": settings.VIDEO_TRANSCODE_TIME_LIMIT,
+    }
     count = 0
     for pk in video_pks:
-        transaction.on_commit(partial(video_transcode_task.delay, pk))
+        transaction.on_commit(partial(video_transcode_task.apply_async, args=[pk], **limits))
         count += 1
     return count
 

@@ -39,10 +39,9 @@ def video_transcode_task(self, video_pk: int) -> str | None:
     try:
         video = services.video_transcode(video_pk=video_pk)
     except SoftTimeLimitExceeded:
+        limit = (self.request.timelimit or (None, None))[1] or self.soft_time_limit
         services.video_mark_failed(
-            video_pk=video_pk,
-            reason=f"transcoding took longer than the "
-            f"{settings.VIDEO_TRANSCODE_SOFT_TIME_LIMIT} s time limit",
+            video_pk=video_pk, reason=f"transcoding took longer than the {limit:g} s time limit"
         )
         return "failed"
     except TRANSIENT_ERRORS as exc:

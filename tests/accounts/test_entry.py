@@ -149,3 +149,15 @@ def test_enabling_entry_needs_a_goal_and_a_completion_target(db):
             pairs_required=3,
             completion_url="javascript:alert(1)",
         )
+
+
+def test_a_study_link_never_opens_an_account_with_more_rights(client, study):
+    _enter(client, study)
+    user = ExternalIdentity.objects.get().user
+    user.is_staff = True
+    user.save()
+    client.logout()
+    response = _enter(client, study)
+    assert response.status_code == 400
+    assert "cannot sign in through a study link" in response.content.decode()
+    assert "_auth_user_id" not in client.session

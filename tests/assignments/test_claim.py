@@ -201,3 +201,16 @@ def test_pair_factory_batches_are_independent(make_user):
     assert client_for(make_user()).post(NEXT, {}, format="json").status_code == 200
     assert client_for(make_user()).post(NEXT, {}, format="json").status_code == 200
     assert client_for(make_user()).post(NEXT, {}, format="json").status_code == 204
+
+
+def test_two_open_in_another_batch_block_a_third_claim(make_user):
+    first, _ = make_batch(3, priority=5)
+    other, _ = make_batch(1)
+    client = client_for(make_user())
+    client.post(NEXT, {}, format="json")
+    client.post(NEXT, {"prefetch": True}, format="json")
+    response = client.post(NEXT, {"batch": other.name}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "too_many_open"
+    assert Assignment.objects.filter(batch=other).count() == 0
+    assert Assignment.objects.filter(batch=first, status="open").count() == 2

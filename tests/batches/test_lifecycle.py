@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
 
@@ -202,3 +203,50 @@ def test_batch_command_set_and_entry(db):
     assert (batch.priority, batch.must_watch) == (3, False)
     assert batch.entry_enabled and batch.entry_pairs_required == 5
     assert f"/entry/prolific/{batch.entry_token}/" in out.getvalue()
+
+
+def _change_form(batch: Batch, **overrides) -> dict:
+    data = {
+        "name": batch.name,
+        "overlap": batch.overlap,
+        "priority": batch.priority,
+        "instructions": "",
+        "assignment_expiry_minutes": batch.assignment_expiry_minutes,
+        "gold_rate": batch.gold_rate,
+        "must_watch": "on",
+        "entry_pairs_required": "",
+        "entry_completion_code": "",
+        "entry_completion_url": "",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_admin_change_form_enables_entry_links_and_audits_settings(client, make_user):
+    batch = _batch("published")
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw-long-1"))
+    url = f"/admin/batches/batch/{batch.pk}/change/"
+    refused = client.post(
+        url, _change_form(batch, entry_enabled="on", entry_completion_url="http://x.org/done")
+    )
+    assert refused.status_code == 200  # the form comes back with errors
+    html = refused.content.decode()
+    assert "Required when entry links are enabled." in html
+    assert "must start with https://" in html
+    saved = client.post(
+        url,
+        _change_form(
+            batch,
+            entry_enabled="on",
+            entry_pairs_required=10,
+            entry_completion_code="ABC123",
+            priority=7,
+        ),
+    )
+    assert saved.status_code == 302
+    batch.refresh_from_db()
+    assert batch.entry_enabled and batch.entry_token and batch.priority == 7
+    event = AuditEvent.objects.get(verb="batch.settings")
+    assert "priority" in event.details["changed"] and event.actor.username == "root"
+    page = client.get(url).content.decode()
+    assert f"/entry/prolific/{batch.entry_token}/?PROLIFIC_PID=" in page

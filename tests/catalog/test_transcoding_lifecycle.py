@@ -116,3 +116,22 @@ def test_admin_lists_failed_videos_and_retries_them(client, make_user, media_roo
     assert "1 video(s) queued for transcoding again" in response.content.decode()
     video.refresh_from_db()
     assert video.status == Video.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_video_that_keeps_killing_workers_fails_for_good(media_root, settings):  # noqa: F811
+    settings.VIDEO_TRANSCODE_MAX_ATTEMPTS = 3
+    batch = BatchFactory(status=Batch.Status.PROCESSING)
+    video = pending_video(media_root, "landscape.mp4")
+    pair = _pair(batch, video, VideoFactory(prompt=video.prompt))
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, attempts=3)
+
+    services.video_transcode(video_pk=video.pk)
+
+    video.refresh_from_db()
+    pair.refresh_from_db()
+    batch.refresh_from_db()
+    assert video.status == Video.Status.FAILED
+    assert video.failure_reason.startswith("processing was interrupted 3 times")
+    assert pair.active is False
+    assert batch.status == Batch.Status.READY

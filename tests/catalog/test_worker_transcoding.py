@@ -105,3 +105,22 @@ def test_sweep_requeues_videos_stuck_in_processing(media_root, celery_worker):  
     assert video.status == Video.Status.READY, video.failure_reason
     fresh.refresh_from_db()
     assert fresh.status == Video.Status.PROCESSING  # a live transcode is not started twice
+
+
+def test_soft_time_limit_fails_the_video_and_stops_ffmpeg(
+    media_root,
+    celery_worker_factory,  # noqa: F811
+):
+    celery_worker_factory(
+        VIDEO_RENDITION_PRESET="veryslow",
+        VIDEO_TRANSCODE_SOFT_TIME_LIMIT=2,
+        VIDEO_TRANSCODE_TIME_LIMIT=60,
+    )
+    video = pending_video(media_root, "long_720p.mp4")
+    services.videos_enqueue_transcode([video.pk])
+    wait_until(lambda: _all_done([video.pk]), what="the time limit to end the transcode")
+    video.refresh_from_db()
+    assert video.status == Video.Status.FAILED
+    assert video.failure_reason == "transcoding took longer than the 2 s time limit"
+    renditions = media_root / "videos" / "renditions"
+    assert not list(renditions.rglob("*.mp4"))  # the partial output was removed

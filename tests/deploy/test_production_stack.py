@@ -75,6 +75,7 @@ def stack(tmp_path_factory):
         "NGINX_CLIENT_MAX_BODY_SIZE": "5m",
     }
     run_dir = base / "run"
+    started_pids: dict[str, int] = {}
     started = subprocess.run(
         [sys.executable, str(STACK), "start", "--run-dir", str(run_dir)],
         env=env,
@@ -86,6 +87,7 @@ def stack(tmp_path_factory):
     try:
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
         record = json.loads(started.stdout.strip().splitlines()[-1])
+        started_pids.update(record["pids"])
         yield {
             "env": env,
             "base": base,
@@ -103,6 +105,21 @@ def stack(tmp_path_factory):
             check=False,
         )
         _psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    # `stop` left nothing behind: every process group it recorded is gone.
+    assert not [name for name, pid in started_pids.items() if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """A process of that group still runs (zombies awaiting their reaper do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # fields: state, ppid, pgrp, ...
+        if int(fields[2]) == pid and fields[0] != "Z":
+            return True
+    return False
 
 
 def _manage(stack, *args: str) -> str:
@@ -334,6 +351,8 @@ def test_production_stack_imports_transcodes_annotates_exports_and_serves_ranges
     assert len(ranged.content) == 100
     total = int(ranged.headers["Content-Range"].rsplit("/", 1)[1])
     assert ranged.headers["Content-Range"] == f"bytes 100-199/{total}"
+    # Django's caching header survives the hand-over to nginx (browsers keep renditions).
+    assert "immutable" in ranged.headers["Cache-Control"]
     whole = browser.get(video_url, timeout=30)
     assert whole.status_code == 200 and len(whole.content) == total
     assert whole.content[100:200] == ranged.content

@@ -178,3 +178,8 @@ def test_transcoding_progress_of_a_batch_being_prepared(client, make_user):
     assert "4 / 6 ready" in row and "1 transcoding" in row and "1 failed" in row
     page = client.get(f"/dashboard/batches/{batch.pk}/").content.decode()
     assert "<b>4 / 6</b><span>videos ready, 1 transcoding" in page
+
+
+def test_reviewers_land_on_the_dashboard_after_login(client, make_user):
+    client.force_login(make_user(roles.REVIEWER))
+    assert client.get("/")["Location"] == "/dashboard/"

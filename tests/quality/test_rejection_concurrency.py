@@ -73,8 +73,12 @@ def test_counters_stay_exact_when_a_rejection_races_submits(make_user):
     assert not Annotation.objects.filter(annotator=worker, rejected=False).exists()
     assert not Assignment.objects.filter(annotator=worker).exclude(status="released").exists()
     counts = Pair.objects.filter(batch=batch).annotate(
-        live=Count("assignments", filter=Q(assignments__status__in=["open", "submitted"])),
-        kept=Count("annotations", filter=Q(annotations__rejected=False)),
+        live=Count(
+            "assignments",
+            filter=Q(assignments__status__in=["open", "submitted"]),
+            distinct=True,
+        ),
+        kept=Count("annotations", filter=Q(annotations__rejected=False), distinct=True),
     )
     for pair in counts:
         assert (pair.taken, pair.submitted) == (pair.live, pair.kept), pair.pair_id
