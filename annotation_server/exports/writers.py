@@ -50,25 +50,7 @@ def _encode(value: Any, level: int, out: list[str]) -> None:
     elif value is None:
         raise IncompleteRecordError("null")
     elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        inner = "\n" + _INDENT * (level + 1)
-        separator = "{" + inner
-        for key, item in value.items():
-            out.append(separator + encode_basestring(key) + ": ")
-            # Leaves inline: most values are booleans and strings, and a call per leaf
-            # would dominate the export's time.
-            if item is True:
-                out.append("true")
-            elif item is False:
-                out.append("false")
-            elif type(item) is str:
-                out.append(encode_basestring(item))
-            else:
-                _encode(item, level + 1, out)
-            separator = "," + inner
-        out.append("\n" + _INDENT * level + "}")
+        _encode_dict(value, level, out)
     elif isinstance(value, list | tuple):
         if not value:
             out.append("[]")
@@ -84,6 +66,51 @@ def _encode(value: Any, level: int, out: list[str]) -> None:
         out.append(json.dumps(value))
     else:
         raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_FLAT_DICTS: dict[tuple, str] = {}
+_FLAT_DICTS_MAX = 4096
+
+
+def _encode_dict(value: dict, level: int, out: list[str]) -> None:
+    if not value:
+        out.append("{}")
+        return
+    try:
+        # Flat dicts (HarmLabels, sub_preferences) repeat in every record: encode each
+        # distinct one once. Value types are part of the key because True == 1.
+        memo_key = (level, tuple(value.items()), tuple(map(type, value.values())))
+        cached = _FLAT_DICTS.get(memo_key)
+    except TypeError:  # holds a dict or list: not flat
+        _encode_items(value, level, out)
+        return
+    if cached is None:
+        parts: list[str] = []
+        _encode_items(value, level, parts)
+        cached = "".join(parts)
+        if len(_FLAT_DICTS) >= _FLAT_DICTS_MAX:
+            _FLAT_DICTS.clear()
+        _FLAT_DICTS[memo_key] = cached
+    out.append(cached)
+
+
+def _encode_items(value: dict, level: int, out: list[str]) -> None:
+    inner = "\n" + _INDENT * (level + 1)
+    separator = "{" + inner
+    for key, item in value.items():
+        out.append(separator + encode_basestring(key) + ": ")
+        # Leaves inline: most values are booleans and strings, and a call per leaf would
+        # dominate the export's time.
+        if item is True:
+            out.append("true")
+        elif item is False:
+            out.append("false")
+        elif type(item) is str:
+            out.append(encode_basestring(item))
+        else:
+            _encode(item, level + 1, out)
+        separator = "," + inner
+    out.append("\n" + _INDENT * level + "}")
 
 
 class GzipJsonListWriter:

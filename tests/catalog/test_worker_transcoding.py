@@ -108,14 +108,13 @@ def test_sweep_requeues_videos_stuck_in_processing(media_root, celery_worker):  
 
 
 def test_soft_time_limit_fails_the_video_and_stops_ffmpeg(
-    media_root,
-    celery_worker_factory,  # noqa: F811
+    media_root,  # noqa: F811
+    celery_worker_factory,
+    settings,
 ):
-    celery_worker_factory(
-        VIDEO_RENDITION_PRESET="veryslow",
-        VIDEO_TRANSCODE_SOFT_TIME_LIMIT=2,
-        VIDEO_TRANSCODE_TIME_LIMIT=60,
-    )
+    settings.VIDEO_TRANSCODE_SOFT_TIME_LIMIT = 2  # the limits travel in the task message
+    settings.VIDEO_TRANSCODE_TIME_LIMIT = 60
+    celery_worker_factory(VIDEO_RENDITION_PRESET="veryslow")
     video = pending_video(media_root, "long_720p.mp4")
     services.videos_enqueue_transcode([video.pk])
     wait_until(lambda: _all_done([video.pk]), what="the time limit to end the transcode")
