@@ -112,15 +112,7 @@ def _claim_with_retries(
 def _claim_once(
     *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime
 ) -> Assignment | None:
-    if connection.vendor == "postgresql" and settings.ASSIGNMENT_CLAIM_ASYNC_COMMIT:
-        # A claim is a reservation, not work: PostgreSQL may acknowledge its commit before the
-        # WAL reaches the disk. A database crash within that fraction of a second can forget
-        # the claim (assignment row and `taken` together, never one without the other).
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    # Serialise claims of one account (many tabs, or a shared login): resume and the
-    # two-open limit are then decided on committed data.
-    get_user_model().objects.select_for_update(no_key=True).filter(pk=annotator.pk).first()
+    _lock_annotator(annotator)
     open_all = selectors.assignment_list_open(annotator=annotator, now=now)
     mine = [a for a in open_all if batch_name is None or a.batch.name == batch_name]
     if mine and not prefetch:
@@ -139,6 +131,28 @@ def _claim_once(
         if assignment is not None:
             return assignment
     return None
+
+
+def _lock_annotator(annotator) -> None:
+    # Serialise claims of one account (many tabs, or a shared login): resume and the
+    # two-open limit are then decided on committed data. SQLite needs nothing: its
+    # transactions start with BEGIN IMMEDIATE (settings.py), one writer at a time.
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(get_user_model()._meta.db_table)
+    # A claim is a reservation, not work: PostgreSQL may acknowledge its commit before the WAL
+    # reaches the disk. A database crash within that fraction of a second can forget the claim
+    # (assignment row and `taken` together, never one without the other). Set in the same
+    # statement as the lock to save a round trip.
+    column = (
+        "set_config('synchronous_commit', 'off', true)"
+        if settings.ASSIGNMENT_CLAIM_ASYNC_COMMIT
+        else "1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM {table} WHERE id = %s FOR NO KEY UPDATE", [annotator.pk]
+        )
 
 
 def _claim_in_batch(*, batch: Batch, annotator, now: dt.datetime) -> Assignment | None:

@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
@@ -113,10 +114,24 @@ def video_transcode(*, video_pk: int) -> Video | None:
         return None
     rendition, poster = rendition_name(video), poster_name(video)
     try:
+        paths = [
+            Path(default_storage.path(name)) for name in (video.source.name, rendition, poster)
+        ]
+    except NotImplementedError:
+        # Object storage without local paths: fail visibly instead of looping through retries.
+        with transaction.atomic():
+            _finish_failed(video.pk, "transcoding needs media on a local or mounted filesystem "
+                           "(STORAGE_BACKEND=filesystem); see docs/operations.md")  # fmt: skip
+        return Video.objects.get(pk=video.pk)
+    except SuspiciousFileOperation:
+        with transaction.atomic():
+            _finish_failed(video.pk, "the stored source file name points outside MEDIA_ROOT")
+        return Video.objects.get(pk=video.pk)
+    try:
         result = transcoding.transcode(
-            source=Path(video.source.path),
-            rendition=Path(default_storage.path(rendition)),
-            poster=Path(default_storage.path(poster)),
+            source=paths[0],
+            rendition=paths[1],
+            poster=paths[2],
             limits=_limits(),
             options=_options(),
         )

@@ -81,14 +81,11 @@ def _side_score(
     return total
 
 
-def _zero_counts(votes: Sequence[Vote]) -> list[int]:
+def zero_counts(votes: Sequence[Vote]) -> list[int]:
     """Per field, how many votes chose video_0."""
-    counts = [0] * len(DECISION_KEYS)
-    for vote in votes:
-        for index, choice in enumerate(vote.choices):
-            if choice == VIDEO_0:
-                counts[index] += 1
-    return counts
+    if not votes:
+        return [0] * len(DECISION_KEYS)
+    return [column.count(VIDEO_0) for column in zip(*(vote.choices for vote in votes), strict=True)]
 
 
 def decide_pair(votes: Sequence[Vote], reliability: dict[int, Reliability]) -> PairDecision:
@@ -96,7 +93,7 @@ def decide_pair(votes: Sequence[Vote], reliability: dict[int, Reliability]) -> P
     decisions: dict[str, str] = {}
     broken = 0
     total = len(votes)
-    for index, zero in enumerate(_zero_counts(votes)):
+    for index, zero in enumerate(zero_counts(votes)):
         key = DECISION_KEYS[index]
         if 2 * zero != total:  # a strict majority: the common case, decided by counting
             decisions[key] = VIDEO_0 if 2 * zero > total else VIDEO_1
@@ -111,13 +108,13 @@ def decide_pair(votes: Sequence[Vote], reliability: dict[int, Reliability]) -> P
     return PairDecision(decisions, broken_ties=broken)
 
 
-def majority_bits(votes: Sequence[Vote]) -> int | None:
+def majority_bits(votes: Sequence[Vote], zeros: list[int] | None = None) -> int | None:
     """The six strict-majority decisions packed in an int (bit i set: video_0 wins field i),
     or None when a field is tied and needs reliability, which is known only after a full pass.
     Packing lets an export keep every pair's outcome in memory at a few bytes each."""
     total = len(votes)
     bits = 0
-    for index, zero in enumerate(_zero_counts(votes)):
+    for index, zero in enumerate(zeros if zeros is not None else zero_counts(votes)):
         if 2 * zero == total:
             return None
         if 2 * zero > total:
@@ -136,10 +133,12 @@ def decisions_from_bits(bits: int) -> dict[str, str]:
     return _DECISIONS_BY_BITS[bits]
 
 
-def pair_agreement(votes: Sequence[Vote]) -> Iterable[tuple[int, int, int]]:
+def pair_agreement(
+    votes: Sequence[Vote], zeros: list[int] | None = None
+) -> Iterable[tuple[int, int, int]]:
     """(annotator, fields agreeing with the others' strict majority, fields compared) for each
     annotator of one pair. Fields where the others are tied are not compared."""
-    zeros = _zero_counts(votes)
+    zeros = zeros if zeros is not None else zero_counts(votes)
     others = len(votes) - 1
     for vote in votes:
         agreed = compared = 0
@@ -159,10 +158,10 @@ class AgreementTally:
     def __init__(self) -> None:
         self.counts: dict[int, list[int]] = {}
 
-    def add_pair(self, votes: Sequence[Vote]) -> None:
+    def add_pair(self, votes: Sequence[Vote], zeros: list[int] | None = None) -> None:
         if len(votes) < 2:
             return
-        for annotator, agreed, compared in pair_agreement(votes):
+        for annotator, agreed, compared in pair_agreement(votes, zeros):
             entry = self.counts.setdefault(annotator, [0, 0])
             entry[0] += agreed
             entry[1] += compared

@@ -27,6 +27,7 @@ from .aggregation import (
     decisions_from_bits,
     majority_bits,
     reliability_map,
+    zero_counts,
 )
 from .safesora import harm_label, harm_label_from_dict, pair_sample, prompt_sample, split_of
 from .safesora import video_sample as build_video_sample
@@ -98,8 +99,18 @@ def _vote(row: tuple) -> Vote:
     return Vote(row[1], row[2 : 2 + _N_CHOICES])
 
 
+_HARMS_BY_TEXT: dict[str, list[str]] = {"[]": []}
+
+
 def _harms(text: str) -> list[str]:
-    return [] if text == "[]" else json.loads(text)
+    """Decoded harm list; few distinct lists exist, so each text is decoded once."""
+    harms = _HARMS_BY_TEXT.get(text)
+    if harms is None:
+        if len(_HARMS_BY_TEXT) > 10_000:
+            _HARMS_BY_TEXT.clear()
+            _HARMS_BY_TEXT["[]"] = []
+        harms = _HARMS_BY_TEXT[text] = json.loads(text)
+    return harms
 
 
 def judgements_collect(selection: Selection) -> Judgements:
@@ -115,8 +126,9 @@ def judgements_collect(selection: Selection) -> Judgements:
             result.video_harms.add(row[_V1], _harms(row[_V1_HARMS]))
             if row[_PROMPT_HARMS] not in (None, "null"):  # null: the batch did not ask
                 result.prompt_harms.add(row[_PROMPT], _harms(row[_PROMPT_HARMS]))
-        agreement.add_pair(votes)
-        bits = majority_bits(votes)
+        zeros = zero_counts(votes)
+        agreement.add_pair(votes, zeros)
+        bits = majority_bits(votes, zeros)
         if bits is None:
             result.tied_votes[pair_id] = votes
             bits = _TIED
@@ -138,12 +150,21 @@ def safe_file_name(value: str) -> bool:
     )
 
 
+_LABELS_BY_TEXT: dict[str, dict[str, bool]] = {}
+
+
 def prompt_labels_resolve(
-    stored: dict | None, prompt_pk: int, judgements: Judgements
+    stored: str | None, prompt_pk: int, judgements: Judgements
 ) -> dict[str, bool] | None:
-    """Stored labels (import or admin) win; else the annotators' majority; else None."""
-    if stored is not None:
-        return harm_label_from_dict(stored)
+    """Stored labels (import or admin; JSON text) win; else the annotators' majority; else
+    None. The returned dict may be shared: read it, don't change it."""
+    if stored is not None and stored != "null":
+        label = _LABELS_BY_TEXT.get(stored)
+        if label is None:
+            if len(_LABELS_BY_TEXT) > 10_000:
+                _LABELS_BY_TEXT.clear()
+            label = _LABELS_BY_TEXT[stored] = harm_label_from_dict(json.loads(stored))
+        return label
     present = judgements.prompt_harms.present(prompt_pk)
     return None if present is None else harm_label(present)
 
@@ -169,8 +190,16 @@ def _video_skip(prompt_id: str, videos: list[dict[str, Any]]) -> str | None:
     return None
 
 
+_LABELS_BY_PRESENT: dict[tuple[str, ...], dict[str, bool]] = {}
+
+
 def _video_labels(judgements: Judgements, pk: int) -> dict[str, bool]:
-    return harm_label(judgements.video_harms.present(pk) or ())
+    """The video's HarmLabel (shared between records: builders copy, never change it)."""
+    present = tuple(judgements.video_harms.present(pk) or ())
+    label = _LABELS_BY_PRESENT.get(present)
+    if label is None:
+        label = _LABELS_BY_PRESENT[present] = harm_label(present)  # ≤ 4096 distinct
+    return label
 
 
 def preference_items(selection: Selection, judgements: Judgements) -> Iterator[Item]:

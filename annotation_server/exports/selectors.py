@@ -28,7 +28,7 @@ PAIR_COLUMNS: tuple[str, ...] = (
         "prompt__prompt_id",
         "prompt__text",
         "prompt__prompt_type",
-        "prompt__prompt_labels",
+        "prompt_labels_text",
     )
     + tuple(f"video_0__{c}" for c in _VIDEO_COLUMNS)
     + tuple(f"video_1__{c}" for c in _VIDEO_COLUMNS)
@@ -69,9 +69,9 @@ VIDEO_COLUMNS: tuple[str, ...] = (
     "prompt__prompt_id",
     "prompt__text",
     "prompt__prompt_type",
-    "prompt__prompt_labels",
+    "prompt_labels_text",
 ) + _VIDEO_COLUMNS
-PROMPT_COLUMNS: tuple[str, ...] = ("id", "prompt_id", "text", "prompt_type", "prompt_labels")
+PROMPT_COLUMNS: tuple[str, ...] = ("id", "prompt_id", "text", "prompt_type", "prompt_labels_text")
 
 
 def batch_list_by_names(names: list[str]) -> list[Batch]:
@@ -98,6 +98,12 @@ def annotation_max_id() -> int:
     return Annotation.objects.aggregate(m=Max("id"))["m"] or 0
 
 
+def _labels_text(field: str) -> Cast:
+    # Stored HarmLabels as JSON text: thousands of pairs share a few label sets, and the
+    # caller decodes each distinct text once instead of once per row.
+    return Cast(field, TextField())
+
+
 def pair_count(batch_ids: list[int] | None) -> int:
     return _pairs(batch_ids).count()
 
@@ -106,6 +112,7 @@ def pair_rows(batch_ids: list[int] | None) -> Iterator[tuple]:
     """PAIR_COLUMNS tuples ordered by pair_id (pairs sharing a pair_id across batches adjoin)."""
     return (
         _pairs(batch_ids)
+        .annotate(prompt_labels_text=_labels_text("prompt__prompt_labels"))
         .order_by("pair_id", "id")
         .values_list(*PAIR_COLUMNS)
         .iterator(chunk_size=CHUNK_SIZE)
@@ -160,7 +167,8 @@ def video_rows(batch_ids: list[int] | None) -> Iterator[tuple]:
         Q(id__in=pairs.values("video_0_id")) | Q(id__in=pairs.values("video_1_id"))
     )
     return (
-        videos.order_by("prompt__prompt_id", "video_id")
+        videos.annotate(prompt_labels_text=_labels_text("prompt__prompt_labels"))
+        .order_by("prompt__prompt_id", "video_id")
         .values_list(*VIDEO_COLUMNS)
         .iterator(chunk_size=CHUNK_SIZE)
     )
@@ -183,6 +191,7 @@ def prompt_rows(batch_ids: list[int] | None) -> Iterator[tuple]:
     """PROMPT_COLUMNS of the batches' prompts (every prompt when no batch is named)."""
     return (
         _prompts(batch_ids)
+        .annotate(prompt_labels_text=_labels_text("prompt_labels"))
         .order_by("prompt_id")
         .values_list(*PROMPT_COLUMNS)
         .iterator(chunk_size=CHUNK_SIZE)

@@ -140,3 +140,36 @@ def test_layout_is_stable_and_fits_common_screens(
         assert unnamed == []
     finally:
         context.close()
+
+
+def test_playback_controls_act_on_both_videos(live_server, page, make_batch, make_user):
+    make_batch(pairs=1, must_watch=True)
+    login(page, live_server.url, make_user("annotator").username)
+    start_task(page)
+    videos = "[...document.querySelectorAll('main.pair video')]"
+    page.keyboard.press("s")  # half speed, both
+    assert page.evaluate(f"{videos}.map(v => v.playbackRate)") == [0.5, 0.5]
+    assert page.locator("#speed").inner_text() == "0.5×"
+    page.keyboard.press("s")
+    assert page.evaluate(f"{videos}.map(v => v.playbackRate)") == [1, 1]
+    # Per-video mute: the right one starts muted; Z and X toggle each side alone.
+    assert page.evaluate(f"{videos}.map(v => v.muted)") == [False, True]
+    page.keyboard.press("z")
+    page.keyboard.press("x")
+    assert page.evaluate(f"{videos}.map(v => v.muted)") == [True, False]
+    assert page.get_attribute("[data-mute=left]", "aria-pressed") == "true"
+    # The shared scrubber moves both.
+    page.focus("#scrub")
+    page.evaluate(
+        "s => { s.value = 500; s.dispatchEvent(new Event('input')); }",
+        page.query_selector("#scrub"),
+    )
+    times = page.evaluate(f"{videos}.map(v => v.currentTime)")
+    assert all(0.4 < t < 0.6 for t in times), times
+    # Loop: both start again together after the end, and keep playing.
+    page.keyboard.press("l")
+    assert page.get_attribute("#loop", "aria-pressed") == "true"
+    page.keyboard.press("k")
+    wait_until(page, "!document.querySelector('#stage1').disabled")  # played to the end once
+    wait_until(page, f"{videos}.every(v => !v.paused && v.currentTime < 0.5)")  # looped
+    assert page.locator("#play").inner_text() == "Pause both"

@@ -135,3 +135,18 @@ def test_video_that_keeps_killing_workers_fails_for_good(media_root, settings): 
     assert video.failure_reason.startswith("processing was interrupted 3 times")
     assert pair.active is False
     assert batch.status == Batch.Status.READY
+
+
+@pytest.mark.django_db
+def test_source_name_outside_media_root_fails_without_touching_it(media_root):  # noqa: F811
+    outside = media_root.parent / "secret.mp4"
+    outside.write_bytes(b"not yours")
+    video = pending_video(media_root, "landscape.mp4")
+    Video.objects.filter(pk=video.pk).update(source="../secret.mp4")
+
+    services.video_transcode(video_pk=video.pk)
+
+    video.refresh_from_db()
+    assert video.status == Video.Status.FAILED
+    assert video.failure_reason == "the stored source file name points outside MEDIA_ROOT"
+    assert outside.read_bytes() == b"not yours"
