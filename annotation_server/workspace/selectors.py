@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils.translation import get_language
 
 from annotation_server import taxonomy
+from annotation_server.accounts.entry import entry_status
 from annotation_server.assignments import selectors as assignment_selectors
 from annotation_server.assignments.models import PairReport
 from annotation_server.workspace.messages import REPORT_REASONS, app_messages
@@ -48,6 +50,26 @@ def report_reasons() -> list[dict[str, str]]:
     ]
 
 
+def entry_config(*, user) -> dict | None:
+    """For a worker who came through a study link (Prolific/MTurk): their batch and progress.
+
+    None for everyone else, so the app makes no entry requests for normal workers. The app
+    claims only from `batch`, asks `status_url` after each delivered answer and, once the
+    quota is reached, goes to `finish_url` (which redirects to the study's completion URL).
+    """
+    status = entry_status(user=user)
+    if status is None:
+        return None
+    return {
+        "batch": status.batch,
+        "submitted": status.submitted,
+        "required": status.required,
+        "complete": status.complete,
+        "status_url": reverse("api-entry-status"),
+        "finish_url": reverse("entry-complete"),
+    }
+
+
 def workspace_config(
     *, user, view: str, csrf_token: str, urls: dict[str, str], languages: list[tuple[str, str]]
 ) -> dict:
@@ -59,6 +81,10 @@ def workspace_config(
     language = get_language() or "en"
     counts = assignment_selectors.annotator_counts(annotator=user)
     batches = assignment_selectors.batch_list_for_annotator(annotator=user)
+    entry = entry_config(user=user)
+    if entry is not None:
+        # A study worker sees (and claims from) the study's batch only.
+        batches = [b for b in batches if b.name == entry["batch"]]
     return {
         "view": view,
         "lang": language,
@@ -71,4 +97,5 @@ def workspace_config(
         "reasons": report_reasons(),
         "batches": [{"name": b.name, "instructions": b.instructions} for b in batches],
         "counts": {"today": counts["today"], "total": counts["total"]},
+        "entry": entry,
     }

@@ -4,8 +4,9 @@ import { Api } from "./api";
 import { keymapDialog } from "./dialogs";
 import { $, h } from "./dom";
 import { DraftStore, memoryStore, type KeyValueStore } from "./draft";
+import { EntryWatch, fetchEntryStatus } from "./entry";
 import { setCatalogue, t } from "./i18n";
-import { Outbox } from "./outbox";
+import { Outbox, type OutboxStatus } from "./outbox";
 import { TaskView } from "./task";
 import type { AppConfig } from "./types";
 import { workspaceView } from "./workspace";
@@ -62,15 +63,28 @@ function boot(): void {
   drafts.prune();
   const app = $("#app");
   let task: TaskView | null = null;
+  // Study workers only: after answers are delivered, check the quota and leave when it is met.
+  const entry = cfg.entry
+    ? new EntryWatch(cfg.entry, {
+        fetchStatus: fetchEntryStatus(cfg.entry.status_url),
+        go: (url) => location.assign(url),
+        pending: () => outbox.pending,
+        setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+      })
+    : null;
+  const watchOutbox = (own: (s: OutboxStatus) => void) => {
+    outbox.onStatus = entry ? (s) => { own(s); entry.onOutboxStatus(s); } : own;
+  };
 
   const showWorkspace = () => {
     task = null;
     app.replaceChildren(header(cfg), workspaceView(cfg, () => navigate(cfg.urls.task)));
-    outbox.onStatus = () => {};
+    watchOutbox(() => {});
     outbox.flush();
   };
   const showTask = () => {
     task = new TaskView(cfg, api, outbox, drafts);
+    watchOutbox(outbox.onStatus);
     app.replaceChildren(header(cfg), task.root);
     void task.start();
   };
@@ -110,7 +124,8 @@ function boot(): void {
     }
   });
   window.addEventListener("online", () => outbox.flush());
-  route();
+  entry?.start();
+  if (!entry?.left) route();
 }
 
 boot();

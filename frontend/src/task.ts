@@ -38,6 +38,8 @@ export class TaskView {
   private readonly keymap = keymapDialog();
   private readonly dims: string[];
   private switchMark = false;
+  /** A study worker (Prolific, MTurk link) claims only from the study's batch. */
+  private readonly batch: string | undefined;
 
   constructor(
     private readonly cfg: AppConfig,
@@ -46,6 +48,7 @@ export class TaskView {
     private readonly drafts: DraftStore,
   ) {
     this.dims = cfg.dimensions.map((d) => d.key);
+    this.batch = cfg.entry?.batch;
     this.player = new DualPlayer({
       onWatched: () => this.onWatched(),
       onChange: () => this.drawControls(),
@@ -82,10 +85,12 @@ export class TaskView {
       return this.show(ready);
     }
     try {
-      const a = await this.api.next();
+      const a = await this.api.next({ batch: this.batch });
       if (!a) return this.showDone();
       this.show({ a, videos: { left: prepareVideo(a.left), right: prepareVideo(a.right) } });
     } catch (e) {
+      // A study worker's batch that closed (404): nothing left for them, as with a 204.
+      if (this.batch && e instanceof ApiError && e.status === 404) return this.showDone();
       this.showMessage(t("error_load", { reason: e instanceof Error ? e.message : String(e) }));
       setTimeout(() => void this.loadCurrent(), 3000);
     }
@@ -107,7 +112,7 @@ export class TaskView {
     if (new URLSearchParams(location.search).get("prefetch") === "0") return;
     this.fetching = true;
     try {
-      const a = await this.api.next({ prefetch: true });
+      const a = await this.api.next({ prefetch: true, batch: this.batch });
       if (!a) this.next = "none";
       else if (a.id !== this.cur?.a.id && !this.outbox.has(a.id) && this.next === null) {
         this.next = { a, videos: { left: prepareVideo(a.left), right: prepareVideo(a.right) } };

@@ -26,6 +26,16 @@ export interface BatchInfo {
   instructions: string;
 }
 
+/** A worker who came through a study link (Prolific, MTurk): their batch and quota. */
+export interface EntryConfig {
+  batch: string;
+  submitted: number;
+  required: number;
+  complete: boolean;
+  status_url: string;
+  finish_url: string;
+}
+
 export interface AppConfig {
   view: "workspace" | "task";
   lang: string;
@@ -39,6 +49,8 @@ export interface AppConfig {
   reasons: ReportReason[];
   batches: BatchInfo[];
   counts: { today: number; total: number };
+  /** null for workers without a study link. */
+  entry: EntryConfig | null;
 }
 
 export interface VideoSide {

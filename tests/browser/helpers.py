@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +26,12 @@ def login(page: Page, base_url: str, username: str) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
+    """Write docs/screenshots/<name>.png, only when UPDATE_SCREENSHOTS=1 is set.
+
+    A plain test run must not rewrite the committed images (and dirty the working tree).
+    """
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 

@@ -86,3 +86,41 @@ def test_an_exported_preference_dataset_imports_and_exports_to_the_same_records(
     assert after == before
     for name in ("config-train.json.gz", "config-test.json.gz"):
         assert (second / name).read_bytes() == (first / name).read_bytes()
+
+
+@pytest.mark.django_db
+def test_an_exported_label_dataset_imports_and_exports_to_the_same_records(
+    make_user, media_root, clip, tmp_path
+):
+    world = build_world(make_user)
+    put_renditions(media_root, clip, world.videos)
+    first = tmp_path / "first"
+    options = ("--kind", "label", "--test-fraction", "0.4", "--seed", "2")
+    call_command("export_safesora", "--out", str(first), "--videos", "copy", *options,
+                 verbosity=0)  # fmt: skip
+    before = read_dataset(first, "label", videos=True)
+    labels = {r["video_id"]: r["video_labels"] for r in before["train"] + before["test"]}
+    assert not all(r["is_safe"] for r in before["train"] + before["test"])
+
+    Annotation.objects.all().delete()
+    Assignment.objects.all().delete()
+    Pair.objects.all().delete()
+    Batch.objects.all().delete()
+    Video.objects.all().delete()
+    Prompt.objects.all().delete()
+
+    call_command("import_batch", str(first), "--name", "relabelled", verbosity=0)
+    Video.objects.update(status=Video.Status.READY, rendition=F("source"))
+    # Judge every imported pair the way the exported labels say.
+    for pair in Pair.objects.filter(batch__name="relabelled").select_related("video_0", "video_1"):
+        harms = [
+            [k for k, v in labels[video.video_id].items() if v]
+            for video in (pair.video_0, pair.video_1)
+        ]
+        for user in world.annotators:
+            annotate(pair, user, video_0_harms=harms[0], video_1_harms=harms[1])
+
+    second = tmp_path / "second"
+    call_command("export_safesora", "--out", str(second), "--videos", "copy",
+                 "--batch", "relabelled", *options, verbosity=0)  # fmt: skip
+    assert read_dataset(second, "label", videos=True) == before
