@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,11 @@ from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.importers import ImportIssue, ImportPlan, VideoRecord, load_import
 from annotation_server.catalog.importers.storage import copy_sources, delete_sources, source_name
 from annotation_server.catalog.models import Prompt, Video
+from annotation_server.catalog.services import (
+    batch_refresh_processing_status,
+    videos_enqueue_transcode,
+)
 from annotation_server.core.exceptions import ApplicationError
-
-logger = logging.getLogger(__name__)
 
 BULK_SIZE = 1000  # rows per INSERT/UPDATE statement
 LOOKUP_SIZE = 5000  # ids per `IN (…)` lookup of existing rows
@@ -268,7 +269,12 @@ def _write(
             _bulk_create(Pair, pairs, bar)
             queued = [v.pk for v in videos] if enqueue_transcode else []
             if queued:
-                transaction.on_commit(lambda: _enqueue(queued))
+                transaction.on_commit(lambda: videos_enqueue_transcode(queued))
+            elif batch.status == Batch.Status.PROCESSING:
+                # Only reused videos, still being transcoded for an earlier batch: they may
+                # have finished between our read and this commit, so look again afterwards.
+                batch_pk = batch.pk
+                transaction.on_commit(lambda: batch_refresh_processing_status(batch_pk=batch_pk))
     except IntegrityError as exc:
         raise ApplicationError(
             "Another import wrote some of the same prompts, videos or batch name meanwhile; "
@@ -356,16 +362,6 @@ def _pair_rows(
         )
         for prompt_id, pair_id, v0, v1 in rows
     ]
-
-
-def _enqueue(video_pks: list[int]) -> None:
-    try:
-        from annotation_server.catalog.services import videos_enqueue_transcode
-
-        videos_enqueue_transcode(video_pks)
-    except ModuleNotFoundError as exc:
-        # The video pipeline is not installed yet: the videos stay pending until it is.
-        logger.warning("transcoding not queued for %d video(s): %s", len(video_pks), exc)
 
 
 def _undo_copies(names: list[str]) -> None:
