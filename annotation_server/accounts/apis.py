@@ -31,7 +31,8 @@ class TokenObtainApi(APIView):
         if user is None or not user.is_active:
             raise ApplicationError(
                 "Unable to log in with the given username and password.",
-                code="invalid_credentials", status_code=400,
+                code="invalid_credentials",
+                status_code=400,
             )
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

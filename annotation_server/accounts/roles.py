@@ -67,4 +67,8 @@ def role_permissions_sync(**kwargs) -> None:
         content_type__app_label="auth", content_type__model__in=("user", "group")
     )
     groups[ADMIN].permissions.set(list(platform) + list(auth_models))
-    groups[REVIEWER].permissions.set(list(platform.filter(codename__startswith="view_")))
+    # Reviewers look at everything and may correct a prompt's own harm labels.
+    reviewer = platform.filter(codename__startswith="view_") | platform.filter(
+        codename="change_prompt"
+    )
+    groups[REVIEWER].permissions.set(list(reviewer))

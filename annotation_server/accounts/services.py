@@ -24,8 +24,9 @@ def user_set_role(*, user, role: str, staff: bool | None = None) -> None:
 
 
 @transaction.atomic
-def annotators_create(*, count: int, prefix: str = "annotator",
-                      password: str | None = None) -> list[tuple[str, str]]:
+def annotators_create(
+    *, count: int, prefix: str = "annotator", password: str | None = None
+) -> list[tuple[str, str]]:
     """Create `count` annotator accounts named `<prefix>NNN`, continuing after existing ones.
 
     Returns (username, password) pairs. Without a password each account gets a random one.
@@ -36,8 +37,7 @@ def annotators_create(*, count: int, prefix: str = "annotator",
         raise ApplicationError("--prefix may only use letters, digits, '-' and '_'.")
     User = get_user_model()
     group = roles.role_groups()[roles.ANNOTATOR]
-    taken = set(User.objects.filter(username__startswith=prefix)
-                .values_list("username", flat=True))
+    taken = set(User.objects.filter(username__startswith=prefix).values_list("username", flat=True))
     created = []
     number = 1
     while len(created) < count:

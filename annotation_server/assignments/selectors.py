@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from annotation_server.accounts.models import ExternalIdentity
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch
+from annotation_server.quality.models import AnnotatorReview
 
 # What the API representation of an assignment reads (see assignments/apis.py).
 DISPLAY_RELATED = ("batch", "pair__prompt", "pair__video_0", "pair__video_1")
@@ -23,14 +25,23 @@ def batch_list_for_annotator(*, annotator, name: str | None = None) -> list[Batc
     """Published batches `annotator` may work on, highest priority first.
 
     A batch with no groups is open to every annotator; otherwise the annotator must be in one
-    of its groups.
+    of its groups. A batch where an admin rejected the annotator's work is closed to them, and
+    a crowd worker who entered through a study link works on that study's batch only.
     """
-    qs = Batch.objects.filter(status=Batch.Status.PUBLISHED).filter(
-        Q(groups__isnull=True) | Q(groups__user=annotator)
+    groups = Batch.groups.through.objects.filter(batch_id=OuterRef("pk"))
+    rejected = AnnotatorReview.objects.filter(
+        batch_id=OuterRef("pk"), annotator=annotator, status=AnnotatorReview.Status.REJECTED
+    )
+    entry = ExternalIdentity.objects.filter(user_id=annotator.pk, batch__isnull=False)
+    qs = Batch.objects.filter(
+        ~Exists(groups) | Exists(groups.filter(group__user=annotator)),
+        ~Exists(rejected),
+        ~Exists(entry) | Exists(entry.filter(batch_id=OuterRef("pk"))),
+        status=Batch.Status.PUBLISHED,
     )
     if name is not None:
         qs = qs.filter(name=name)
-    return list(qs.distinct().order_by("-priority", "id"))
+    return list(qs.order_by("-priority", "id"))
 
 
 def assignment_list_open(

@@ -1,17 +1,33 @@
 from django.contrib import admin, messages
 
+from annotation_server import taxonomy
 from annotation_server.accounts import roles
 from annotation_server.core.exceptions import ApplicationError
 
 from . import services
+from .forms import PromptLabelsForm
 from .models import Prompt, Video
 
 
 @admin.register(Prompt)
 class PromptAdmin(admin.ModelAdmin):
+    form = PromptLabelsForm
     list_display = ("prompt_id", "prompt_type", "short_text", "has_labels", "created_at")
-    list_filter = ("prompt_type",)
+    list_filter = ("prompt_type", ("prompt_labels", admin.EmptyFieldListFilter))
     search_fields = ("prompt_id", "text")
+
+    def get_fieldsets(self, request, obj=None):
+        harms = tuple(f"harm_{key}" for key in taxonomy.HARM_KEYS)
+        return (
+            (None, {"fields": ("prompt_id", "text", "prompt_type")}),
+            ("Prompt harm labels (SafeSora prompt_labels)", {"fields": ("labelled", *harms)}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Reviewers may correct labels but not rewrite the prompt itself.
+        if obj is not None and not roles.is_admin(request.user):
+            return ("prompt_id", "text", "prompt_type")
+        return ()
 
     @admin.display(description="text")
     def short_text(self, obj):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
 
 from . import selectors
@@ -234,6 +235,12 @@ def export_start(
             tar_videos=tar_videos,
             min_annotations=min_annotations,
             raw=raw,
+        )
+        audit_record(
+            actor=owner,
+            verb="export.start",
+            target=export,
+            details={"kind": kind, "batches": list(batch_names), "videos": videos, "raw": raw},
         )
         export_run_task.delay_on_commit(export.pk)
     return export

@@ -6,7 +6,9 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from annotation_server.accounts.models import ExternalIdentity
+from annotation_server.assignments.models import Assignment
 from annotation_server.batches import lifecycle
+from tests.browser.helpers import start_task, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,3 +104,77 @@ def _expect_sent_to_completion(page, url: str, *, from_url: str) -> None:
             pass  # no route to app.prolific.com from the test machine
     assert sent.value.redirected_from is not None
     assert sent.value.redirected_from.url == from_url
+
+
+def _answer_in_the_app(page) -> None:
+    """Answer the shown pair with the app's own form and press Submit."""
+    for name, value in [
+        ("instruction_following", "left"),
+        ("correctness", "right"),
+        ("information", "left"),
+        ("aesthetics", "left"),
+    ]:
+        page.check(f"input[name='dim-{name}'][value='{value}']")
+    page.check("input[name='none-left']")
+    page.check("input[name='none-right']")
+    page.check("input[name='overall-helpfulness'][value='left']")
+    page.check("input[name='overall-harmlessness'][value='left']")
+    page.click("#submit")
+
+
+def test_prolific_worker_finishing_in_the_app_lands_on_the_completion_url(
+    page, live_server, make_batch
+):
+    # Another batch open to everyone, served first: the study worker must never get it.
+    other = make_batch(pairs=2, must_watch=False, priority=10, instructions="Other team's work")
+    study = make_batch(pairs=3, must_watch=False, instructions="The study's clips.")
+    lifecycle.batch_entry_configure(
+        batch=study, actor=None, enabled=True, pairs_required=2, completion_code="C0DE42"
+    )
+    base = live_server.url
+    finish: list = []
+
+    def finish_route(route):
+        # Let the server record the completion and answer with its redirect, then follow
+        # that redirect as a fresh navigation, which page.route can intercept (Chromium's
+        # own redirect-following bypasses the routes).
+        response = route.fetch(max_redirects=0)
+        finish.append((response.status, response.headers.get("location")))
+        route.fulfill(
+            status=200,
+            content_type="text/html",
+            body='<meta http-equiv="refresh" content="0; url='
+            + response.headers.get("location", "")
+            + '">',
+        )
+
+    page.route(f"{base}/entry/complete/", finish_route)
+    # The platform's page is external: answer it here, so no request leaves the machine.
+    page.route(
+        "https://app.prolific.com/**",
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", body="<h1 id='prolific'>Submission complete</h1>"
+        ),
+    )
+
+    page.goto(f"{base}/entry/prolific/{study.entry_token}/?PROLIFIC_PID={PID}&STUDY_ID=st1")
+    page.wait_for_url(f"{base}/work/")
+    # The workspace shows only the study's batch.
+    assert page.locator(".batch h3").all_inner_texts() == [study.name]
+    page.locator("#start").wait_for()
+    first = start_task(page)
+    _answer_in_the_app(page)
+    wait_until(page, "id => document.querySelector('main.pair')?.dataset.assignment !== id", first)
+    assert page.url == f"{base}/work/task/"  # one pair is not enough: the worker goes on
+    _answer_in_the_app(page)
+
+    page.wait_for_url(COMPLETION)
+    assert page.url == COMPLETION and "cc=C0DE42" in page.url
+    assert page.locator("#prolific").inner_text() == "Submission complete"
+    assert finish == [(302, COMPLETION)]
+    identity = ExternalIdentity.objects.select_related("user").get(external_id=PID)
+    assert identity.completed_at is not None
+    claimed = Assignment.objects.filter(annotator=identity.user)
+    assert {a.batch_id for a in claimed} == {study.pk}
+    assert not Assignment.objects.filter(batch=other).exists()
+    assert claimed.filter(status=Assignment.Status.SUBMITTED).count() == 2

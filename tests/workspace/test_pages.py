@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import translation
 
 from annotation_server import taxonomy
+from annotation_server.batches import lifecycle
 from annotation_server.batches.models import Batch
 from annotation_server.workspace.messages import MESSAGES, REPORT_REASONS
 from tests.factories import BatchFactory, PairFactory
@@ -68,6 +69,30 @@ def test_page_hands_the_app_taxonomy_counts_and_only_own_batches(client, make_us
     assert config["username"] == worker.username
     assert "video_1" not in response.content.decode()  # gold answers stay on the server
     assert {r["key"] for r in config["reasons"]} == set(REPORT_REASONS)
+    assert config["entry"] is None  # no study link: the app makes no entry requests
+
+
+def test_study_worker_page_names_the_study_batch_and_where_to_finish(client, make_user):
+    BatchFactory(name="open-to-all", instructions="Everyone's work.", priority=5)
+    study = BatchFactory(name="study", instructions="The study's clips.")
+    PairFactory(batch=study)
+    lifecycle.batch_entry_configure(
+        batch=study, actor=None, enabled=True, pairs_required=2, completion_code="C0DE42"
+    )
+    client.get(
+        f"/entry/prolific/{study.entry_token}/", {"PROLIFIC_PID": "5f1a2b3c4d5e6f7a8b9c0d1e"}
+    )
+
+    config = _config(client.get("/work/"))
+    assert config["entry"] == {
+        "batch": "study",
+        "submitted": 0,
+        "required": 2,
+        "complete": False,
+        "status_url": "/api/v1/entry/status/",
+        "finish_url": "/entry/complete/",
+    }
+    assert config["batches"] == [{"name": "study", "instructions": "The study's clips."}]
 
 
 def test_chinese_page_uses_the_catalogue_and_the_taxonomy(client, make_user):

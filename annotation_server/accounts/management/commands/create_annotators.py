@@ -10,8 +10,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--count", type=int, required=True)
         parser.add_argument("--prefix", default="annotator")
-        parser.add_argument("--password", default=None,
-                            help="One password for all (default: a random one each).")
+        parser.add_argument(
+            "--password", default=None, help="One password for all (default: a random one each)."
+        )
 
     def handle(self, *args, count, prefix, password, **options):
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.exports.services import export_run
 
@@ -79,6 +80,14 @@ class Command(BaseCommand):
             raise CommandError(error.message) from error
         finally:
             bar.close()
+        # Exports from a shell are audited too (no web user: the actor is the command line).
+        audit_record(
+            actor=None,
+            verb="export.command",
+            target_type="export",
+            target_label=str(summary["out"]),
+            details={"kind": options["kind"], "batches": options["batch"], "raw": options["raw"]},
+        )
         self.stdout.write(_summary_text(summary))
         if options["verbosity"] > 1:
             self.stdout.write(json.dumps(summary, indent=2))
