@@ -225,7 +225,7 @@ ASSIGNMENT_CLAIM_ASYNC_COMMIT = env.bool("ASSIGNMENT_CLAIM_ASYNC_COMMIT", defaul
 # --- REST framework ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "annotation_server.accounts.authentication.TokenWithRolesAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

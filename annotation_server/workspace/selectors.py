@@ -81,10 +81,8 @@ def workspace_config(
     language = get_language() or "en"
     counts = assignment_selectors.annotator_counts(annotator=user)
     batches = assignment_selectors.batch_list_for_annotator(annotator=user)
+    # For a study worker this is the study's batch only (see batch_list_for_annotator).
     entry = entry_config(user=user)
-    if entry is not None:
-        # A study worker sees (and claims from) the study's batch only.
-        batches = [b for b in batches if b.name == entry["batch"]]
     return {
         "view": view,
         "lang": language,
