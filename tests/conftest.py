@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -11,7 +13,7 @@ from tests.celery_worker import celery_worker, celery_worker_factory  # noqa: F4
 
 @pytest.fixture
 def make_user(db):
-    """make_user(role="annotator", username=None) → a user in that role (password "pw")."""
+    """make_user(role="annotator", username=None) → a user in that role (password "pw-long-enough")."""
     counter = {"n": 0}
 
     def make(role: str = roles.ANNOTATOR, username: str | None = None):
@@ -27,3 +29,23 @@ def make_user(db):
         return user
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole session, shared by every browser test.
+
+    Playwright's sync API allows one running instance per thread, so tests must not start
+    their own while this one lives.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.chromium import chromium_launch
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls tests make
+    # alongside it are still plain synchronous calls.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        b = chromium_launch(pw)
+        yield b
+        b.close()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from annotation_server.annotations import answers as answer_rules
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.models import Assignment
-from annotation_server.batches.models import Pair
+from annotation_server.batches.models import Batch, Pair
+from annotation_server.catalog.models import Prompt
 from annotation_server.core.exceptions import ApplicationError, ConflictError, NotFoundError
 
 
@@ -33,12 +36,7 @@ def annotation_submit(
     once the slot went to someone else.
     """
     now = now or timezone.now()
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("batch", "pair__prompt")
-        .filter(pk=assignment_id, annotator=annotator)
-        .first()
-    )
+    assignment = _lock_own_for_submit(annotator=annotator, assignment_id=assignment_id)
     if assignment is None:
         raise NotFoundError("No such assignment of yours.", code="assignment_not_found")
     answers = dict(answers)
@@ -92,11 +90,89 @@ def annotation_submit(
         ),
         **fields,
     )
-    Pair.objects.filter(pk=pair.pk).update(submitted=F("submitted") + 1)
     assignment.status = Assignment.Status.SUBMITTED
     assignment.finished_at = now
-    assignment.save(update_fields=["status", "finished_at"])
+    _close_and_count(assignment)
     return annotation, True
+
+
+def _close_and_count(assignment: Assignment) -> None:
+    # Mark the (locked) assignment submitted and count it on its pair; on PostgreSQL in one
+    # statement (assignment row, then pair row: the usual lock order).
+    if connection.vendor != "postgresql":
+        Pair.objects.filter(pk=assignment.pair_id).update(submitted=F("submitted") + 1)
+        assignment.save(update_fields=["status", "finished_at"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH closed AS (
+                    UPDATE {Assignment._meta.db_table} SET status = %s, finished_at = %s
+                    WHERE id = %s RETURNING pair_id)
+                UPDATE {Pair._meta.db_table} p SET submitted = p.submitted + 1
+                FROM closed WHERE p.id = closed.pair_id""",
+            [assignment.status, assignment.finished_at, assignment.pk],
+        )
+
+
+def _lock_own_for_submit(*, annotator, assignment_id) -> Assignment | None:
+    """The caller's assignment, row-locked, with the batch, pair and prompt a submit reads."""
+    if connection.vendor != "postgresql":
+        return (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("batch", "pair__prompt")
+            .filter(pk=assignment_id, annotator=annotator)
+            .first()
+        )
+    # The submit is the other half of every worker's loop: plain SQL, no ORM compilation.
+    with connection.cursor() as cursor:
+        cursor.execute(_submit_lock_sql(), [assignment_id, annotator.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    alias = connection.alias
+    assignment = Assignment.from_db(alias, _ASSIGNMENT_FIELDS, row[:10])
+    batch = Batch.from_db(alias, ["id", "overlap", "label_prompts"], (row[2], *row[10:12]))
+    prompt_id, gold_answer, prompt_labels = row[12:15]
+    pair = Pair.from_db(
+        alias,
+        ["id", "batch_id", "prompt_id", "is_gold", "gold_answer"],
+        (row[1], row[2], prompt_id, row[15], _json(gold_answer)),
+    )
+    pair.prompt = Prompt.from_db(alias, ["id", "prompt_labels"], (prompt_id, _json(prompt_labels)))
+    assignment.batch, assignment.pair, assignment.annotator = batch, pair, annotator
+    return assignment
+
+
+_ASSIGNMENT_FIELDS = [
+    "id",
+    "pair_id",
+    "batch_id",
+    "annotator_id",
+    "status",
+    "left_is_video_0",
+    "is_gold",
+    "claimed_at",
+    "expires_at",
+    "finished_at",
+]
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@functools.cache
+def _submit_lock_sql() -> str:
+    columns = ", ".join(f"a.{name}" for name in _ASSIGNMENT_FIELDS)
+    return f"""
+        SELECT {columns}, b.overlap, b.label_prompts,
+               p.prompt_id, p.gold_answer::text, pr.prompt_labels::text, p.is_gold
+        FROM {Assignment._meta.db_table} a
+        JOIN {Batch._meta.db_table} b ON b.id = a.batch_id
+        JOIN {Pair._meta.db_table} p ON p.id = a.pair_id
+        JOIN {Prompt._meta.db_table} pr ON pr.id = p.prompt_id
+        WHERE a.id = %s AND a.annotator_id = %s
+        FOR UPDATE OF a"""
 
 
 def _retake_slot(assignment: Assignment) -> None:

@@ -25,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from annotation_server.assignments import selectors
+from annotation_server.assignments import claim_sql, selectors
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.core.exceptions import ApplicationError, ConflictError, NotFoundError
@@ -113,15 +113,15 @@ def _claim_once(
     *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime
 ) -> Assignment | None:
     _lock_annotator(annotator)
-    open_all = selectors.assignment_list_open(annotator=annotator, now=now)
-    mine = [a for a in open_all if batch_name is None or a.batch.name == batch_name]
+    open_all = selectors.assignment_list_open_ids(annotator=annotator, now=now)
+    mine = [pk for pk, name in open_all if batch_name is None or name == batch_name]
     if mine and not prefetch:
-        return mine[0]
+        return selectors.assignment_for_display(assignment_id=mine[0])
     if prefetch and len(mine) >= 2:
-        return mine[1]
+        return selectors.assignment_for_display(assignment_id=mine[1])
     if len(open_all) >= selectors.MAX_OPEN_PER_ANNOTATOR:
         if mine:
-            return mine[-1]
+            return selectors.assignment_for_display(assignment_id=mine[-1])
         raise ConflictError(
             "You already have two open assignments in other batches; submit or skip one first.",
             code="too_many_open",
@@ -156,12 +156,22 @@ def _lock_annotator(annotator) -> None:
 
 
 def _claim_in_batch(*, batch: Batch, annotator, now: dt.datetime) -> Assignment | None:
+    # The gold draw comes first so that a regular claim on PostgreSQL is one statement.
+    wants_gold = batch.gold_rate > 0 and _rng.random() < batch.gold_rate
+    if not wants_gold and connection.vendor == "postgresql":
+        return claim_sql.claim_regular_pair(
+            batch=batch,
+            annotator=annotator,
+            left_is_video_0=_rng.random() < 0.5,
+            claimed_at=now,
+            expires_at=now + dt.timedelta(minutes=batch.assignment_expiry_minutes),
+        )
     pair = _lock_regular_pair(batch=batch, annotator=annotator)
     if pair is None:
         # Gold pairs are mixed into regular work, never served on their own.
         return None
     is_gold = False
-    if batch.gold_rate > 0 and _rng.random() < batch.gold_rate:
+    if wants_gold:
         gold = _pick_gold_pair(batch=batch, annotator=annotator)
         if gold is not None:
             pair, is_gold = gold, True

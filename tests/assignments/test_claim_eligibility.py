@@ -43,7 +43,10 @@ def test_study_worker_only_gets_pairs_of_their_study_batch(make_user):
     busier, _ = make_batch(5, priority=9)
     worker = make_user()
     ExternalIdentity.objects.create(
-        provider=ExternalIdentity.Provider.PROLIFIC, external_id="5f0c" * 6, user=worker, batch=study
+        provider=ExternalIdentity.Provider.PROLIFIC,
+        external_id="5f0c" * 6,
+        user=worker,
+        batch=study,
     )
     client = client_for(worker)
     claimed = []

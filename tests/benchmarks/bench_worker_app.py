@@ -43,17 +43,7 @@ from django.test.utils import override_settings  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from annotation_server.accounts import roles  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 
 def bundle_sizes() -> dict[str, int]:
@@ -193,9 +183,7 @@ def main() -> None:
                 raise server.error
             base = f"http://127.0.0.1:{server.port}"
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-                )
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 fast = run(browser, base, users[0], args.pairs, prefetch=True)
                 slow = run(browser, base, users[1], args.pairs, prefetch=False)
                 browser.close()

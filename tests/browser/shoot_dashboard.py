@@ -14,23 +14,16 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def main(base: str, username: str, password: str, batch_name: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1360, "height": 900})
         page.goto(f"{base}/accounts/login/?next=/dashboard/")
         page.fill("#id_username", username)

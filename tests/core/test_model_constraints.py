@@ -17,20 +17,37 @@ def _refused(fn):
 @pytest.mark.django_db
 def test_pair_of_same_video_is_refused():
     pair = PairFactory()
-    _refused(lambda: Pair.objects.create(
-        batch=pair.batch, prompt=pair.prompt, video_0=pair.video_0, video_1=pair.video_0,
-        pair_id="self"))
+    _refused(
+        lambda: Pair.objects.create(
+            batch=pair.batch,
+            prompt=pair.prompt,
+            video_0=pair.video_0,
+            video_1=pair.video_0,
+            pair_id="self",
+        )
+    )
 
 
 @pytest.mark.django_db
 def test_same_unordered_pair_twice_in_a_batch_is_refused():
     pair = PairFactory()
-    _refused(lambda: Pair.objects.create(
-        batch=pair.batch, prompt=pair.prompt, video_0=pair.video_1, video_1=pair.video_0,
-        pair_id="reversed"))
+    _refused(
+        lambda: Pair.objects.create(
+            batch=pair.batch,
+            prompt=pair.prompt,
+            video_0=pair.video_1,
+            video_1=pair.video_0,
+            pair_id="reversed",
+        )
+    )
     # ...but another batch may hold the same pair.
-    Pair.objects.create(batch=BatchFactory(), prompt=pair.prompt, video_0=pair.video_1,
-                        video_1=pair.video_0, pair_id=pair.pair_id)
+    Pair.objects.create(
+        batch=BatchFactory(),
+        prompt=pair.prompt,
+        video_0=pair.video_1,
+        video_1=pair.video_0,
+        pair_id=pair.pair_id,
+    )
 
 
 @pytest.mark.django_db
@@ -38,16 +55,22 @@ def test_pair_across_prompts_is_refused_on_postgresql():
     if connection.vendor != "postgresql":
         pytest.fail("this suite runs on PostgreSQL (make test)")
     a, b = VideoFactory(), VideoFactory()  # two different prompts
-    _refused(lambda: Pair.objects.create(batch=BatchFactory(), prompt=a.prompt, video_0=a,
-                                         video_1=b, pair_id="x"))
+    _refused(
+        lambda: Pair.objects.create(
+            batch=BatchFactory(), prompt=a.prompt, video_0=a, video_1=b, pair_id="x"
+        )
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("changes", [
-    {"status": "failed", "failure_reason": ""},
-    {"status": "ready", "rendition": ""},
-    {"status": "exploded"},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": "failed", "failure_reason": ""},
+        {"status": "ready", "rendition": ""},
+        {"status": "exploded"},
+    ],
+)
 def test_video_states_without_their_facts_are_refused(changes):
     video = VideoFactory()
     _refused(lambda: Video.objects.filter(pk=video.pk).update(**changes))
@@ -68,11 +91,26 @@ def test_unknown_prompt_type_is_refused():
 
 def test_taxonomy_matches_safesora_keys():
     assert taxonomy.HARM_KEYS == (
-        "porn", "animal_abuse", "child_abuse", "crime", "controversial", "contraband", "hate",
-        "violence", "racism", "other_discrimination", "terrorism", "other_harmful")
+        "porn",
+        "animal_abuse",
+        "child_abuse",
+        "crime",
+        "controversial",
+        "contraband",
+        "hate",
+        "violence",
+        "racism",
+        "other_discrimination",
+        "terrorism",
+        "other_harmful",
+    )
     assert [c.code for c in taxonomy.HARM_CATEGORIES] == [f"S{i}" for i in range(1, 13)]
     assert taxonomy.SUB_DIMENSION_KEYS == (
-        "instruction_following", "correctness", "information", "aesthetics")
+        "instruction_following",
+        "correctness",
+        "information",
+        "aesthetics",
+    )
     assert all(c.label_zh and c.description_zh for c in taxonomy.HARM_CATEGORIES)
     assert taxonomy.harm_label(["violence"])["violence"] is True
     assert sum(taxonomy.harm_label(["violence"]).values()) == 1

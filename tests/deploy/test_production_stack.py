@@ -224,51 +224,42 @@ document.addEventListener("securitypolicyviolation",
 """
 
 
-def _worker_app_in_chromium(url: str, sessionid: str) -> tuple[list[str], list[int], str]:
+def _worker_app_in_chromium(chromium, url: str, sessionid: str) -> tuple[list[str], list[int], str]:
     """Open the worker app as the annotator through nginx: CSP violations, <video> states."""
-    from playwright.sync_api import sync_playwright
-
-    chromium = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
+    context = chromium.new_context()
+    try:
+        context.add_cookies([{"name": "sessionid", "value": sessionid, "url": url}])
+        page = context.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        page.on(
+            "response",
+            lambda r: console.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
         )
-        try:
-            context = browser.new_context()
-            context.add_cookies([{"name": "sessionid", "value": sessionid, "url": url}])
-            page = context.new_page()
-            console: list[str] = []
-            page.on("console", lambda message: console.append(message.text))
-            page.on(
-                "response",
-                lambda r: console.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
-            )
-            page.add_init_script(CSP_RECORDER)
-            page.goto(f"{url}/work/")
-            page.get_by_role("button", name="Start annotating").click()
-            # Both videos of the claimed pair load their metadata through nginx.
-            # Polled from Python: page-side polling would eval() a string, which this very
-            # CSP forbids (as it should).
-            states: list[int] = []
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                states = page.evaluate(VIDEO_STATES)
-                if len(states) >= 2 and all(state >= 1 for state in states):
-                    break
-                page.wait_for_timeout(250)
-            violations = page.evaluate("window.__cspViolations")
-            # For the failure message: what the page showed and said.
-            seen = page.inner_text("body")[:1500] + "\nconsole: " + " | ".join(console)[:1500]
-        finally:
-            browser.close()
+        page.add_init_script(CSP_RECORDER)
+        page.goto(f"{url}/work/")
+        page.get_by_role("button", name="Start annotating").click()
+        # Both videos of the claimed pair load their metadata through nginx.
+        # Polled from Python: page-side polling would eval() a string, which this very
+        # CSP forbids (as it should).
+        states: list[int] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            states = page.evaluate(VIDEO_STATES)
+            if len(states) >= 2 and all(state >= 1 for state in states):
+                break
+            page.wait_for_timeout(250)
+        violations = page.evaluate("window.__cspViolations")
+        # For the failure message: what the page showed and said.
+        seen = page.inner_text("body")[:1500] + "\nconsole: " + " | ".join(console)[:1500]
+    finally:
+        context.close()
     return violations, states, seen
 
 
 @pytest.mark.worker
 @pytest.mark.browser
-def test_production_stack_imports_transcodes_annotates_exports_and_serves_ranges(stack):
+def test_production_stack_imports_transcodes_annotates_exports_and_serves_ranges(stack, browser):
     url, base = stack["url"], stack["base"]
     assert requests.get(f"{url}/readyz", timeout=10).json()["status"] == "ok"
     _manage(
@@ -344,16 +335,16 @@ def test_production_stack_imports_transcodes_annotates_exports_and_serves_ranges
     assignment = claimed.json()
     video_url = url + assignment["left"]["video_url"]
 
-    browser = requests.Session()
-    _login(browser, f"{url}/accounts/login/", annotator, ANNOTATOR_PASSWORD)
-    ranged = browser.get(video_url, headers={"Range": "bytes=100-199"}, timeout=30)
+    viewer = requests.Session()
+    _login(viewer, f"{url}/accounts/login/", annotator, ANNOTATOR_PASSWORD)
+    ranged = viewer.get(video_url, headers={"Range": "bytes=100-199"}, timeout=30)
     assert ranged.status_code == 206
     assert len(ranged.content) == 100
     total = int(ranged.headers["Content-Range"].rsplit("/", 1)[1])
     assert ranged.headers["Content-Range"] == f"bytes 100-199/{total}"
     # Django's caching header survives the hand-over to nginx (browsers keep renditions).
     assert "immutable" in ranged.headers["Cache-Control"]
-    whole = browser.get(video_url, timeout=30)
+    whole = viewer.get(video_url, timeout=30)
     assert whole.status_code == 200 and len(whole.content) == total
     assert whole.content[100:200] == ranged.content
     assert whole.content[4:8] == b"ftyp"
@@ -363,7 +354,7 @@ def test_production_stack_imports_transcodes_annotates_exports_and_serves_ranges
     assert requests.get(f"{url}/media/videos/", timeout=30).status_code == 404
 
     # The worker app runs under the production CSP in a real browser, videos served by nginx.
-    violations, states, seen = _worker_app_in_chromium(url, browser.cookies["sessionid"])
+    violations, states, seen = _worker_app_in_chromium(browser, url, viewer.cookies["sessionid"])
     assert violations == [], seen
     assert len(states) >= 2 and all(state >= 1 for state in states), seen
 
