@@ -144,7 +144,12 @@ if STORAGE_BACKEND == "s3":
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=3600),
+            # SigV4 signed URLs (botocore would sign older-style v2 ones in some regions).
+            "signature_version": env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4"),
             "file_overwrite": False,
+            # Reading an object (transcoder, export) buffers it in memory up to this size and
+            # in FILE_UPLOAD_TEMP_DIR beyond; django-storages' default 0 means all in memory.
+            "max_memory_size": env.int("AWS_S3_MAX_MEMORY_SIZE", default=16 * 1024 * 1024),
         },
     }
 elif STORAGE_BACKEND != "filesystem":

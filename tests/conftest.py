@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from annotation_server.accounts import roles
 from tests.celery_worker import celery_worker, celery_worker_factory  # noqa: F401  (fixtures)
+from tests.s3 import s3_media, s3_server  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

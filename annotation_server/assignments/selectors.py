@@ -71,19 +71,6 @@ def assignment_list_open_ids(*, annotator, now: dt.datetime) -> list[tuple[UUID,
     return list(qs.values_list("id", "batch__name")[: MAX_OPEN_PER_ANNOTATOR + 1])
 
 
-def assignment_list_open(
-    *, annotator, now: dt.datetime, batch_name: str | None = None
-) -> list[Assignment]:
-    """The annotator's live open assignments, oldest first (a reload resumes the first)."""
-    qs = Assignment.objects.filter(
-        annotator=annotator, status=Assignment.Status.OPEN, expires_at__gt=now
-    )
-    if batch_name is not None:
-        qs = qs.filter(batch__name=batch_name)
-    qs = qs.select_related(*DISPLAY_RELATED).order_by("claimed_at", "id")
-    return list(qs[: MAX_OPEN_PER_ANNOTATOR + 1])
-
-
 def assignment_for_display(*, assignment_id: UUID) -> Assignment:
     """One assignment with everything its API representation reads, in one query."""
     return Assignment.objects.select_related(*DISPLAY_RELATED).get(pk=assignment_id)

@@ -7,7 +7,8 @@ runs outside any transaction; only the short claim and the final write hold row 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -15,12 +16,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from annotation_server.batches.models import Batch, Pair
-from annotation_server.catalog import transcoding
+from annotation_server.catalog import staging, transcoding
 from annotation_server.catalog.models import Video
 from annotation_server.core.exceptions import ApplicationError
 
@@ -100,6 +101,55 @@ def _claim(video_pk: int) -> Video | None:
         return video
 
 
+# pg_advisory_lock key space of this module: (namespace, video pk).
+_LOCK_NAMESPACE = 0x56494400  # "VID\0"
+
+
+@contextmanager
+def _video_lock(video_pk: int) -> Iterator[None]:
+    """Only one worker, on any machine, works on a video's stored files at a time.
+
+    The local pipeline locks a file beside the rendition; object storage has no such file,
+    so a PostgreSQL session lock stands in. The server drops it when the worker's connection
+    ends, so a killed worker never blocks the next one.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, video_pk])
+        if not cursor.fetchone()[0]:
+            raise transcoding.TranscodeTransient(
+                "another worker is transcoding this video right now"
+            )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, video_pk])
+
+
+def _make_outputs(video: Video, rendition: str, poster: str) -> transcoding.TranscodeResult:
+    """The pipeline on local paths, or staged through temp files when storage has none."""
+    try:
+        paths = [
+            Path(default_storage.path(name)) for name in (video.source.name, rendition, poster)
+        ]
+    except NotImplementedError:  # object storage (S3)
+        with _video_lock(video.pk):
+            return staging.transcode_staged(
+                storage=default_storage,
+                source=video.source.name,
+                rendition=rendition,
+                poster=poster,
+                limits=_limits(),
+                options=_options(),
+            )
+    return transcoding.transcode(
+        source=paths[0], rendition=paths[1], poster=paths[2], limits=_limits(), options=_options()
+    )
+
+
 def video_transcode(*, video_pk: int) -> Video | None:
     """Validate a video's source and make its H.264 rendition and poster.
 
@@ -114,27 +164,11 @@ def video_transcode(*, video_pk: int) -> Video | None:
         return None
     rendition, poster = rendition_name(video), poster_name(video)
     try:
-        paths = [
-            Path(default_storage.path(name)) for name in (video.source.name, rendition, poster)
-        ]
-    except NotImplementedError:
-        # Object storage without local paths: fail visibly instead of looping through retries.
-        with transaction.atomic():
-            _finish_failed(video.pk, "transcoding needs media on a local or mounted filesystem "
-                           "(STORAGE_BACKEND=filesystem); see docs/operations.md")  # fmt: skip
-        return Video.objects.get(pk=video.pk)
+        result = _make_outputs(video, rendition, poster)
     except SuspiciousFileOperation:
         with transaction.atomic():
             _finish_failed(video.pk, "the stored source file name points outside MEDIA_ROOT")
         return Video.objects.get(pk=video.pk)
-    try:
-        result = transcoding.transcode(
-            source=paths[0],
-            rendition=paths[1],
-            poster=paths[2],
-            limits=_limits(),
-            options=_options(),
-        )
     except transcoding.TranscodeRejected as exc:
         logger.info("video %s failed: %s", video.video_id, exc.reason)
         with transaction.atomic():

@@ -2,7 +2,8 @@
 
 MEDIA_SERVE_BACKEND="django" streams the bytes from Django (embedded default);
 "nginx" answers with an empty response and X-Accel-Redirect, and nginx sends the file (and
-handles Range itself) from an `internal` location at MEDIA_ACCEL_PREFIX.
+handles Range itself) from an `internal` location at MEDIA_ACCEL_PREFIX. With object storage
+(STORAGE_BACKEND=s3) there is no local file: the answer is a 302 to a signed object URL.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
@@ -50,8 +57,13 @@ def _serve(request, uid, *, field: str, content_type: str):
         raise Http404("This video is not ready yet.")
     try:
         path = Path(default_storage.path(name))
+    except NotImplementedError:
+        return _redirect_to_storage(name)
+    except SuspiciousFileOperation as exc:
+        raise Http404("The video file is missing.") from exc
+    try:
         stat = path.stat()
-    except (SuspiciousFileOperation, FileNotFoundError) as exc:
+    except FileNotFoundError as exc:
         raise Http404("The video file is missing.") from exc
     if settings.MEDIA_SERVE_BACKEND == "nginx":
         response = HttpResponse(content_type=content_type)
@@ -63,6 +75,21 @@ def _serve(request, uid, *, field: str, content_type: str):
     response["Last-Modified"] = http_date(stat.st_mtime)
     response["Accept-Ranges"] = "bytes"
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _redirect_to_storage(name: str) -> HttpResponseRedirect:
+    """Object storage (S3): send the browser to a short-lived signed URL of the object.
+
+    Access was checked just before; the URL expires after AWS_QUERYSTRING_EXPIRE, and the
+    browser then makes its Range requests to the storage directly, holding no web thread.
+    """
+    expire = getattr(default_storage, "querystring_expire", 3600)
+    url = default_storage.url(name, parameters={"ResponseCacheControl": CACHE_CONTROL})
+    response = HttpResponseRedirect(url)
+    # Every signing makes a new URL; letting the browser reuse this redirect for half the
+    # URL's life keeps its cached bytes usable, and it never follows an expired URL.
+    response["Cache-Control"] = f"private, max-age={int(expire) // 2}"
     return response
 
 

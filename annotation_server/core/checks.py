@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
@@ -38,16 +40,54 @@ def check_media_is_served_by_nginx(app_configs=None, **kwargs) -> list[Warning]:
 
 
 @register(Tags.security, deploy=True)
-def check_s3_storage_limits(app_configs=None, **kwargs) -> list[Warning]:
+def check_s3_media_origin_is_allowed(app_configs=None, **kwargs) -> list[Warning]:
+    """With object storage the video URLs redirect to the bucket: the CSP must allow it."""
     if settings.STORAGE_BACKEND != "s3":
+        return []
+    origin = _storage_origin()
+    policy = getattr(settings, "CONTENT_SECURITY_POLICY", None) or getattr(
+        settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None
+    )
+    directives = (policy or {}).get("DIRECTIVES", {})
+    if origin is None or all(
+        _source_list_allows(directives.get(name, directives.get("default-src")), origin)
+        for name in ("media-src", "img-src")
+    ):
         return []
     return [
         Warning(
-            "STORAGE_BACKEND=s3: the transcoder and the video views read media through local "
-            "paths, which S3 storage does not have: imports store files there, but transcoding "
-            "and playback do not work yet.",
-            hint="Mount the bucket (or NFS) as MEDIA_ROOT on every machine and keep "
-            "STORAGE_BACKEND=filesystem; see docs/operations.md, 'Media storage'.",
+            f"STORAGE_BACKEND=s3: videos and posters redirect to signed URLs on {origin}, "
+            "which the content security policy does not allow, so browsers will not play them.",
+            hint=f"Add {origin} to CSP_EXTRA_MEDIA_SRC in .env (docs/operations.md, "
+            "'Media storage').",
             id="core.W003",
         )
     ]
+
+
+def _storage_origin() -> str | None:
+    """scheme://host[:port] of the storage's object URLs; None when it cannot sign one."""
+    from django.core.files.storage import default_storage
+
+    try:
+        url = default_storage.url("csp-origin-check")
+    except Exception:  # no credentials or no network: other checks and /readyz report that
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def _source_list_allows(sources: list[str] | None, origin: str) -> bool:
+    """Whether a CSP source list admits `origin` (exact, scheme-only or *.host sources)."""
+    if sources is None:
+        return True  # no policy for this kind of resource
+    scheme, host = origin.split("://", 1)
+    for source in sources:
+        source = source.rstrip("/")
+        if source in ("*", f"{scheme}:", origin, host):
+            return True
+        if "*." in source:
+            prefix, suffix = source.split("*", 1)
+            if prefix in ("", f"{scheme}://") and host.endswith(suffix):
+                return True
+    return False

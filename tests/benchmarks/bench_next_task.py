@@ -131,7 +131,36 @@ def explain_claim(batch, label: str) -> None:
     )[:1]
     with transaction.atomic():
         plan = qs.explain(analyze=True)
-    print(f"\n-- EXPLAIN ANALYZE of the claim query ({label}):\n{plan}\n")
+    print(f"\n-- EXPLAIN ANALYZE of the claim query, ORM/SQLite form ({label}):\n{plan}\n")
+    explain_claim_statement(batch, user, label)
+
+
+def explain_claim_statement(batch, user, label: str) -> None:
+    """The one-statement claim PostgreSQL runs (executed, then rolled back)."""
+    import datetime as dt
+    import uuid
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from annotation_server.assignments import claim_sql
+
+    now = timezone.now()
+    params = {
+        "batch": batch.pk,
+        "overlap": batch.overlap,
+        "user": user.pk,
+        "id": uuid.uuid4(),
+        "status": "open",
+        "left": True,
+        "claimed": now,
+        "expires": now + dt.timedelta(minutes=30),
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN ANALYZE " + claim_sql._claim_sql(), params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    print(f"-- EXPLAIN ANALYZE of the claim statement, PostgreSQL ({label}):\n{plan}\n")
 
 
 def count_queries(tokens: list[str]) -> None:
