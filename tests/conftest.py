@@ -14,7 +14,10 @@ from tests.s3 import s3_media, s3_server  # noqa: F401  (fixtures)
 
 @pytest.fixture
 def make_user(db):
-    """make_user(role="annotator", username=None) → a user in that role (password "pw-long-enough")."""
+    """make_user(role="annotator", username=None) → a user in that role.
+
+    Every user made here has the password "pw-long-enough".
+    """
     counter = {"n": 0}
 
     def make(role: str = roles.ANNOTATOR, username: str | None = None):
