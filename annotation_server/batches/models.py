@@ -43,7 +43,10 @@ class Batch(TimeStampedModel):
     priority = models.IntegerField(default=0, help_text="Higher is served first.")
     instructions = models.TextField(blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="owned_batches",
     )
     assignment_expiry_minutes = models.PositiveIntegerField(default=30)
@@ -61,7 +64,9 @@ class Batch(TimeStampedModel):
         help_text="Ask workers to label the prompt's own harms where the prompt has no labels.",
     )
     groups = models.ManyToManyField(
-        Group, blank=True, related_name="batches",
+        Group,
+        blank=True,
+        related_name="batches",
         help_text="Annotator groups that may work on this batch; empty means all annotators.",
     )
     published_at = models.DateTimeField(null=True, blank=True)
@@ -96,8 +101,17 @@ class Batch(TimeStampedModel):
                 condition=Q(assignment_expiry_minutes__gte=1), name="batch_expiry_positive"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "processing", "ready", "published", "paused",
-                                        "completed", "archived"]),
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "processing",
+                        "ready",
+                        "published",
+                        "paused",
+                        "completed",
+                        "archived",
+                    ]
+                ),
                 name="batch_status_valid",
             ),
             models.CheckConstraint(condition=~Q(name=""), name="batch_name_not_empty"),
@@ -131,12 +145,12 @@ class Pair(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(video_0=F("video_1")), name="pair_videos_distinct"
-            ),
+            models.CheckConstraint(condition=~Q(video_0=F("video_1")), name="pair_videos_distinct"),
             models.UniqueConstraint(fields=["batch", "pair_id"], name="pair_id_unique_in_batch"),
             models.UniqueConstraint(
-                "batch", Least("video_0", "video_1"), Greatest("video_0", "video_1"),
+                "batch",
+                Least("video_0", "video_1"),
+                Greatest("video_0", "video_1"),
                 name="pair_unordered_unique_in_batch",
             ),
             models.CheckConstraint(
@@ -145,8 +159,9 @@ class Pair(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["batch", "active", "is_gold", "taken", "id"],
-                         name="pair_claim_idx"),
+            models.Index(
+                fields=["batch", "active", "is_gold", "taken", "id"], name="pair_claim_idx"
+            ),
         ]
 
     def __str__(self) -> str:
