@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from annotation_server.annotations import answers as answer_rules
 from annotation_server.annotations.models import Annotation
+from annotation_server.assignments.claim_sql import ASSIGNMENT_FIELDS
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt
@@ -130,7 +131,7 @@ def _lock_own_for_submit(*, annotator, assignment_id) -> Assignment | None:
     if row is None:
         return None
     alias = connection.alias
-    assignment = Assignment.from_db(alias, _ASSIGNMENT_FIELDS, row[:10])
+    assignment = Assignment.from_db(alias, ASSIGNMENT_FIELDS, row[:10])
     batch = Batch.from_db(alias, ["id", "overlap", "label_prompts"], (row[2], *row[10:12]))
     prompt_id, gold_answer, prompt_labels = row[12:15]
     pair = Pair.from_db(
@@ -143,27 +144,13 @@ def _lock_own_for_submit(*, annotator, assignment_id) -> Assignment | None:
     return assignment
 
 
-_ASSIGNMENT_FIELDS = [
-    "id",
-    "pair_id",
-    "batch_id",
-    "annotator_id",
-    "status",
-    "left_is_video_0",
-    "is_gold",
-    "claimed_at",
-    "expires_at",
-    "finished_at",
-]
-
-
 def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
 @functools.cache
 def _submit_lock_sql() -> str:
-    columns = ", ".join(f"a.{name}" for name in _ASSIGNMENT_FIELDS)
+    columns = ", ".join(f"a.{name}" for name in ASSIGNMENT_FIELDS)
     return f"""
         SELECT {columns}, b.overlap, b.label_prompts,
                p.prompt_id, p.gold_answer::text, pr.prompt_labels::text, p.is_gold

@@ -63,7 +63,8 @@ def _claim_sql() -> str:
 _PAIR_FIELDS = ["id", "batch_id", "prompt_id", "video_0_id", "video_1_id", "is_gold"]
 _PROMPT_FIELDS = ["id", "text", "prompt_type", "prompt_labels"]
 _VIDEO_FIELDS = ["id", "uid", "poster", "duration_s"]
-_ASSIGNMENT_FIELDS = [
+# Column order of the assignment rows these raw statements return (also used by the submit).
+ASSIGNMENT_FIELDS = [
     "id",
     "pair_id",
     "batch_id",
@@ -122,7 +123,7 @@ def claim_regular_pair(
     pair.prompt, pair.video_0, pair.video_1, pair.batch = prompt, video_0, video_1, batch
     assignment = Assignment.from_db(
         alias,
-        _ASSIGNMENT_FIELDS,
+        ASSIGNMENT_FIELDS,
         (
             assignment_id,
             pair_id,
