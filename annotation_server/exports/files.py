@@ -17,19 +17,61 @@ from annotation_server.core.exceptions import ApplicationError
 
 from .dataset import VideoFile
 
+# What an export writes at the top of its folder. `--force` replaces a folder only when it
+# holds nothing else, so a mistyped --out (a home folder, /etc, the project) is never deleted.
+DATASET_ENTRIES = frozenset(
+    {
+        "config-train.json.gz",
+        "config-test.json.gz",
+        "videos",
+        "videos.tar.gz",
+        "annotations.jsonl",
+        "preference",
+        "label",
+        "eval",
+    }
+)
+
+
+def _is_previous_export(folder: Path) -> bool:
+    """True when every entry of `folder` (and of its kind sub-folders) is a dataset entry."""
+    for entry in folder.iterdir():
+        if entry.name not in DATASET_ENTRIES or entry.is_symlink():
+            return False
+        if entry.name in ("preference", "label", "eval") and not (
+            entry.is_dir() and _is_previous_export(entry)
+        ):
+            return False
+    return True
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ApplicationError(f"{out} exists and is not a folder; choose another --out.")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if out.is_symlink() or not _is_previous_export(out):
+        raise ApplicationError(
+            f"{out} is not empty and holds files that are not part of a SafeSora export; "
+            "--force only replaces an earlier export's folder. Choose a new or empty --out."
+        )
+
 
 @contextlib.contextmanager
 def atomic_directory(out: Path, *, force: bool) -> Iterator[Path]:
     """Yields a temporary folder beside `out`; renames it to `out` only when the block
-    finishes, so an interrupted export never leaves a dataset that looks complete."""
+    finishes, so an interrupted export never leaves a dataset that looks complete.
+
+    A non-empty `out` is refused unless `force` is given, and even then only an earlier
+    export's folder (nothing but dataset entries in it) is ever replaced.
+    """
     out = out.expanduser().absolute()
-    if out.exists() and not out.is_dir():
-        raise ApplicationError(f"{out} exists and is not a folder; choose another --out.")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise ApplicationError(
             f"{out} already exists and is not empty; choose another --out or pass --force "
-            "to replace it."
+            "to replace an earlier export there."
         )
+    _check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:12]
     temp = out.parent / f".{out.name}.partial-{token}"
@@ -41,6 +83,8 @@ def atomic_directory(out: Path, *, force: bool) -> Iterator[Path]:
         raise
     old = out.parent / f".{out.name}.old-{token}"
     if out.exists():
+        # Checked again: the folder may have changed while the export ran.
+        _check_replaceable(out)
         out.rename(old)
     temp.rename(out)
     shutil.rmtree(old, ignore_errors=True)

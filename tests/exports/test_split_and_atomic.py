@@ -82,14 +82,16 @@ def test_no_prompt_is_in_both_splits_of_a_pair_export(make_user, tmp_path):
 def test_a_non_empty_out_is_refused_unless_forced(tmp_path):
     _prompts(0, 3)
     out = tmp_path / "dataset"
-    out.mkdir()
-    (out / "notes.txt").write_text("keep me")
+    _eval(out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(CommandError, match="not empty.*--force"):
         call_command("export_safesora", "--out", str(out), "--kind", "eval", verbosity=0)
-    assert (out / "notes.txt").read_text() == "keep me"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
+    _prompts(3, 2)
     call_command("export_safesora", "--out", str(out), "--kind", "eval", "--force", verbosity=0)
     assert sorted(p.name for p in out.iterdir()) == ["config-test.json.gz", "config-train.json.gz"]
+    assert len(_split_of_each(out)) == 5
 
 
 @pytest.mark.django_db

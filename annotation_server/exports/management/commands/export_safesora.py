@@ -57,7 +57,9 @@ class Command(BaseCommand):
             help="Also write annotations.jsonl (every single annotation).",
         )
         parser.add_argument(
-            "--force", action="store_true", help="Replace --out when it exists and is not empty."
+            "--force",
+            action="store_true",
+            help="Replace --out when it holds an earlier export (and nothing else).",
         )
 
     def handle(self, *args, **options):
