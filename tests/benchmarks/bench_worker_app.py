@@ -18,7 +18,6 @@ import argparse
 import gzip
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from annotation_server.accounts import roles  # noqa: E402
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.clips import lavfi_clip  # noqa: E402
 
 
 def bundle_sizes() -> dict[str, int]:
@@ -51,34 +51,6 @@ def bundle_sizes() -> dict[str, int]:
     return {
         name: len(gzip.compress((dist / name).read_bytes(), 9)) for name in ("app.js", "app.css")
     }
-
-
-def make_clip(path: Path, pattern: str, freq: int) -> None:
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"{pattern}=s=640x360:r=24:d=2",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency={freq}:duration=2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(path),
-        ],
-        check=True,
-    )
 
 
 def seed(pairs: int, clips_dir: Path) -> list[str]:
@@ -100,7 +72,14 @@ def seed(pairs: int, clips_dir: Path) -> list[str]:
         videos = []
         for side in range(2):
             clip = clips_dir / f"{p}-{side}.mp4"
-            make_clip(clip, patterns[(2 * p + side) % len(patterns)], 200 + 37 * p + side)
+            lavfi_clip(
+                clip,
+                pattern=patterns[(2 * p + side) % len(patterns)],
+                size="640x360",
+                rate=24,
+                seconds=2,
+                tone_hz=200 + 37 * p + side,
+            )
             with clip.open("rb") as fh:
                 video = Video(
                     prompt=prompt,

@@ -7,7 +7,6 @@ H.264 rendition and poster the app plays.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from playwright.sync_api import BrowserContext, Page
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt, Video
 from annotation_server.catalog.services import video_transcode
+from tests.clips import lavfi_clip
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # alongside it are still plain synchronous calls.
@@ -41,31 +41,7 @@ def source_clips(tmp_path_factory) -> list[Path]:
     clips = []
     for i, pattern in enumerate(PATTERNS):
         path = out / f"clip{i}.mp4"
-        subprocess.run(
-            [
-                "ffmpeg",
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                f"{pattern}=s=160x90:r=15:d=1",
-                "-f",
-                "lavfi",
-                "-i",
-                f"sine=frequency={300 + 100 * i}:duration=1",
-                "-c:v",
-                "libx264",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-shortest",
-                str(path),
-            ],
-            check=True,
-        )
+        lavfi_clip(path, pattern=pattern, tone_hz=300 + 100 * i)
         clips.append(path)
     return clips
 

@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from annotation_server.taxonomy import harm_label
+from tests.clips import lavfi_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "deploy" / "stack" / "prodstack.py"
@@ -136,34 +137,11 @@ def _manage(stack, *args: str) -> str:
     return result.stdout
 
 
-def _clip(path: Path, source: str) -> None:
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"{source}=size=160x120:rate=15",
-            "-t",
-            "1",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:v",
-            "libx264",
-            str(path),
-        ],
-        check=True,
-    )
-
-
 def _upload_files(base: Path) -> tuple[Path, Path]:
     clips = base / "clips"
     clips.mkdir()
-    _clip(clips / "a.mp4", "testsrc")
-    _clip(clips / "b.mp4", "smptebars")
+    lavfi_clip(clips / "a.mp4", pattern="testsrc", size="160x120")
+    lavfi_clip(clips / "b.mp4", pattern="smptebars", size="160x120")
     archive = base / "videos.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(clips / "a.mp4", "clips/a.mp4")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from django.utils import timezone
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Pair
+from tests.clips import lavfi_clip
 
 V0, V1 = "video_0", "video_1"
 
@@ -70,34 +70,14 @@ def annotate(
     )
 
 
-def make_clip(path: Path) -> Path:
-    """A 1 s, 64×64 H.264 clip (real bytes, so copies and round trips move a real video)."""
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=64x64:rate=10",
-            "-t",
-            "1",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:v",
-            "libx264",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
-
-
 def put_renditions(media_root: Path, clip: Path, videos) -> None:
     """Place the clip at each video's rendition name under MEDIA_ROOT."""
     for video in videos:
         target = media_root / video.rendition.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(clip, target)
+
+
+def make_clip(path: Path) -> Path:
+    """A 1 s, 64×64 H.264 clip (real bytes, so copies and round trips move a real video)."""
+    return lavfi_clip(path, size="64x64", rate=10)
