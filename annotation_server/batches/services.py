@@ -150,6 +150,35 @@ class _Existing:
         return cls(prompts, videos, updates)
 
 
+def _report_conflicts(
+    issues: list[ImportIssue],
+    record,
+    *,
+    entity: str,
+    ident: str,
+    field: str | None,
+    checks: tuple[tuple[str, Any, Any], ...],
+) -> None:
+    """An id already in the database must describe the same thing.
+
+    With `field` None each differing attribute is its own issue on that attribute; with a
+    `field` every issue would land on it, so only the first difference is reported.
+    """
+    for name, ours, theirs in checks:
+        if ours != theirs:
+            issues.append(
+                ImportIssue(
+                    record.file,
+                    record.line,
+                    field or name,
+                    f"{entity} {ident!r} already exists with another {name}; "
+                    f"give this {entity} another {entity}_id",
+                )
+            )
+            if field is not None:
+                return
+
+
 def _compare_prompts(
     plan: ImportPlan, rows: dict[str, dict], issues: list[ImportIssue]
 ) -> list[tuple[int, dict]]:
@@ -159,20 +188,17 @@ def _compare_prompts(
         row = rows.get(record.prompt_id)
         if row is None:
             continue
-        for fld, ours, theirs in (
-            ("prompt_text", record.text, row["text"]),
-            ("prompt_type", record.prompt_type, row["prompt_type"]),
-        ):
-            if ours != theirs:
-                issues.append(
-                    ImportIssue(
-                        record.file,
-                        record.line,
-                        fld,
-                        f"prompt {record.prompt_id!r} already exists with another "
-                        f"{fld}; give this prompt another prompt_id",
-                    )
-                )
+        _report_conflicts(
+            issues,
+            record,
+            entity="prompt",
+            ident=record.prompt_id,
+            field=None,
+            checks=(
+                ("prompt_text", record.text, row["text"]),
+                ("prompt_type", record.prompt_type, row["prompt_type"]),
+            ),
+        )
         if record.prompt_labels is not None:
             if row["prompt_labels"] is None:
                 updates.append((row["id"], record.prompt_labels))
@@ -193,23 +219,19 @@ def _compare_videos(plan: ImportPlan, rows: dict[str, dict], issues: list[Import
         row = rows.get(record.video_id)
         if row is None:
             continue
-        for fld, ours, theirs in (
-            ("prompt_id", record.prompt_id, row["prompt__prompt_id"]),
-            ("video_text", record.video_text, row["video_text"]),
-            ("generated_from", record.generated_from, row["generated_from"]),
-            ("file content", record.sha256, row["sha256"]),
-        ):
-            if ours != theirs:
-                issues.append(
-                    ImportIssue(
-                        record.file,
-                        record.line,
-                        f"{record.field}.video_id",
-                        f"video {record.video_id!r} already exists with another "
-                        f"{fld}; give this video another video_id",
-                    )
-                )
-                break
+        _report_conflicts(
+            issues,
+            record,
+            entity="video",
+            ident=record.video_id,
+            field=f"{record.field}.video_id",
+            checks=(
+                ("prompt_id", record.prompt_id, row["prompt__prompt_id"]),
+                ("video_text", record.video_text, row["video_text"]),
+                ("generated_from", record.generated_from, row["generated_from"]),
+                ("file content", record.sha256, row["sha256"]),
+            ),
+        )
 
 
 def _lookup(model: Any, key: str, ids: list[str], fields: tuple[str, ...]) -> dict[str, dict]:
