@@ -90,6 +90,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # first and writes later fails at once with "database is locked" when another thread
     # writes meanwhile (concurrent claim + submit in the threaded dev server).
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side parameter binding lets PostgreSQL keep the plan of a statement that a
+    # connection runs over and over (psycopg prepares it after `prepare_threshold` runs):
+    # planning the claim, submit and token queries cost more than executing them
+    # (docs/benchmarks.md). Needs persistent connections (DATABASE_CONN_MAX_AGE > 0) to pay
+    # off. Behind a pooler in transaction mode without prepared-statement support (PgBouncer
+    # < 1.21), set DATABASE_PREPARE_THRESHOLD= (empty) to turn preparing off.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+    _threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip()
+    _options["prepare_threshold"] = int(_threshold) if _threshold else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from annotation_server.annotations import services
 from annotation_server.assignments.apis import error_responses, parse_assignment_id
 from annotation_server.core.permissions import IsAnnotatorRole
+from annotation_server.core.validation import InputValidator
 from annotation_server.taxonomy import HARM_KEYS
 
 SIDE_CHOICES = [("left", "left"), ("right", "right")]
@@ -65,6 +66,9 @@ class SubmitInputSerializer(serializers.Serializer):
     )
 
 
+_SUBMIT_INPUT = InputValidator(SubmitInputSerializer)
+
+
 class SubmitOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="The assignment id.")
     status = serializers.CharField()
@@ -85,12 +89,10 @@ class AssignmentSubmitApi(APIView):
         },
     )
     def post(self, request, assignment_id: str):
-        data = SubmitInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         annotation, created = services.annotation_submit(
             annotator=request.user,
             assignment_id=parse_assignment_id(assignment_id),
-            answers=data.validated_data,
+            answers=_SUBMIT_INPUT.validate(request.data),
         )
         return Response(
             {"id": str(annotation.assignment_id), "status": "submitted"},

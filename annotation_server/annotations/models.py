@@ -29,8 +29,13 @@ class Annotation(models.Model):
     assignment = models.OneToOneField(
         Assignment, on_delete=models.CASCADE, related_name="annotation"
     )
-    pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="annotations")
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="annotations")
+    # Indexed by the (pair, rejected) and (batch, annotator) indexes below, which lead with them.
+    pair = models.ForeignKey(
+        Pair, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations"
     )

@@ -17,6 +17,7 @@ from annotation_server.assignments.claim_sql import ASSIGNMENT_FIELDS
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt
+from annotation_server.core import sql
 from annotation_server.core.exceptions import ApplicationError, ConflictError, NotFoundError
 
 
@@ -74,7 +75,7 @@ def annotation_submit(
 
     timings = answers.get("timings") or {}
     pair = assignment.pair
-    annotation = Annotation.objects.create(
+    annotation = Annotation(
         assignment=assignment,
         pair=pair,
         batch=assignment.batch,
@@ -93,26 +94,45 @@ def annotation_submit(
     )
     assignment.status = Assignment.Status.SUBMITTED
     assignment.finished_at = now
-    _close_and_count(assignment)
+    _store_and_close(annotation, assignment)
     return annotation, True
 
 
-def _close_and_count(assignment: Assignment) -> None:
-    # Mark the (locked) assignment submitted and count it on its pair; on PostgreSQL in one
-    # statement (assignment row, then pair row: the usual lock order).
+def _store_and_close(annotation: Annotation, assignment: Assignment) -> None:
+    """Insert the annotation, mark the (locked) assignment submitted, count it on its pair.
+
+    On PostgreSQL this is one statement (assignment row, then pair row: the usual lock order).
+    """
     if connection.vendor != "postgresql":
+        annotation.save(force_insert=True)
         Pair.objects.filter(pk=assignment.pair_id).update(submitted=F("submitted") + 1)
         assignment.save(update_fields=["status", "finished_at"])
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""WITH closed AS (
-                    UPDATE {Assignment._meta.db_table} SET status = %s, finished_at = %s
-                    WHERE id = %s RETURNING pair_id)
-                UPDATE {Pair._meta.db_table} p SET submitted = p.submitted + 1
-                FROM closed WHERE p.id = closed.pair_id""",
-            [assignment.status, assignment.finished_at, assignment.pk],
+            _store_and_close_sql(),
+            [
+                *sql.insert_values(annotation),
+                assignment.status,
+                assignment.finished_at,
+                assignment.pk,
+            ],
         )
+        sql.mark_saved(annotation, cursor.fetchone()[0])
+
+
+@functools.cache
+def _store_and_close_sql() -> str:
+    return f"""
+        WITH stored AS ({sql.insert_sql(Annotation)} RETURNING id),
+        closed AS (
+            UPDATE {Assignment._meta.db_table} SET status = %s, finished_at = %s
+            WHERE id = %s RETURNING pair_id
+        ), counted AS (
+            UPDATE {Pair._meta.db_table} p SET submitted = p.submitted + 1
+            FROM closed WHERE p.id = closed.pair_id
+        )
+        SELECT id FROM stored"""
 
 
 def _lock_own_for_submit(*, annotator, assignment_id) -> Assignment | None:

@@ -6,9 +6,10 @@ ids, and anything about gold pairs stay on the server.
 
 from __future__ import annotations
 
+import functools
 import uuid
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -23,6 +24,7 @@ from annotation_server.assignments import selectors, services
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.core.exceptions import NotFoundError
 from annotation_server.core.permissions import IsAnnotatorRole
+from annotation_server.core.validation import InputValidator
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -68,10 +70,25 @@ class AssignmentOutSerializer(serializers.Serializer):
     right = SideSerializer()
 
 
+_UID_MARKER = uuid.UUID(int=0)
+# One shared field formats the timestamps exactly as a serializer would (ISO 8601, server zone).
+_DATETIME = serializers.DateTimeField()
+
+
+@functools.cache
+def _video_url_template(name: str, script_prefix: str) -> str:
+    # reverse() once per URL name and script prefix; each claim then only formats two URLs.
+    return reverse(name, kwargs={"uid": _UID_MARKER}).replace(str(_UID_MARKER), "{}")
+
+
+def _video_url(name: str, uid: uuid.UUID) -> str:
+    return _video_url_template(name, get_script_prefix()).format(uid)
+
+
 def _side(video) -> dict:
     return {
-        "video_url": reverse("video-rendition", kwargs={"uid": video.uid}),
-        "poster_url": reverse("video-poster", kwargs={"uid": video.uid}) if video.poster else None,
+        "video_url": _video_url("video-rendition", video.uid),
+        "poster_url": _video_url("video-poster", video.uid) if video.poster else None,
         "duration_s": video.duration_s,
     }
 
@@ -85,8 +102,8 @@ def assignment_present(assignment: Assignment) -> dict:
     return {
         "id": str(assignment.pk),
         "status": assignment.status,
-        "claimed_at": serializers.DateTimeField().to_representation(assignment.claimed_at),
-        "expires_at": serializers.DateTimeField().to_representation(assignment.expires_at),
+        "claimed_at": _DATETIME.to_representation(assignment.claimed_at),
+        "expires_at": _DATETIME.to_representation(assignment.expires_at),
         "batch": {
             "name": batch.name,
             "instructions": batch.instructions,
@@ -120,6 +137,9 @@ class NextInputSerializer(serializers.Serializer):
     )
 
 
+_NEXT_INPUT = InputValidator(NextInputSerializer)
+
+
 class AssignmentNextApi(APIView):
     """Resume your open assignment, or claim the next pair (204 when nothing is left)."""
 
@@ -136,17 +156,10 @@ class AssignmentNextApi(APIView):
         },
     )
     def post(self, request):
-        data = NextInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        prefetch = data.validated_data["prefetch"] or request.query_params.get("prefetch") in (
-            "1",
-            "true",
-            "yes",
-        )
+        data = _NEXT_INPUT.validate(request.data)
+        prefetch = data["prefetch"] or request.query_params.get("prefetch") in ("1", "true", "yes")
         assignment = services.assignment_claim_next(
-            annotator=request.user,
-            batch_name=data.validated_data.get("batch"),
-            prefetch=prefetch,
+            annotator=request.user, batch_name=data.get("batch"), prefetch=prefetch
         )
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -173,6 +186,9 @@ class GiveUpInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
+_GIVE_UP_INPUT = InputValidator(GiveUpInputSerializer)
+
+
 class GiveUpOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Assignment.Status.choices)
@@ -184,13 +200,11 @@ class _GiveUpApi(APIView):
     kind = ""
 
     def post(self, request, assignment_id: str):
-        data = GiveUpInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         assignment = services.assignment_give_up(
             annotator=request.user,
             assignment_id=parse_assignment_id(assignment_id),
             kind=self.kind,
-            **data.validated_data,
+            **_GIVE_UP_INPUT.validate(request.data),
         )
         return Response({"id": str(assignment.pk), "status": assignment.status})
 

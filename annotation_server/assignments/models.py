@@ -22,10 +22,20 @@ class Assignment(models.Model):
         RELEASED = "released", "Released"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="assignments")
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="assignments")
+    # No single-column indexes on these three: the unique (pair, annotator) and the
+    # (annotator, status) and (batch, status) indexes below lead with them, and every index
+    # less is one write less on each claim and submit.
+    pair = models.ForeignKey(
+        Pair, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
     annotator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_index=False,
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     # Which video the worker sees on the left; the browser only ever hears "left"/"right".

@@ -14,6 +14,7 @@ behind each other on PostgreSQL; on SQLite (one process) the whole database is t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import random
 import time
@@ -28,6 +29,7 @@ from django.utils import timezone
 from annotation_server.assignments import claim_sql, selectors
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch, Pair
+from annotation_server.core import sql
 from annotation_server.core.exceptions import ApplicationError, ConflictError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -260,15 +262,31 @@ def _release_slots(per_pair: Counter) -> None:
 
 
 def _lock_own(*, annotator, assignment_id) -> Assignment:
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("batch")
-        .filter(pk=assignment_id, annotator=annotator)
-        .first()
-    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_lock_own_sql(), [assignment_id, annotator.pk])
+            row = cursor.fetchone()
+        assignment = (
+            None
+            if row is None
+            else Assignment.from_db(connection.alias, claim_sql.ASSIGNMENT_FIELDS, row)
+        )
+    else:
+        assignment = (
+            Assignment.objects.select_for_update(of=("self",))
+            .filter(pk=assignment_id, annotator=annotator)
+            .first()
+        )
     if assignment is None:
         raise NotFoundError("No such assignment of yours.", code="assignment_not_found")
     return assignment
+
+
+@functools.cache
+def _lock_own_sql() -> str:
+    columns = ", ".join(claim_sql.ASSIGNMENT_FIELDS)
+    return f"""SELECT {columns} FROM {Assignment._meta.db_table}
+               WHERE id = %s AND annotator_id = %s FOR UPDATE"""
 
 
 @transaction.atomic
@@ -304,12 +322,10 @@ def assignment_give_up(
             f"it can no longer be {'skipped' if kind == 'skip' else 'reported'}.",
             code="assignment_closed",
         )
-    if assignment.status == Assignment.Status.OPEN and not assignment.is_gold:
-        _release_slots(Counter({assignment.pair_id: 1}))
+    release = assignment.status == Assignment.Status.OPEN and not assignment.is_gold
     assignment.status = target
     assignment.finished_at = now
-    assignment.save(update_fields=["status", "finished_at"])
-    PairReport.objects.create(
+    report = PairReport(
         assignment=assignment,
         pair_id=assignment.pair_id,
         annotator=annotator,
@@ -317,4 +333,30 @@ def assignment_give_up(
         reason=reason,
         note=note[:2000],
     )
+    if connection.vendor != "postgresql":
+        if release:
+            _release_slots(Counter({assignment.pair_id: 1}))
+        assignment.save(update_fields=["status", "finished_at"])
+        report.save(force_insert=True)
+        return assignment
+    # One statement: close the (locked) assignment, give its slot back, file the report.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _give_up_sql(),
+            [target, now, assignment.pk, release, *sql.insert_values(report)],
+        )
+        sql.mark_saved(report, cursor.fetchone()[0])
     return assignment
+
+
+@functools.cache
+def _give_up_sql() -> str:
+    return f"""
+        WITH closed AS (
+            UPDATE {Assignment._meta.db_table} SET status = %s, finished_at = %s
+            WHERE id = %s RETURNING pair_id
+        ), released AS (
+            UPDATE {Pair._meta.db_table} p SET taken = p.taken - 1
+            FROM closed WHERE p.id = closed.pair_id AND %s
+        )
+        {sql.insert_sql(PairReport)} RETURNING id"""

@@ -127,7 +127,8 @@ class Batch(TimeStampedModel):
 
 
 class Pair(models.Model):
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="pairs")
+    # Indexed by pair_claim_idx and the unique (batch, pair_id), which lead with it.
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="pairs", db_index=False)
     prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="pairs")
     video_0 = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="+")
     video_1 = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="+")

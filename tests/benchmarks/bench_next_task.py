@@ -20,10 +20,12 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -214,7 +216,7 @@ def start_server(port: int) -> subprocess.Popen:
             "-w",
             os.environ.get("BENCH_WORKERS", "3"),
             "-k",
-            "gthread",
+            os.environ.get("BENCH_WORKER_CLASS", "gthread"),
             "--threads",
             os.environ.get("BENCH_THREADS", "6"),
             "--log-level",
@@ -312,6 +314,80 @@ def run_phase(port: int, tokens: list[str], concurrency: int, seconds: float, ki
     }
 
 
+WRK_SCRIPT = Path(__file__).with_name("next_task.lua")
+_EXPECTED = {"ping": 200, "me": 200, "claim": 200, "submit": 201, "skip": 200}
+
+
+def ensure_wrk() -> str:
+    """Path of wrk (C, epoll, LuaJIT), installed from Debian's packages when missing."""
+    path = shutil.which("wrk")
+    if path is None:
+        print("installing wrk (apt-get install wrk) ...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, env=env)
+        path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is needed: apt-get install wrk (or run with --client python)")
+    return path
+
+
+def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float, kind: str):
+    """Same measurement as run_phase, with wrk as the load generator (one thread, one
+    connection and one account per client); each request is timed inside wrk's Lua."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "samples.txt"
+        env = {**os.environ, "BENCH_TOKENS": ",".join(tokens), "BENCH_OUT": str(out)}
+        mode = kind if kind in ("ping", "me") else "loop"
+        subprocess.run(
+            [
+                ensure_wrk(),
+                "-t",
+                str(concurrency),
+                "-c",
+                str(concurrency),
+                "-d",
+                f"{max(1, round(seconds))}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(WRK_SCRIPT),
+                f"http://127.0.0.1:{port}",
+                "--",
+                mode,
+            ],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        lines = out.read_text().split("\n")
+    lat: dict[str, list[float]] = {"main": [], "submit": []}
+    counts = {"requests": 0, "errors": 0, "empty": 0}
+    duration_s = seconds
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 2:
+            if parts[0] == "duration_us":
+                duration_s = int(parts[1]) / 1e6
+            else:
+                counts["errors"] += int(parts[1])
+            continue
+        if len(parts) != 3:
+            continue
+        what, code, micros = parts[0], int(parts[1]), int(parts[2]) / 1000
+        counts["requests"] += 1
+        lat["submit" if what in ("submit", "skip") else "main"].append(micros)
+        if what == "claim" and code == 204:
+            counts["empty"] += 1
+        elif code != _EXPECTED[what]:
+            counts["errors"] += 1
+    return {
+        "lat": lat,
+        "rps": counts["requests"] / duration_s,
+        "main_rps": len(lat["main"]) / duration_s,
+        **counts,
+    }
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -360,7 +436,16 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 20, 50])
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk",
+        help="load generator: wrk (C, default) or Python threads (http.client)",
+    )
     args = parser.parse_args()
+    phase = run_phase_wrk if args.client == "wrk" else run_phase
+    if args.client == "wrk":
+        ensure_wrk()
 
     recreate_database()
     import django
@@ -381,9 +466,9 @@ def main() -> int:
         print(f"{'':>4} {'endpoint':<26} {'latency':<42} {'req/s':>8}")
         results = {}
         for c in args.concurrency:
-            ping = run_phase(port, tokens, c, args.seconds, "ping")
-            me = run_phase(port, tokens, c, args.seconds, "me")
-            nxt = run_phase(port, tokens, c, args.seconds, "next")
+            ping = phase(port, tokens, c, args.seconds, "ping")
+            me = phase(port, tokens, c, args.seconds, "me")
+            nxt = phase(port, tokens, c, args.seconds, "next")
             results[c] = (ping, nxt)
             print(
                 f"c={c:<3} {'GET /ping/ (baseline)':<26} {fmt(ping['lat']['main']):<42} "

@@ -1,0 +1,48 @@
+"""Plain-SQL inserts for the hot write paths (submit, skip), without the ORM's compilation.
+
+`insert_sql(Model)` is the `INSERT INTO table (columns) VALUES (%s, …)` that `save()` would
+run for a new row (every concrete field but an auto primary key), built once per model;
+`insert_values(instance)` prepares the instance's values field by field with the same calls
+the ORM makes (`pre_save`, so `auto_now_add` is filled in, then `get_db_prep_save`, so JSON
+and dates are adapted for the connection). Used inside larger statements (a data-modifying
+CTE) so that one round trip stores a row and updates the rows it affects.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.db import connection, models
+
+
+@functools.cache
+def _insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and isinstance(field, models.AutoField)) and not field.generated
+    )
+
+
+@functools.cache
+def insert_sql(model: type[models.Model]) -> str:
+    quote = connection.ops.quote_name
+    fields = _insert_fields(model)
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+
+
+def insert_values(instance: models.Model) -> list[Any]:
+    return [
+        field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for field in _insert_fields(type(instance))
+    ]
+
+
+def mark_saved(instance: models.Model, pk: Any) -> None:
+    """After the row was inserted by hand: the instance is now a saved one, as after save()."""
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = connection.alias

@@ -1,0 +1,102 @@
+-- wrk script for bench_next_task.py: one connection per wrk thread (-t N -c N), one account
+-- per connection, and every request timed here (CLOCK_MONOTONIC through LuaJIT's ffi) so that
+-- claims and submits get their own latency figures.
+--
+--   BENCH_TOKENS=tok1,tok2,...  BENCH_OUT=/path/results.txt \
+--     wrk -t 20 -c 20 -d 8s --timeout 30s -s next_task.lua http://127.0.0.1:PORT -- loop
+--
+-- Modes (the argument after --): `ping` (GET /api/v1/ping/), `me` (GET /api/v1/me/), `loop`
+-- (POST next/, then submit/ of the claimed assignment; every 10th pair skip/ instead).
+-- Results: BENCH_OUT gets one line per request, "<kind> <status> <microseconds>", written
+-- by done() after the run, so the measuring threads never touch the disk.
+
+local ffi = require("ffi")
+ffi.cdef([[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk_id, bench_timespec *tp);
+]])
+local CLOCK_MONOTONIC = 1
+local ts = ffi.new("bench_timespec")
+
+local function now_us()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.tv_sec) * 1000000 + tonumber(ts.tv_nsec) / 1000
+end
+
+local ANSWERS = '{"sub_preferences": {"instruction_following": "left", "correctness": "right", '
+  .. '"information": "left", "aesthetics": "left"}, '
+  .. '"harm_labels": {"left": [], "right": ["violence"]}, '
+  .. '"helpfulness": "left", "harmlessness": "right", '
+  .. '"timings": {"stage1_ms": 30000, "stage2_ms": 5000}}'
+local SKIP = '{"reason": "unsure"}'
+
+-- setup phase (its own Lua state): hand each thread its account.
+local threads = {}
+local tokens = {}
+for token in string.gmatch(os.getenv("BENCH_TOKENS") or "", "[^,]+") do
+  tokens[#tokens + 1] = token
+end
+
+function setup(thread)
+  threads[#threads + 1] = thread
+  thread:set("token", tokens[((#threads - 1) % #tokens) + 1])
+end
+
+-- running phase (one Lua state per wrk thread)
+local mode, headers, assignment, pending, started, pairs_done
+local ping_request, claim_request
+
+function init(args)
+  mode = args[1] or "loop"
+  headers = { ["Authorization"] = "Token " .. token, ["Content-Type"] = "application/json" }
+  ping_request = wrk.format("GET", "/api/v1/" .. mode .. "/", headers)
+  claim_request = wrk.format("POST", "/api/v1/assignments/next/", headers, "{}")
+  pairs_done = 0
+  samples = {} -- global, read by done() through thread:get
+end
+
+function request()
+  started = now_us()
+  if mode ~= "loop" then
+    pending = mode
+    return ping_request
+  end
+  if assignment == nil then
+    pending = "claim"
+    return claim_request
+  end
+  pairs_done = pairs_done + 1
+  local id = assignment
+  assignment = nil
+  if pairs_done % 10 == 0 then
+    pending = "skip"
+    return wrk.format("POST", "/api/v1/assignments/" .. id .. "/skip/", headers, SKIP)
+  end
+  pending = "submit"
+  return wrk.format("POST", "/api/v1/assignments/" .. id .. "/submit/", headers, ANSWERS)
+end
+
+function response(status, _, body)
+  local elapsed = now_us() - started
+  samples[#samples + 1] = pending .. " " .. status .. " " .. string.format("%.0f", elapsed)
+  if pending == "claim" then
+    if status == 200 then
+      assignment = string.match(body, '"id"%s*:%s*"([%x%-]+)"')
+    elseif status == 204 then
+      wrk.thread:stop() -- the batch is exhausted for this account
+    end
+  end
+end
+
+function done(summary, _, _)
+  local out = assert(io.open(os.getenv("BENCH_OUT"), "w"))
+  for _, thread in ipairs(threads) do
+    for _, line in ipairs(thread:get("samples")) do
+      out:write(line, "\n")
+    end
+  end
+  out:write(string.format("duration_us %d\n", summary.duration))
+  local e = summary.errors
+  out:write(string.format("socket_errors %d\n", e.connect + e.read + e.write + e.timeout))
+  out:close()
+end
