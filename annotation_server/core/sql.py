@@ -17,7 +17,7 @@ from django.db import connection, models
 
 
 @functools.cache
-def _insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+def insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     return tuple(
         field
         for field in model._meta.concrete_fields
@@ -28,7 +28,7 @@ def _insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
 @functools.cache
 def insert_sql(model: type[models.Model]) -> str:
     quote = connection.ops.quote_name
-    fields = _insert_fields(model)
+    fields = insert_fields(model)
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
@@ -37,7 +37,7 @@ def insert_sql(model: type[models.Model]) -> str:
 def insert_values(instance: models.Model) -> list[Any]:
     return [
         field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for field in _insert_fields(type(instance))
+        for field in insert_fields(type(instance))
     ]
 
 

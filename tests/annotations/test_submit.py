@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
+import pytest
+from django.db.models import F
+
+from annotation_server.annotations import services
+from annotation_server.annotations.apis import SubmitInputSerializer
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.models import Assignment
 from tests.assignments.workload import NEXT, answers, client_for, make_batch, submit
@@ -42,6 +47,28 @@ def test_left_right_answers_are_stored_as_video_0_video_1(make_user, left_is_vid
     assert assignment.status == "submitted" and assignment.finished_at is not None
     assignment.pair.refresh_from_db()
     assert (assignment.pair.taken, assignment.pair.submitted) == (1, 1)
+
+
+@pytest.mark.parametrize("left_is_video_0", [True, False])
+def test_submit_returns_exactly_what_it_stored(make_user, left_is_video_0):
+    # The everyday submit is one SQL statement on PostgreSQL; what the service hands back
+    # (and what the API answers from) must be the stored row, field for field.
+    make_batch(1)
+    user = make_user()
+    assignment = _claim(client_for(user))
+    Assignment.objects.filter(pk=assignment.pk).update(
+        left_is_video_0=left_is_video_0, claimed_at=F("claimed_at") - dt.timedelta(seconds=90)
+    )
+    valid = SubmitInputSerializer(data=answers())
+    assert valid.is_valid(), valid.errors
+    annotation, created = services.annotation_submit(
+        annotator=user, assignment_id=assignment.pk, answers=valid.validated_data
+    )
+    stored = Annotation.objects.get()
+    assert created and annotation.pk == stored.pk
+    for field in Annotation._meta.concrete_fields:
+        assert getattr(annotation, field.attname) == getattr(stored, field.attname), field.name
+    assert 90_000 <= stored.server_duration_ms < 120_000  # claim → submit, measured by the server
 
 
 def test_same_submit_twice_stores_one_annotation(make_user):
