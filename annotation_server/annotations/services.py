@@ -276,14 +276,16 @@ def _lock_own_for_submit(*, annotator, assignment_id) -> Assignment | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    alias = connection.alias
-    assignment = Assignment.from_db(alias, ASSIGNMENT_FIELDS, row[:10])
-    batch = Batch.from_db(alias, ["id", "overlap", "label_prompts"], (row[2], *row[10:12]))
-    prompt_id, gold_answer, prompt_labels = row[12:15]
+    alias, n = connection.alias, len(ASSIGNMENT_FIELDS)
+    assignment = Assignment.from_db(alias, ASSIGNMENT_FIELDS, row[:n])
+    overlap, label_prompts, prompt_id, gold_answer, prompt_labels, pair_is_gold = row[n:]
+    batch = Batch.from_db(
+        alias, ["id", "overlap", "label_prompts"], (row[2], overlap, label_prompts)
+    )
     pair = Pair.from_db(
         alias,
         ["id", "batch_id", "prompt_id", "is_gold", "gold_answer"],
-        (row[1], row[2], prompt_id, row[15], _json(gold_answer)),
+        (row[1], row[2], prompt_id, pair_is_gold, _json(gold_answer)),
     )
     pair.prompt = Prompt.from_db(alias, ["id", "prompt_labels"], (prompt_id, _json(prompt_labels)))
     assignment.batch, assignment.pair, assignment.annotator = batch, pair, annotator

@@ -1,7 +1,10 @@
 """The regular claim on PostgreSQL as one statement: lock a pair, take a slot, insert, display.
 
-Same rules as `services._lock_regular_pair` + `taken` update + insert, in one round trip
-and without ORM compilation (the claim is the hottest write of the platform):
+Two forms: `claim_regular_pair` (inside the full claim transaction, for a batch already
+chosen) and `claim_next_fast` (the whole everyday claim: open-slot check, eligible batch,
+pair, insert, all in one statement without a transaction block). Same rules as
+`services._lock_regular_pair` + `taken` update + insert, in one round trip and without ORM
+compilation (the claim is the hottest write of the platform):
 - the pair is chosen and locked with `FOR UPDATE SKIP LOCKED` over pair_claim_idx
   (batch, active, is_gold, taken, id), so concurrent claims never wait for each other and
   `taken < overlap` is re-checked on the locked row version;
@@ -18,8 +21,10 @@ import functools
 import json
 import uuid
 
+from django.conf import settings
 from django.db import connection
 
+from annotation_server.assignments import selectors
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt, Video
@@ -44,9 +49,9 @@ def _claim_sql() -> str:
             RETURNING p.id, p.prompt_id, p.video_0_id, p.video_1_id
         ), created AS (
             INSERT INTO {assignment} (id, pair_id, batch_id, annotator_id, status,
-                                      left_is_video_0, is_gold, claimed_at, expires_at)
+                                      left_is_video_0, is_gold, claimed_at, expires_at, slot)
             SELECT %(id)s, bumped.id, %(batch)s, %(user)s, %(status)s, %(left)s, false,
-                   %(claimed)s, %(expires)s
+                   %(claimed)s, %(expires)s, %(slot)s
             FROM bumped
             RETURNING pair_id
         )
@@ -75,6 +80,7 @@ ASSIGNMENT_FIELDS = [
     "claimed_at",
     "expires_at",
     "finished_at",
+    "slot",
 ]
 
 
@@ -85,6 +91,7 @@ def claim_regular_pair(
     left_is_video_0: bool,
     claimed_at: dt.datetime,
     expires_at: dt.datetime,
+    slot: int,
 ) -> Assignment | None:
     """Claim the best free regular pair of `batch` for `annotator` (None when there is none).
 
@@ -103,11 +110,28 @@ def claim_regular_pair(
                 "left": left_is_video_0,
                 "claimed": claimed_at,
                 "expires": expires_at,
+                "slot": slot,
             },
         )
         row = cursor.fetchone()
     if row is None:
         return None
+    return _claimed(
+        row,
+        assignment_id=assignment_id,
+        batch=batch,
+        annotator=annotator,
+        left_is_video_0=left_is_video_0,
+        claimed_at=claimed_at,
+        expires_at=expires_at,
+        slot=slot,
+    )
+
+
+def _claimed(
+    row, *, assignment_id, batch, annotator, left_is_video_0, claimed_at, expires_at, slot
+):
+    """The new Assignment, with its pair, prompt, videos and batch, from a claim's result row."""
     pair_id, prompt_id, video_0_id, video_1_id, text, prompt_type, labels = row[:7]
     alias = connection.alias
     prompt = Prompt.from_db(
@@ -135,7 +159,118 @@ def claim_regular_pair(
             claimed_at,
             expires_at,
             None,
+            slot,
         ),
     )
     assignment.pair, assignment.batch, assignment.annotator = pair, batch, annotator
     return assignment
+
+
+def claim_next_fast(
+    *,
+    annotator,
+    batch_name: str | None,
+    prefetch: bool,
+    now: dt.datetime,
+    gold_draw: float,
+    left_is_video_0: bool,
+) -> Assignment | None:
+    """The everyday claim as one statement, outside any transaction block (PostgreSQL).
+
+    Claims a regular pair of the highest-priority batch the annotator may work on when the
+    annotator holds no open assignment (or, with `prefetch`, exactly one live one). Instead
+    of locking the annotator's row, it relies on the unique open slot per annotator: a second
+    claim of the same account at the same moment fails on that index (IntegrityError), and
+    the caller goes the full way, which then resumes the first claim's pair.
+
+    Returns None, having changed nothing, whenever the full rules are needed: an open
+    assignment to resume, stale ones to sweep, a gold draw (`gold_draw` < the batch's
+    gold_rate: the caller reuses the same draw), or no free pair in that batch.
+    """
+    assignment_id = uuid.uuid4()
+    params = {
+        **selectors.batch_eligibility_params(annotator=annotator, name=batch_name),
+        "now": now,
+        "prefetch": prefetch,
+        "draw": gold_draw,
+        "id": assignment_id,
+        "left": left_is_video_0,
+    }
+    sql = _fast_claim_sql(
+        by_name=batch_name is not None, async_commit=settings.ASSIGNMENT_CLAIM_ASYNC_COMMIT
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    expires_at, slot = row[13:15]
+    batch = Batch.from_db(
+        connection.alias, [field.attname for field in Batch._meta.concrete_fields], row[16:]
+    )
+    return _claimed(
+        row,
+        assignment_id=assignment_id,
+        batch=batch,
+        annotator=annotator,
+        left_is_video_0=left_is_video_0,
+        claimed_at=now,
+        expires_at=expires_at,
+        slot=slot,
+    )
+
+
+@functools.cache
+def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
+    pair, assignment = Pair._meta.db_table, Assignment._meta.db_table
+    prompt, video = Prompt._meta.db_table, Video._meta.db_table
+    open_ = Assignment.Status.OPEN.value
+    batch_columns = ", ".join(f"e.{field.column}" for field in Batch._meta.concrete_fields)
+    # A claim is a reservation, not work: its commit need not wait for the disk (see
+    # services._lock_annotator); set for this statement's own transaction.
+    commit = "set_config('synchronous_commit', 'off', true)" if async_commit else "NULL"
+    return f"""
+        WITH mine AS (
+            SELECT a.slot, a.expires_at > %(now)s AS live FROM {assignment} a
+            WHERE a.annotator_id = %(user)s AND a.status = '{open_}'
+        ), allowed AS (
+            SELECT CASE WHEN count(*) = 0 THEN 0 ELSE 1 - min(slot) END AS slot FROM mine
+            HAVING (count(*) = 0 AND NOT %(prefetch)s)
+                OR (count(*) = 1 AND %(prefetch)s AND bool_and(live) AND min(slot) IS NOT NULL)
+        ), eligible AS (
+            {selectors.batch_eligible_sql(by_name=by_name)}
+            ORDER BY b.priority DESC, b.id
+            LIMIT 1
+        ), picked AS (
+            -- Scalar subqueries, not a join: the planner then walks pair_claim_idx in
+            -- (taken, id) order for that one batch and stops at the first free row.
+            SELECT p.id FROM {pair} p
+            WHERE p.batch_id = (SELECT id FROM eligible WHERE gold_rate <= %(draw)s)
+              AND EXISTS (SELECT 1 FROM allowed)
+              AND p.active AND NOT p.is_gold AND p.taken < (SELECT overlap FROM eligible)
+              AND NOT EXISTS (SELECT 1 FROM {assignment} h
+                              WHERE h.pair_id = p.id AND h.annotator_id = %(user)s)
+            ORDER BY p.taken, p.id
+            LIMIT 1
+            FOR UPDATE OF p SKIP LOCKED
+        ), bumped AS (
+            UPDATE {pair} p SET taken = p.taken + 1 FROM picked WHERE p.id = picked.id
+            RETURNING p.id, p.prompt_id, p.video_0_id, p.video_1_id
+        ), created AS (
+            INSERT INTO {assignment} (id, pair_id, batch_id, annotator_id, status,
+                                      left_is_video_0, is_gold, claimed_at, expires_at, slot)
+            SELECT %(id)s, bumped.id, e.id, %(user)s, '{open_}', %(left)s, false, %(now)s,
+                   %(now)s + e.assignment_expiry_minutes * interval '1 minute', allowed.slot
+            FROM bumped, eligible e, allowed
+            RETURNING pair_id, expires_at, slot
+        )
+        SELECT bumped.id, bumped.prompt_id, bumped.video_0_id, bumped.video_1_id,
+               pr.text, pr.prompt_type, pr.prompt_labels::text,
+               v0.uid, v0.poster, v0.duration_s, v1.uid, v1.poster, v1.duration_s,
+               created.expires_at, created.slot, {commit}, {batch_columns}
+        FROM bumped
+        JOIN created ON created.pair_id = bumped.id
+        JOIN {prompt} pr ON pr.id = bumped.prompt_id
+        JOIN {video} v0 ON v0.id = bumped.video_0_id
+        JOIN {video} v1 ON v1.id = bumped.video_1_id
+        CROSS JOIN eligible e"""

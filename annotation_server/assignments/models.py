@@ -44,6 +44,10 @@ class Assignment(models.Model):
     claimed_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # 0 or 1 while open: a worker's current pair and the one prefetched. Unique per worker
+    # among open assignments, so two claims of one account at the same moment cannot both
+    # open a pair in the same slot (the later one fails and resumes the earlier one's).
+    slot = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -58,6 +62,15 @@ class Assignment(models.Model):
             models.CheckConstraint(
                 condition=Q(status="open") | Q(finished_at__isnull=False),
                 name="assignment_finished_when_closed",
+            ),
+            models.UniqueConstraint(
+                fields=["annotator", "slot"],
+                condition=Q(status="open"),
+                name="assignment_open_slot_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(slot__isnull=True) | Q(slot__in=[0, 1]),
+                name="assignment_slot_valid",
             ),
         ]
         indexes = [

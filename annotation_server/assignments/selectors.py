@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import NamedTuple
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
@@ -33,12 +34,8 @@ def batch_list_for_annotator(*, annotator, name: str | None = None) -> list[Batc
     """
     # Plain SQL (portable: only integer and text parameters): this runs on every claim, and
     # compiling the equivalent ORM query with its four EXISTS cost more than running it.
-    params = [Batch.Status.PUBLISHED, annotator.pk]
-    params += [annotator.pk, AnnotatorReview.Status.REJECTED, annotator.pk, annotator.pk]
-    sql = _batch_list_sql()
-    if name is not None:
-        sql = sql.replace("ORDER BY", "AND b.name = %s ORDER BY")
-        params.append(name)
+    params = batch_eligibility_params(annotator=annotator, name=name)
+    sql = f"{batch_eligible_sql(by_name=name is not None)} ORDER BY b.priority DESC, b.id"
     if connection.vendor != "postgresql":
         return list(Batch.objects.raw(sql, params))  # converts SQLite's booleans and dates
     # PostgreSQL returns these columns as Python values already: skip RawQuerySet's set-up.
@@ -49,52 +46,74 @@ def batch_list_for_annotator(*, annotator, name: str | None = None) -> list[Batc
     return [Batch.from_db(connection.alias, names, row) for row in rows]
 
 
+def batch_eligibility_params(*, annotator, name: str | None = None) -> dict:
+    """Parameters of `batch_eligible_sql` (named, so larger statements can embed it)."""
+    params = {
+        "published": Batch.Status.PUBLISHED.value,
+        "user": annotator.pk,
+        "rejected": AnnotatorReview.Status.REJECTED.value,
+    }
+    if name is not None:
+        params["batch_name"] = name
+    return params
+
+
 @functools.cache
-def _batch_list_sql() -> str:
+def batch_eligible_sql(*, by_name: bool) -> str:
+    """SELECT of every column of the batches the annotator may work on (unordered)."""
     batch, groups = Batch._meta.db_table, Batch.groups.through._meta.db_table
     user_groups = get_user_model().groups.through._meta.db_table
     reviews, identities = AnnotatorReview._meta.db_table, ExternalIdentity._meta.db_table
     columns = ", ".join(f"b.{f.column}" for f in Batch._meta.concrete_fields)
     return f"""
         SELECT {columns} FROM {batch} b
-        WHERE b.status = %s
+        WHERE b.status = %(published)s
           AND (NOT EXISTS (SELECT 1 FROM {groups} bg WHERE bg.batch_id = b.id)
                OR EXISTS (SELECT 1 FROM {groups} bg
                           JOIN {user_groups} ug ON ug.group_id = bg.group_id
-                          WHERE bg.batch_id = b.id AND ug.user_id = %s))
+                          WHERE bg.batch_id = b.id AND ug.user_id = %(user)s))
           AND NOT EXISTS (SELECT 1 FROM {reviews} r
-                          WHERE r.batch_id = b.id AND r.annotator_id = %s AND r.status = %s)
+                          WHERE r.batch_id = b.id AND r.annotator_id = %(user)s
+                            AND r.status = %(rejected)s)
           AND (NOT EXISTS (SELECT 1 FROM {identities} e
-                           WHERE e.user_id = %s AND e.batch_id IS NOT NULL)
+                           WHERE e.user_id = %(user)s AND e.batch_id IS NOT NULL)
                OR EXISTS (SELECT 1 FROM {identities} e
-                          WHERE e.user_id = %s AND e.batch_id = b.id))
-        ORDER BY b.priority DESC, b.id"""
+                          WHERE e.user_id = %(user)s AND e.batch_id = b.id))
+          {"AND b.name = %(batch_name)s" if by_name else ""}"""
 
 
-def assignment_list_open_ids(*, annotator, now: dt.datetime) -> list[tuple[UUID, str]]:
-    """(id, batch name) of the annotator's live open assignments, oldest first."""
+class OpenAssignment(NamedTuple):
+    id: UUID
+    batch_name: str
+    slot: int | None
+    live: bool  # False once past its expiry (not yet swept)
+
+
+def assignment_list_open(*, annotator, now: dt.datetime) -> list[OpenAssignment]:
+    """The annotator's open assignments (live and stale), oldest first."""
     if connection.vendor == "postgresql":
-        # Every claim asks this first: plain SQL there, the same query as the ORM one below.
+        # Every slow-path claim asks this first: plain SQL there, same rows as the ORM below.
         with connection.cursor() as cursor:
-            cursor.execute(_open_ids_sql(), [annotator.pk, now])
-            return [tuple(row) for row in cursor.fetchall()]
-    qs = Assignment.objects.filter(
-        annotator=annotator, status=Assignment.Status.OPEN, expires_at__gt=now
-    ).order_by("claimed_at", "id")
-    return list(qs.values_list("id", "batch__name")[: MAX_OPEN_PER_ANNOTATOR + 1])
+            cursor.execute(_open_sql(), [now, annotator.pk])
+            return [OpenAssignment(*row) for row in cursor.fetchall()]
+    qs = Assignment.objects.filter(annotator=annotator, status=Assignment.Status.OPEN).order_by(
+        "claimed_at", "id"
+    )
+    return [
+        OpenAssignment(pk, name, slot, expires_at > now)
+        for pk, name, slot, expires_at in qs.values_list("id", "batch__name", "slot", "expires_at")
+    ]
 
 
 @functools.cache
-def _open_ids_sql() -> str:
-    # The status and the limit are written into the statement, not bound: PostgreSQL then
-    # plans it once per connection (a generic plan knows it looks for open rows, which are
-    # few), where with a bound status it planned every call again.
+def _open_sql() -> str:
+    # The status is written into the statement, not bound: PostgreSQL then plans it once per
+    # connection (its generic plan knows it looks for open rows, which are few).
     return f"""
-        SELECT a.id, b.name FROM {Assignment._meta.db_table} a
+        SELECT a.id, b.name, a.slot, a.expires_at > %s FROM {Assignment._meta.db_table} a
         JOIN {Batch._meta.db_table} b ON b.id = a.batch_id
         WHERE a.annotator_id = %s AND a.status = '{Assignment.Status.OPEN.value}'
-          AND a.expires_at > %s
-        ORDER BY a.claimed_at, a.id LIMIT {MAX_OPEN_PER_ANNOTATOR + 1}"""
+        ORDER BY a.claimed_at, a.id"""
 
 
 def assignment_for_display(*, assignment_id: UUID) -> Assignment:

@@ -4,11 +4,21 @@ Invariants (the concurrency tests check them):
 - a regular pair never has more than its batch's overlap K of open + submitted assignments;
   `Pair.taken` counts exactly those and only changes while the pair row is locked;
 - a worker never gets the same pair twice (UNIQUE(pair, annotator) backs this up);
+- a worker holds at most two open assignments, in slots 0 and 1 (UNIQUE(annotator, slot)
+  among open ones backs this up);
 - gold assignments never touch `taken`.
 
-Lock order, to stay free of deadlocks: user row → pair row (claim); assignment row → pair
-row (skip, expire, late submit). Claims lock pairs with SKIP LOCKED, so they never queue
-behind each other on PostgreSQL; on SQLite (one process) the whole database is the lock.
+Two ways to claim. The everyday one on PostgreSQL (no open assignment, or one when
+prefetching; regular pair of the first batch) is one statement without a transaction block
+(`claim_sql.claim_next_fast`): it takes no lock on the account, the open-slot index refuses
+a simultaneous second claim of the same login, which then goes the full way. The full way
+locks the account's row, resumes an open assignment, sweeps the worker's stale ones, draws
+gold pairs and walks every eligible batch.
+
+Lock order, to stay free of deadlocks: user row → (own stale assignments →) pair row
+(claim); assignment row → pair row (skip, expire, late submit). Claims lock pairs with SKIP
+LOCKED, so they never queue behind each other on PostgreSQL; on SQLite (one process) the
+whole database is the lock.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import logging
 import random
 import time
 from collections import Counter
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -57,6 +68,22 @@ def assignment_claim_next(
     `gold_rate`.
     """
     now = now or timezone.now()
+    # Stale slots are freed in their own transaction (see the lock order above): every few
+    # seconds per process, and always before telling a worker that nothing is left.
+    if _expiry_check_due():
+        assignment_expire_stale(now=now)
+    # One draw per request decides gold vs regular for the first batch, whichever path runs.
+    gold_draw = _rng.random()
+    if connection.vendor == "postgresql":
+        claimed = _claim_fast(
+            annotator=annotator,
+            batch_name=batch_name,
+            prefetch=prefetch,
+            now=now,
+            gold_draw=gold_draw,
+        )
+        if claimed is not None:
+            return claimed
     if batch_name is not None and not selectors.batch_list_for_annotator(
         annotator=annotator, name=batch_name
     ):
@@ -64,18 +91,44 @@ def assignment_claim_next(
             f"There is no published batch named {batch_name!r} that you may work on.",
             code="batch_not_found",
         )
-    # Stale slots are freed in their own transaction (see the lock order above): every few
-    # seconds per process, and always before telling a worker that nothing is left.
-    if _expiry_check_due():
-        assignment_expire_stale(now=now)
     claimed = _claim_with_retries(
-        annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now
+        annotator=annotator,
+        batch_name=batch_name,
+        prefetch=prefetch,
+        now=now,
+        gold_draw=gold_draw,
     )
     if claimed is None and assignment_expire_stale(now=now):
         claimed = _claim_with_retries(
-            annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now
+            annotator=annotator,
+            batch_name=batch_name,
+            prefetch=prefetch,
+            now=now,
+            gold_draw=_rng.random(),
         )
     return claimed
+
+
+def _claim_fast(
+    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime, gold_draw: float
+) -> Assignment | None:
+    """The one-statement claim (see claim_sql.claim_next_fast), or None to go the full way."""
+    try:
+        # Inside an outer transaction (never in a request) a failed statement must not
+        # spoil it: give it a savepoint there.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            return claim_sql.claim_next_fast(
+                annotator=annotator,
+                batch_name=batch_name,
+                prefetch=prefetch,
+                now=now,
+                gold_draw=gold_draw,
+                left_is_video_0=_rng.random() < 0.5,
+            )
+    except IntegrityError:
+        # Another request of this account took the same slot (or pair) a moment earlier.
+        logger.info("fast claim of annotator %s lost a race; taking the full way", annotator.pk)
+        return None
 
 
 _EXPIRY_CHECK_EVERY_S = 5.0
@@ -94,17 +147,22 @@ def _expiry_check_due() -> bool:
 
 
 def _claim_with_retries(
-    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime
+    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime, gold_draw: float
 ) -> Assignment | None:
     for _attempt in range(_CLAIM_ATTEMPTS):
         try:
             with transaction.atomic():
                 return _claim_once(
-                    annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now
+                    annotator=annotator,
+                    batch_name=batch_name,
+                    prefetch=prefetch,
+                    now=now,
+                    gold_draw=gold_draw,
                 )
         except IntegrityError:
-            # Another request of the same account inserted this (pair, annotator) between our
-            # snapshot and our lock; the unique constraint refused it. Look again.
+            # Another request of the same account took this pair or this open slot between
+            # our snapshot and our insert (the one-statement claim takes no account lock);
+            # a unique constraint refused it. Look again.
             logger.info("claim retry for annotator %s after a unique-constraint race", annotator.pk)
     raise ConflictError(
         "Too many requests are claiming work at once; please try again.", code="claim_contention"
@@ -112,11 +170,16 @@ def _claim_with_retries(
 
 
 def _claim_once(
-    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime
+    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime, gold_draw: float
 ) -> Assignment | None:
     _lock_annotator(annotator)
-    open_all = selectors.assignment_list_open_ids(annotator=annotator, now=now)
-    mine = [pk for pk, name in open_all if batch_name is None or name == batch_name]
+    rows = selectors.assignment_list_open(annotator=annotator, now=now)
+    if any(not row.live for row in rows):
+        # Own stale assignments still hold their open slots: close them first.
+        assignment_expire_stale(now=now, annotator=annotator)
+        rows = selectors.assignment_list_open(annotator=annotator, now=now)
+    open_all = [row for row in rows if row.live]
+    mine = [row.id for row in open_all if batch_name is None or row.batch_name == batch_name]
     if mine and not prefetch:
         return selectors.assignment_for_display(assignment_id=mine[0])
     if prefetch and len(mine) >= 2:
@@ -128,10 +191,20 @@ def _claim_once(
             "You already have two open assignments in other batches; submit or skip one first.",
             code="too_many_open",
         )
+    taken_slots = {row.slot for row in rows}
+    slot = min({0, 1} - taken_slots, default=None)
+    if slot is None:  # a stale assignment another request is closing right now
+        raise ConflictError(
+            "Your previous assignment is still being closed; please try again.",
+            code="claim_contention",
+        )
     for batch in selectors.batch_list_for_annotator(annotator=annotator, name=batch_name):
-        assignment = _claim_in_batch(batch=batch, annotator=annotator, now=now)
+        assignment = _claim_in_batch(
+            batch=batch, annotator=annotator, now=now, slot=slot, gold_draw=gold_draw
+        )
         if assignment is not None:
             return assignment
+        gold_draw = _rng.random()  # a fresh draw for each further batch
     return None
 
 
@@ -157,9 +230,11 @@ def _lock_annotator(annotator) -> None:
         )
 
 
-def _claim_in_batch(*, batch: Batch, annotator, now: dt.datetime) -> Assignment | None:
+def _claim_in_batch(
+    *, batch: Batch, annotator, now: dt.datetime, slot: int, gold_draw: float
+) -> Assignment | None:
     # The gold draw comes first so that a regular claim on PostgreSQL is one statement.
-    wants_gold = batch.gold_rate > 0 and _rng.random() < batch.gold_rate
+    wants_gold = batch.gold_rate > 0 and gold_draw < batch.gold_rate
     if not wants_gold and connection.vendor == "postgresql":
         return claim_sql.claim_regular_pair(
             batch=batch,
@@ -167,6 +242,7 @@ def _claim_in_batch(*, batch: Batch, annotator, now: dt.datetime) -> Assignment 
             left_is_video_0=_rng.random() < 0.5,
             claimed_at=now,
             expires_at=now + dt.timedelta(minutes=batch.assignment_expiry_minutes),
+            slot=slot,
         )
     pair = _lock_regular_pair(batch=batch, annotator=annotator)
     if pair is None:
@@ -188,6 +264,7 @@ def _claim_in_batch(*, batch: Batch, annotator, now: dt.datetime) -> Assignment 
         is_gold=is_gold,
         claimed_at=now,
         expires_at=now + dt.timedelta(minutes=batch.assignment_expiry_minutes),
+        slot=slot,
     )
 
 
@@ -229,14 +306,19 @@ def _pick_gold_pair(*, batch: Batch, annotator) -> Pair | None:
     return _rng.choice(candidates) if candidates else None
 
 
-def assignment_expire_stale(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
-    """Mark open assignments past their expiry as expired and free their slots.
+def assignment_expire_stale(
+    *, now: dt.datetime | None = None, limit: int = 1000, annotator=None
+) -> int:
+    """Mark open assignments past their expiry as expired and free their slots (only
+    `annotator`'s, when given).
 
     Rows another transaction holds (a submit in progress) are skipped; they are either
     submitted or expired by a later run. Returns how many were expired.
     """
     now = now or timezone.now()
     stale = Assignment.objects.filter(status=Assignment.Status.OPEN, expires_at__lte=now)
+    if annotator is not None:
+        stale = stale.filter(annotator=annotator)
     if not stale.exists():
         return 0
     with transaction.atomic():

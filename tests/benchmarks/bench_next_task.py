@@ -157,12 +157,29 @@ def explain_claim_statement(batch, user, label: str) -> None:
         "left": True,
         "claimed": now,
         "expires": now + dt.timedelta(minutes=30),
+        "slot": 0,
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("EXPLAIN ANALYZE " + claim_sql._claim_sql(), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
-    print(f"-- EXPLAIN ANALYZE of the claim statement, PostgreSQL ({label}):\n{plan}\n")
+    print(f"-- EXPLAIN ANALYZE of the claim statement, full path ({label}):\n{plan}\n")
+    from annotation_server.assignments import selectors
+
+    fast = {
+        **selectors.batch_eligibility_params(annotator=user),
+        "now": now,
+        "prefetch": False,
+        "draw": 0.5,
+        "id": uuid.uuid4(),
+        "left": True,
+    }
+    sql = claim_sql._fast_claim_sql(by_name=False, async_commit=True)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN ANALYZE " + sql, fast)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    print(f"-- EXPLAIN ANALYZE of the one-statement claim ({label}):\n{plan}\n")
 
 
 def count_queries(tokens: list[str]) -> None:
