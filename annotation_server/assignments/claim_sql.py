@@ -30,39 +30,59 @@ from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt, Video
 
 
-@functools.cache
-def _claim_sql() -> str:
+def _pick_sql(*, batch: str, overlap: str, condition: str = "TRUE") -> str:
+    """Lock the best free regular pair of one batch the caller never had (see above)."""
     pair, assignment = Pair._meta.db_table, Assignment._meta.db_table
-    prompt, video = Prompt._meta.db_table, Video._meta.db_table
     return f"""
-        WITH picked AS (
             SELECT p.id FROM {pair} p
-            WHERE p.batch_id = %(batch)s AND p.active AND NOT p.is_gold
-              AND p.taken < %(overlap)s
+            WHERE p.batch_id = {batch} AND {condition}
+              AND p.active AND NOT p.is_gold AND p.taken < {overlap}
               AND NOT EXISTS (SELECT 1 FROM {assignment} h
                               WHERE h.pair_id = p.id AND h.annotator_id = %(user)s)
             ORDER BY p.taken, p.id
             LIMIT 1
-            FOR UPDATE OF p SKIP LOCKED
-        ), bumped AS (
-            UPDATE {pair} p SET taken = p.taken + 1 FROM picked WHERE p.id = picked.id
-            RETURNING p.id, p.prompt_id, p.video_0_id, p.video_1_id
-        ), created AS (
-            INSERT INTO {assignment} (id, pair_id, batch_id, annotator_id, status,
-                                      left_is_video_0, is_gold, claimed_at, expires_at, slot)
-            SELECT %(id)s, bumped.id, %(batch)s, %(user)s, %(status)s, %(left)s, false,
-                   %(claimed)s, %(expires)s, %(slot)s
-            FROM bumped
-            RETURNING pair_id
-        )
+            FOR UPDATE OF p SKIP LOCKED"""
+
+
+def _bump_sql() -> str:
+    return f"""
+            UPDATE {Pair._meta.db_table} p SET taken = p.taken + 1 FROM picked
+            WHERE p.id = picked.id
+            RETURNING p.id, p.prompt_id, p.video_0_id, p.video_1_id"""
+
+
+def _display_sql(extra_columns: str = "") -> str:
+    """The claimed pair's prompt and videos (13 columns, then `extra_columns`)."""
+    prompt, video = Prompt._meta.db_table, Video._meta.db_table
+    return f"""
         SELECT bumped.id, bumped.prompt_id, bumped.video_0_id, bumped.video_1_id,
                pr.text, pr.prompt_type, pr.prompt_labels::text,
                v0.uid, v0.poster, v0.duration_s, v1.uid, v1.poster, v1.duration_s
+               {extra_columns}
         FROM bumped
         JOIN created ON created.pair_id = bumped.id
         JOIN {prompt} pr ON pr.id = bumped.prompt_id
         JOIN {video} v0 ON v0.id = bumped.video_0_id
         JOIN {video} v1 ON v1.id = bumped.video_1_id"""
+
+
+_INSERT_COLUMNS = """(id, pair_id, batch_id, annotator_id, status, left_is_video_0, is_gold,
+                      claimed_at, expires_at, slot)"""
+
+
+@functools.cache
+def _claim_sql() -> str:
+    assignment = Assignment._meta.db_table
+    return f"""
+        WITH picked AS ({_pick_sql(batch="%(batch)s", overlap="%(overlap)s")}
+        ), bumped AS ({_bump_sql()}
+        ), created AS (
+            INSERT INTO {assignment} {_INSERT_COLUMNS}
+            SELECT %(id)s, bumped.id, %(batch)s, %(user)s, %(status)s, %(left)s, false,
+                   %(claimed)s, %(expires)s, %(slot)s
+            FROM bumped
+            RETURNING pair_id
+        ){_display_sql()}"""
 
 
 _PAIR_FIELDS = ["id", "batch_id", "prompt_id", "video_0_id", "video_1_id", "is_gold"]
@@ -222,13 +242,20 @@ def claim_next_fast(
 
 @functools.cache
 def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
-    pair, assignment = Pair._meta.db_table, Assignment._meta.db_table
-    prompt, video = Prompt._meta.db_table, Video._meta.db_table
+    assignment = Assignment._meta.db_table
     open_ = Assignment.Status.OPEN.value
     batch_columns = ", ".join(f"e.{field.column}" for field in Batch._meta.concrete_fields)
     # A claim is a reservation, not work: its commit need not wait for the disk (see
     # services._lock_annotator); set for this statement's own transaction.
     commit = "set_config('synchronous_commit', 'off', true)" if async_commit else "NULL"
+    # The batch and its overlap come from scalar subqueries, not a join: the planner then
+    # walks pair_claim_idx in (taken, id) order for that one batch and stops at the first
+    # free row (a join sorted all the batch's pairs first).
+    pick = _pick_sql(
+        batch="(SELECT id FROM eligible WHERE gold_rate <= %(draw)s)",
+        overlap="(SELECT overlap FROM eligible)",
+        condition="EXISTS (SELECT 1 FROM allowed)",
+    )
     return f"""
         WITH mine AS (
             SELECT a.slot, a.expires_at > %(now)s AS live FROM {assignment} a
@@ -241,36 +268,13 @@ def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
             {selectors.batch_eligible_sql(by_name=by_name)}
             ORDER BY b.priority DESC, b.id
             LIMIT 1
-        ), picked AS (
-            -- Scalar subqueries, not a join: the planner then walks pair_claim_idx in
-            -- (taken, id) order for that one batch and stops at the first free row.
-            SELECT p.id FROM {pair} p
-            WHERE p.batch_id = (SELECT id FROM eligible WHERE gold_rate <= %(draw)s)
-              AND EXISTS (SELECT 1 FROM allowed)
-              AND p.active AND NOT p.is_gold AND p.taken < (SELECT overlap FROM eligible)
-              AND NOT EXISTS (SELECT 1 FROM {assignment} h
-                              WHERE h.pair_id = p.id AND h.annotator_id = %(user)s)
-            ORDER BY p.taken, p.id
-            LIMIT 1
-            FOR UPDATE OF p SKIP LOCKED
-        ), bumped AS (
-            UPDATE {pair} p SET taken = p.taken + 1 FROM picked WHERE p.id = picked.id
-            RETURNING p.id, p.prompt_id, p.video_0_id, p.video_1_id
+        ), picked AS ({pick}
+        ), bumped AS ({_bump_sql()}
         ), created AS (
-            INSERT INTO {assignment} (id, pair_id, batch_id, annotator_id, status,
-                                      left_is_video_0, is_gold, claimed_at, expires_at, slot)
+            INSERT INTO {assignment} {_INSERT_COLUMNS}
             SELECT %(id)s, bumped.id, e.id, %(user)s, '{open_}', %(left)s, false, %(now)s,
                    %(now)s + e.assignment_expiry_minutes * interval '1 minute', allowed.slot
             FROM bumped, eligible e, allowed
             RETURNING pair_id, expires_at, slot
-        )
-        SELECT bumped.id, bumped.prompt_id, bumped.video_0_id, bumped.video_1_id,
-               pr.text, pr.prompt_type, pr.prompt_labels::text,
-               v0.uid, v0.poster, v0.duration_s, v1.uid, v1.poster, v1.duration_s,
-               created.expires_at, created.slot, {commit}, {batch_columns}
-        FROM bumped
-        JOIN created ON created.pair_id = bumped.id
-        JOIN {prompt} pr ON pr.id = bumped.prompt_id
-        JOIN {video} v0 ON v0.id = bumped.video_0_id
-        JOIN {video} v1 ON v1.id = bumped.video_1_id
+        ){_display_sql(f", created.expires_at, created.slot, {commit}, {batch_columns}")}
         CROSS JOIN eligible e"""

@@ -91,21 +91,12 @@ def assignment_claim_next(
             f"There is no published batch named {batch_name!r} that you may work on.",
             code="batch_not_found",
         )
-    claimed = _claim_with_retries(
-        annotator=annotator,
-        batch_name=batch_name,
-        prefetch=prefetch,
-        now=now,
-        gold_draw=gold_draw,
+    claim = functools.partial(
+        _claim_with_retries, annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now
     )
+    claimed = claim(gold_draw=gold_draw)
     if claimed is None and assignment_expire_stale(now=now):
-        claimed = _claim_with_retries(
-            annotator=annotator,
-            batch_name=batch_name,
-            prefetch=prefetch,
-            now=now,
-            gold_draw=_rng.random(),
-        )
+        claimed = claim(gold_draw=_rng.random())
     return claimed
 
 
