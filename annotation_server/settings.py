@@ -100,6 +100,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
     _threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip()
+    if _threshold and not _threshold.isdigit():
+        raise environ.ImproperlyConfigured(
+            f"DATABASE_PREPARE_THRESHOLD={_threshold!r}: give a whole number of runs (5 is the "
+            "default), or leave it empty to never prepare statements."
+        )
     _options["prepare_threshold"] = int(_threshold) if _threshold else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
+from annotation_server.core import sql
+
 _AGGREGATE = {"postgresql": "string_agg(g.name, ',')", "sqlite": "group_concat(g.name, ',')"}
 
 
@@ -62,7 +64,7 @@ class TokenWithRolesAuthentication(TokenAuthentication):
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         created, role_names, *user_values = row
-        user = user_model.from_db(connection.alias, _user_attnames(), user_values)
+        user = user_model.from_db(connection.alias, sql.attnames(user_model), user_values)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         user._role_cache = set(filter(None, (role_names or "").split(",")))
@@ -71,10 +73,6 @@ class TokenWithRolesAuthentication(TokenAuthentication):
         )
         token.user = user
         return (user, token)
-
-
-def _user_attnames() -> list[str]:
-    return [field.attname for field in get_user_model()._meta.concrete_fields]
 
 
 @functools.cache

@@ -74,8 +74,7 @@ def _submit_open_regular(
         "stage1_ms": timings.get("stage1_ms"),
         "stage2_ms": timings.get("stage2_ms"),
     }
-    for name in _ORDER_DEPENDENT:
-        field = Annotation._meta.get_field(name)
+    for name, field in _order_dependent_fields():
         for left_is_video_0, fields in by_order.items():
             params[f"{name}_{int(left_is_video_0)}"] = field.get_db_prep_save(
                 fields[name], connection
@@ -105,6 +104,11 @@ def _submit_open_regular(
 
 
 @functools.cache
+def _order_dependent_fields() -> tuple[tuple[str, models.Field], ...]:
+    return tuple((name, Annotation._meta.get_field(name)) for name in _ORDER_DEPENDENT)
+
+
+@functools.cache
 def _submit_open_regular_sql() -> str:
     values = {
         "assignment_id": "t.id",
@@ -120,8 +124,7 @@ def _submit_open_regular_sql() -> str:
         "rejected": "false",
         "created_at": "%(now)s",
     }
-    for name in _ORDER_DEPENDENT:
-        column = Annotation._meta.get_field(name)
+    for name, column in _order_dependent_fields():
         cast = "::jsonb" if isinstance(column, models.JSONField) else ""
         values[column.column] = (
             f"CASE WHEN t.left_is_video_0 THEN %({name}_1)s{cast} ELSE %({name}_0)s{cast} END"

@@ -28,6 +28,7 @@ from annotation_server.assignments import selectors
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt, Video
+from annotation_server.core import sql
 
 
 def _pick_sql(*, batch: str, overlap: str, condition: str = "TRUE") -> str:
@@ -216,18 +217,16 @@ def claim_next_fast(
         "id": assignment_id,
         "left": left_is_video_0,
     }
-    sql = _fast_claim_sql(
+    statement = _fast_claim_sql(
         by_name=batch_name is not None, async_commit=settings.ASSIGNMENT_CLAIM_ASYNC_COMMIT
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         return None
     expires_at, slot = row[13:15]
-    batch = Batch.from_db(
-        connection.alias, [field.attname for field in Batch._meta.concrete_fields], row[16:]
-    )
+    batch = Batch.from_db(connection.alias, sql.attnames(Batch), row[16:])
     return _claimed(
         row,
         assignment_id=assignment_id,

@@ -16,6 +16,7 @@ from annotation_server.accounts.models import ExternalIdentity
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch
+from annotation_server.core import sql
 from annotation_server.quality.models import AnnotatorReview
 
 # What the API representation of an assignment reads (see assignments/apis.py).
@@ -35,15 +36,14 @@ def batch_list_for_annotator(*, annotator, name: str | None = None) -> list[Batc
     # Plain SQL (portable: only integer and text parameters): this runs on every claim, and
     # compiling the equivalent ORM query with its four EXISTS cost more than running it.
     params = batch_eligibility_params(annotator=annotator, name=name)
-    sql = f"{batch_eligible_sql(by_name=name is not None)} ORDER BY b.priority DESC, b.id"
+    query = f"{batch_eligible_sql(by_name=name is not None)} ORDER BY b.priority DESC, b.id"
     if connection.vendor != "postgresql":
-        return list(Batch.objects.raw(sql, params))  # converts SQLite's booleans and dates
+        return list(Batch.objects.raw(query, params))  # converts SQLite's booleans and dates
     # PostgreSQL returns these columns as Python values already: skip RawQuerySet's set-up.
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(query, params)
         rows = cursor.fetchall()
-    names = [field.attname for field in Batch._meta.concrete_fields]
-    return [Batch.from_db(connection.alias, names, row) for row in rows]
+    return [Batch.from_db(connection.alias, sql.attnames(Batch), row) for row in rows]
 
 
 def batch_eligibility_params(*, annotator, name: str | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""Plain-SQL inserts for the hot write paths (submit, skip), without the ORM's compilation.
+"""Plain-SQL helpers for the hot paths (claim, submit, skip), without the ORM's compilation.
 
 `insert_sql(Model)` is the `INSERT INTO table (columns) VALUES (%s, …)` that `save()` would
 run for a new row (every concrete field but an auto primary key), built once per model;
@@ -23,6 +23,13 @@ def insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
         for field in model._meta.concrete_fields
         if not (field.primary_key and isinstance(field, models.AutoField)) and not field.generated
     )
+
+
+@functools.cache
+def attnames(model: type[models.Model]) -> tuple[str, ...]:
+    """Attribute names of every concrete field, in column order: for `Model.from_db` on rows
+    of a plain `SELECT` of all columns."""
+    return tuple(field.attname for field in model._meta.concrete_fields)
 
 
 @functools.cache

@@ -63,6 +63,15 @@ def test_check_deploy_flags_the_embedded_defaults():
         assert warning in output
 
 
+def test_a_malformed_prepare_threshold_is_named_not_a_traceback_deep_in_psycopg():
+    env = {**_env_file(PRODUCTION_ENV), "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x"}
+    result = _check_deploy({**env, "DATABASE_PREPARE_THRESHOLD": "five"})
+    assert result.returncode != 0
+    assert "DATABASE_PREPARE_THRESHOLD='five': give a whole number" in result.stderr
+    # Empty turns preparing off (poolers in transaction mode) and is a valid setting.
+    assert _check_deploy({**env, "DATABASE_PREPARE_THRESHOLD": ""}).returncode == 0
+
+
 def _policy(response) -> dict[str, list[str]]:
     header = response.headers["Content-Security-Policy"]
     directives = {}
