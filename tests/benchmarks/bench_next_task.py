@@ -160,6 +160,13 @@ def explain_claim_statement(batch, user, label: str) -> None:
         "slot": 0,
     }
     with transaction.atomic(), connection.cursor() as cursor:
+        # After the run the account holds open slots; close them inside this rolled-back
+        # transaction so the explained claim can take slot 0 like a real one would.
+        cursor.execute(
+            "UPDATE assignments_assignment SET status = 'expired'"
+            " WHERE annotator_id = %s AND status = 'open'",
+            [user.pk],
+        )
         cursor.execute("EXPLAIN ANALYZE " + claim_sql._claim_sql(), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
@@ -176,6 +183,11 @@ def explain_claim_statement(batch, user, label: str) -> None:
     }
     sql = claim_sql._fast_claim_sql(by_name=False, async_commit=True)
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE assignments_assignment SET status = 'expired'"
+            " WHERE annotator_id = %s AND status = 'open'",
+            [user.pk],
+        )
         cursor.execute("EXPLAIN ANALYZE " + sql, fast)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
@@ -479,7 +491,8 @@ def main() -> int:
     port = free_port()
     server = start_server(port)
     try:
-        run_phase(port, tokens, 4, 1.5, "next")  # warm-up: imports, connections
+        # warm-up: every worker process and thread imports, connects and prepares
+        phase(port, tokens, 20, 3, "next")
         print(f"{'':>4} {'endpoint':<26} {'latency':<42} {'req/s':>8}")
         results = {}
         for c in args.concurrency:
