@@ -21,6 +21,13 @@ threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 300)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = 5
+# Each process its own listening socket (SO_REUSEPORT), the kernel spreading new connections
+# over them. With one shared socket the process that wakes first takes most of a burst of
+# keep-alive connections (nginx's upstream pool, load generators) and its one GIL then serves
+# them while other cores idle (docs/benchmarks.md, "Next task under load"). A process that
+# exits (max_requests, reload) drops connections still waiting in its own accept queue unless
+# the kernel hands them over (`sysctl net.ipv4.tcp_migrate_req=1`, Linux 5.14+).
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "").strip().lower() in ("1", "true", "yes", "on")
 # Recycle processes now and then so a slow leak never grows without bound.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = max_requests // 10

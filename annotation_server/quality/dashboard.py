@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from annotation_server.batches.models import Batch
-from annotation_server.quality import charts, selectors, stats
+from annotation_server.quality import selectors, stats
 from annotation_server.quality.models import AnnotatorReview
 
 THROUGHPUT_DAYS = 7
@@ -47,7 +47,7 @@ def overview_context() -> dict:
         lines.append({"progress": p, "rate": rate, "eta": eta, "videos": videos.get(p.batch.pk)})
     return {
         "lines": lines,
-        "throughput_svg": charts.throughput_svg(hourly),
+        "throughput_svg": _charts().throughput_svg(hourly),
         "audit_events": selectors.audit_event_list(limit=15),
         "archived": Batch.objects.filter(status=Batch.Status.ARCHIVED)
         .order_by("-updated_at")
@@ -58,6 +58,7 @@ def overview_context() -> dict:
 
 def batch_context(batch: Batch) -> dict:
     """Progress, throughput, ETA, annotators with flags, agreement and generator comparison."""
+    charts = _charts()
     now = timezone.now()
     [progress] = selectors.batch_progress_list(batches=[batch])
     hourly = selectors.throughput_hourly(
@@ -95,6 +96,15 @@ def batch_context(batch: Batch) -> dict:
         "videos": selectors.batch_video_status(batches=[batch]).get(batch.pk),
         "now": now,
     }
+
+
+def _charts():
+    """The chart module, imported on first use: matplotlib takes ~0.4 s and tens of MB to
+    import, and every web worker loads this module with the URLconf on its first request,
+    including workers that only ever serve the annotation API."""
+    from annotation_server.quality import charts
+
+    return charts
 
 
 def _comparison_view(comparison: stats.GeneratorComparison) -> dict:

@@ -15,6 +15,7 @@ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
   || apt_install docker-compose
 command -v redis-server >/dev/null || apt_install redis-server
 command -v pg_ctlcluster >/dev/null || apt_install postgresql
+command -v ss >/dev/null || apt_install iproute2  # ss: listening sockets per gunicorn process
 
 pg_up() { pg_isready -q -h "$PGHOST" -p "$PGPORT"; }
 if ! pg_up; then

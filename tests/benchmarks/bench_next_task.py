@@ -1,11 +1,13 @@
 """Benchmark: next-task latency and throughput under gunicorn on PostgreSQL.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/annot_bench_next \\
-        .venv/bin/python tests/benchmarks/bench_next_task.py [--seconds 8]
+        .venv/bin/python tests/benchmarks/bench_next_task.py [--seconds 5] [--rounds 3]
 
 Builds (drops and recreates) its own database with one published batch of 20,000 pairs × K=3
-and 50 annotator accounts, prints EXPLAIN ANALYZE of the claim query, starts gunicorn
-(gthread) on a loopback port, then at concurrency 1, 20 and 50 measures:
+and 50 annotator accounts, prints EXPLAIN ANALYZE of the claim query, starts gunicorn on a
+loopback port (gthread, one process per core, 3 threads each, `--reuse-port`; see
+`server_layout`, and BENCH_WORKERS / BENCH_THREADS / BENCH_WORKER_CLASS / BENCH_REUSE_PORT=0
+to change it), then at concurrency 1, 20 and 50 measures:
 - the trivial authenticated endpoint GET /api/v1/ping/ (the baseline), and
 - the worker loop: POST /api/v1/assignments/next/ (always a fresh claim) then submit
   (every 10th pair is skipped instead), each client its own account.
@@ -20,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -228,6 +231,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_layout() -> dict:
+    """gunicorn's layout for the run. One process per core by default: each process runs
+    Python under its own GIL, so two cores need two processes, and more processes than cores
+    only time-slice the same cores. `--reuse-port` gives each process its own listening socket
+    and lets the kernel spread connections over them; with one shared socket, the process that
+    wakes first accepts most of a burst of keep-alive connections (wrk opens all of them at
+    once), and one GIL then serves up to all of the clients while the other core idles."""
+    return {
+        "workers": int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 2),
+        "threads": int(os.environ.get("BENCH_THREADS") or 3),
+        "worker_class": os.environ.get("BENCH_WORKER_CLASS", "gthread"),
+        "reuse_port": os.environ.get("BENCH_REUSE_PORT", "1") not in ("0", "false", "no"),
+    }
+
+
 def start_server(port: int) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -236,6 +254,7 @@ def start_server(port: int) -> subprocess.Popen:
         "DJANGO_DEBUG": "false",
         "LOG_LEVEL": "ERROR",
     }
+    layout = server_layout()
     proc = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
@@ -243,13 +262,14 @@ def start_server(port: int) -> subprocess.Popen:
             "-b",
             f"127.0.0.1:{port}",
             "-w",
-            os.environ.get("BENCH_WORKERS", "3"),
+            str(layout["workers"]),
             "-k",
-            os.environ.get("BENCH_WORKER_CLASS", "gthread"),
+            layout["worker_class"],
             "--threads",
-            os.environ.get("BENCH_THREADS", "6"),
+            str(layout["threads"]),
             "--log-level",
             "warning",
+            *(["--reuse-port"] if layout["reuse_port"] else []),
         ],
         cwd=ROOT,
         env=env,
@@ -363,10 +383,13 @@ def ensure_wrk() -> str:
 def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float, kind: str):
     """Same measurement as run_phase, with wrk as the load generator (one thread, one
     connection and one account per client); each request is timed inside wrk's Lua."""
+    split: list[int] = []
+    sampler = threading.Timer(seconds / 4, lambda: split.extend(connection_split(port)))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "samples.txt"
         env = {**os.environ, "BENCH_TOKENS": ",".join(tokens), "BENCH_OUT": str(out)}
         mode = kind if kind in ("ping", "me") else "loop"
+        sampler.start()
         subprocess.run(
             [
                 ensure_wrk(),
@@ -389,6 +412,7 @@ def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float
             stdout=subprocess.DEVNULL,
         )
         lines = out.read_text().split("\n")
+    sampler.join()
     lat: dict[str, list[float]] = {"main": [], "submit": []}
     counts = {"requests": 0, "errors": 0, "empty": 0}
     duration_s = seconds
@@ -413,7 +437,40 @@ def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float
         "lat": lat,
         "rps": counts["requests"] / duration_s,
         "main_rps": len(lat["main"]) / duration_s,
+        "split": split,
         **counts,
+    }
+
+
+def connection_split(port: int) -> list[int]:
+    """Established client connections per gunicorn process, largest first (from `ss`; empty
+    when iproute2 is missing). An uneven split means one GIL serves most of the clients."""
+    if shutil.which("ss") is None:
+        return []
+    out = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    per_pid: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", out):
+        per_pid[pid] = per_pid.get(pid, 0) + 1
+    return sorted(per_pid.values(), reverse=True)
+
+
+def fmt_split(result: dict) -> str:
+    splits = result.get("splits") or [result.get("split") or []]
+    return " ".join("+".join(map(str, split)) or "?" for split in splits)
+
+
+def merge(results: list[dict]) -> dict:
+    """Several phases of one kind as one: latencies pooled, rates averaged."""
+    return {
+        "lat": {key: [v for r in results for v in r["lat"][key]] for key in ("main", "submit")},
+        "rps": statistics.mean(r["rps"] for r in results),
+        "main_rps": statistics.mean(r["main_rps"] for r in results),
+        "splits": [r.get("split") or [] for r in results],
+        **{key: sum(r[key] for r in results) for key in ("requests", "errors", "empty")},
     }
 
 
@@ -463,8 +520,11 @@ def check_invariants(batch) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of one phase")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 20, 50])
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="baseline/loop phase pairs per concurrency"
+    )
     parser.add_argument(
         "--client",
         choices=["wrk", "python"],
@@ -493,16 +553,30 @@ def main() -> int:
     try:
         # warm-up: every worker process and thread imports, connects and prepares
         phase(port, tokens, 20, 3, "next")
+        layout = server_layout()
+        print(
+            f"server: gunicorn -w {layout['workers']} -k {layout['worker_class']} "
+            f"--threads {layout['threads']}{' --reuse-port' if layout['reuse_port'] else ''}"
+            f" on {os.cpu_count()} cores; conns = client connections per gunicorn process"
+        )
         print(f"{'':>4} {'endpoint':<26} {'latency':<42} {'req/s':>8}")
-        results = {}
         for c in args.concurrency:
-            ping = phase(port, tokens, c, args.seconds, "ping")
+            # Baseline and loop alternate, `--rounds` times: the machine's speed drifts (other
+            # tenants, the load of the previous phase), and the ratio is taken per round, where
+            # both sides met the same machine, then its median.
+            rounds = [
+                (
+                    phase(port, tokens, c, args.seconds, "ping"),
+                    phase(port, tokens, c, args.seconds, "next"),
+                )
+                for _ in range(args.rounds)
+            ]
             me = phase(port, tokens, c, args.seconds, "me")
-            nxt = phase(port, tokens, c, args.seconds, "next")
-            results[c] = (ping, nxt)
+            ping, nxt = merge([r[0] for r in rounds]), merge([r[1] for r in rounds])
+            ratios = [n["rps"] / p["rps"] for p, n in rounds]
             print(
                 f"c={c:<3} {'GET /ping/ (baseline)':<26} {fmt(ping['lat']['main']):<42} "
-                f"{ping['rps']:8.1f}"
+                f"{ping['rps']:8.1f}  conns {fmt_split(ping)}"
             )
             print(
                 f"{'':>5} {'GET /me/ (5 queries)':<26} {fmt(me['lat']['main']):<42} "
@@ -510,13 +584,13 @@ def main() -> int:
             )
             print(
                 f"{'':>5} {'POST next/ (claim)':<26} {fmt(nxt['lat']['main']):<42} "
-                f"{nxt['main_rps']:8.1f}"
+                f"{nxt['main_rps']:8.1f}  conns {fmt_split(nxt)}"
             )
             print(f"{'':>5} {'POST submit/ or skip/':<26} {fmt(nxt['lat']['submit']):<42}")
             print(
                 f"{'':>5} {'claim+submit loop, all':<26} {'ratio vs baseline req/s:':<42} "
-                f"{nxt['rps']:8.1f}  = {nxt['rps'] / ping['rps']:.0%} of ping, "
-                f"{nxt['rps'] / me['rps']:.0%} of me"
+                f"{nxt['rps']:8.1f}  = {statistics.median(ratios):.0%} of ping (median of "
+                f"{' '.join(f'{r:.0%}' for r in ratios)}), {nxt['rps'] / me['rps']:.0%} of me"
                 f"   errors {ping['errors'] + me['errors'] + nxt['errors']}, "
                 f"204s {nxt['empty']}"
             )
