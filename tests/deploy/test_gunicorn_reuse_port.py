@@ -71,8 +71,7 @@ def start_gunicorn(tmp_path):
         started.append(process)
         # Both workers booted: with reuse_port each binds its own socket only once it runs.
         wait_until(
-            lambda: _healthy(port)
-            and sum(len(pids) for pids in _listening_sockets(port)) >= 2,
+            lambda: _healthy(port) and sum(len(pids) for pids in _listening_sockets(port)) >= 2,
             timeout=60,
             what=f"gunicorn with two workers on port {port}",
         )
