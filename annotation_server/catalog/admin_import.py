@@ -17,8 +17,9 @@ from django.urls import reverse
 
 from annotation_server.accounts import roles
 from annotation_server.batches.models import Batch
-from annotation_server.batches.services import BatchImportError, batch_import
+from annotation_server.batches.services import BatchImportError, BatchImportResult, batch_import
 from annotation_server.catalog.importers.archive import extract_zip
+from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.exceptions import ApplicationError
 
 SUFFIXES = (".jsonl", ".json", ".json.gz")
@@ -59,17 +60,21 @@ def batch_import_view(request):
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
-            batch = _import_upload(form.cleaned_data, request.user)
+            result = _import_upload(form.cleaned_data, request.user)
         except BatchImportError as exc:
             problems = exc.errors["issues"]
         except ApplicationError as exc:
             problems = [exc.message]
         else:
+            batch = result.batch
             messages.success(
                 request,
                 f"Batch {batch.name!r} imported with "
                 f"{batch.pairs.count()} pairs; its videos are being processed.",
             )
+            waiting = videos_waiting_for_queue(video_pks=result.transcodes_queued)
+            if waiting:
+                messages.warning(request, unqueued_message(waiting))
             return redirect(reverse("admin:batches_batch_change", args=[batch.pk]))
     context = {
         **admin.site.each_context(request),
@@ -81,7 +86,7 @@ def batch_import_view(request):
     return TemplateResponse(request, "admin/catalog/batch_import.html", context)
 
 
-def _import_upload(data: dict, user) -> Batch:
+def _import_upload(data: dict, user) -> BatchImportResult:
     staging = Path(settings.IMPORT_STAGING_ROOT) / uuid.uuid4().hex
     staging.mkdir(parents=True)
     try:
@@ -109,4 +114,4 @@ def _import_upload(data: dict, user) -> Batch:
     finally:
         # The import copied what it keeps into media storage; the staged upload goes.
         shutil.rmtree(staging, ignore_errors=True)
-    return result.batch
+    return result

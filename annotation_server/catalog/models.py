@@ -84,6 +84,9 @@ class Video(TimeStampedModel):
     failure_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the transcode message was last handed to the broker; empty while a pending video
+    # has none (broker down at import), which the periodic sweep looks for.
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -27,6 +27,10 @@ from annotation_server.core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 
+# A pending video without a broker message is queued by the sweep only after this long, so a
+# publish still under way (a large import marks its videos in chunks) is never doubled.
+UNQUEUED_GRACE_S = 120
+
 RENDITION_DIR = "videos/renditions"
 _REASON_MAX = 1000
 
@@ -256,8 +260,29 @@ def batch_refresh_processing_status(*, batch_pk: int) -> str:
 def videos_enqueue_transcode(video_pks: Iterable[int]) -> int:
     """Queue the transcoding task for each video, after the current transaction commits.
 
-    Returns how many were queued. Outside a transaction they are queued at once.
+    Returns how many were scheduled. Outside a transaction they are queued at once. Each video
+    handed to the broker gets `queued_at`; when the broker cannot be reached the rest keep it
+    empty, stay pending, and the periodic sweep (`videos_reset_stale`) queues them later.
     """
+    pks = list(video_pks)
+    if pks:
+        transaction.on_commit(partial(_publish_transcodes, pks))
+    return len(pks)
+
+
+# Published pks are marked in chunks as they go, so the sweep's grace period only has to cover
+# one chunk's publishing, not a whole import's.
+_PUBLISH_CHUNK = 500
+
+
+def _publish_transcodes(pks: list[int]) -> int:
+    """Hand one transcode message per video to the broker and mark the ones it took.
+
+    Stops at the first failure: the broker is down (kombu already retried), and every further
+    video would only wait through the same retries. Returns how many were published.
+    """
+    from kombu.exceptions import OperationalError as BrokerError
+
     from annotation_server.catalog.tasks import video_transcode_task
 
     # The limits travel in the message, so the sender's settings are the ones that count.
@@ -265,11 +290,50 @@ def videos_enqueue_transcode(video_pks: Iterable[int]) -> int:
         "soft_time_limit": settings.VIDEO_TRANSCODE_SOFT_TIME_LIMIT,
         "time_limit": settings.VIDEO_TRANSCODE_TIME_LIMIT,
     }
-    count = 0
-    for pk in video_pks:
-        transaction.on_commit(partial(video_transcode_task.apply_async, args=[pk], **limits))
-        count += 1
-    return count
+    published = 0
+    chunk: list[int] = []
+    try:
+        for pk in pks:
+            video_transcode_task.apply_async(args=[pk], **limits)
+            chunk.append(pk)
+            if len(chunk) >= _PUBLISH_CHUNK:
+                published += _mark_queued(chunk)
+                chunk = []
+    except (BrokerError, OSError) as exc:
+        logger.warning(
+            "the transcoding queue is unreachable (%s): %d of %d video(s) wait as pending; "
+            "the periodic video sweep queues them once the broker is back",
+            exc,
+            len(pks) - published - len(chunk),
+            len(pks),
+        )
+    finally:
+        published += _mark_queued(chunk)
+    return published
+
+
+def _mark_queued(pks: list[int]) -> int:
+    if pks:
+        # Whatever the status by now (a fast worker may have finished): a video that goes back
+        # to pending for a retry has its message, and the sweep must leave it alone.
+        Video.objects.filter(pk__in=pks).update(queued_at=timezone.now())
+    return len(pks)
+
+
+def unqueued_message(count: int) -> str:
+    """What to tell whoever imported or retried videos that the broker did not take."""
+    return (
+        f"{count} video(s) could not be handed to the transcoding queue: the broker "
+        "(CELERY_BROKER_URL) is unreachable. They stay pending and lose nothing; the periodic "
+        "video sweep queues them within a few minutes of the broker being back."
+    )
+
+
+def videos_waiting_for_queue(*, video_pks: Iterable[int]) -> int:
+    """How many of these videos are pending without a message at the broker."""
+    return Video.objects.filter(
+        pk__in=list(video_pks), status=Video.Status.PENDING, queued_at__isnull=True
+    ).count()
 
 
 def videos_retry(*, video_pks: Iterable[int]) -> int:
@@ -289,19 +353,25 @@ def videos_retry(*, video_pks: Iterable[int]) -> int:
             attempts=0,
             status_changed_at=timezone.now(),
             updated_at=timezone.now(),
+            queued_at=None,
         )
         return videos_enqueue_transcode(pks)
 
 
 def videos_reset_stale(*, stale_after_s: float | None = None) -> list[int]:
-    """Put videos stuck in `processing` (their worker died) back to pending and re-queue them.
+    """Re-queue videos that would otherwise wait forever; returns their pks.
 
-    The default threshold, VIDEO_PROCESSING_STALE_AFTER_S, must stay above the task's hard
-    time limit so a slow but alive transcode is never started twice. Also lets `processing`
-    batches whose videos are all done move to `ready`. Returns the re-queued video pks.
+    Two kinds: videos stuck in `processing` (their worker died), put back to pending; and
+    pending videos whose message never reached the broker (it was down when they were
+    imported or retried), once UNQUEUED_GRACE_S has passed so a publish still under way is not
+    doubled. The threshold for the first kind, VIDEO_PROCESSING_STALE_AFTER_S by default, must
+    stay above the task's hard time limit so a slow but alive transcode is never started
+    twice. Also lets `processing` batches whose videos are all done move to `ready`.
     """
     after = settings.VIDEO_PROCESSING_STALE_AFTER_S if stale_after_s is None else stale_after_s
-    cutoff = timezone.now() - timedelta(seconds=after)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=after)
+    unqueued_cutoff = now - timedelta(seconds=UNQUEUED_GRACE_S)
     with transaction.atomic():
         stale = Video.objects.select_for_update(skip_locked=True).filter(
             Q(status_changed_at__lt=cutoff) | Q(status_changed_at__isnull=True),
@@ -310,14 +380,28 @@ def videos_reset_stale(*, stale_after_s: float | None = None) -> list[int]:
         pks = list(stale.values_list("pk", flat=True))
         Video.objects.filter(pk__in=pks).update(
             status=Video.Status.PENDING,
-            status_changed_at=timezone.now(),
-            updated_at=timezone.now(),
+            status_changed_at=now,
+            updated_at=now,
+            queued_at=None,
         )
-        videos_enqueue_transcode(pks)
+        unqueued = Video.objects.select_for_update(skip_locked=True).filter(
+            Q(status_changed_at__lt=unqueued_cutoff)
+            | Q(status_changed_at__isnull=True, created_at__lt=unqueued_cutoff),
+            status=Video.Status.PENDING,
+            queued_at__isnull=True,
+        )
+        never_queued = list(unqueued.values_list("pk", flat=True))
+        videos_enqueue_transcode(pks + never_queued)
     if pks:
         logger.warning("re-queued %d video(s) stuck in processing: %s", len(pks), pks)
+    if never_queued:
+        logger.warning(
+            "queued %d pending video(s) the broker never received: %s",
+            len(never_queued),
+            never_queued,
+        )
     for batch_pk in Batch.objects.filter(status=Batch.Status.PROCESSING).values_list(
         "pk", flat=True
     ):
         batch_refresh_processing_status(batch_pk=batch_pk)
-    return pks
+    return pks + never_queued

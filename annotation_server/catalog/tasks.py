@@ -58,5 +58,6 @@ def video_transcode_task(self, video_pk: int) -> str | None:
 
 @shared_task(acks_late=True)
 def video_reset_stale_task() -> int:
-    """Periodic sweep (beat): re-queue videos whose worker died while processing them."""
+    """Periodic sweep (beat): re-queue videos whose worker died while processing them, and
+    queue pending videos whose message never reached the broker."""
     return len(services.videos_reset_stale())

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation_server.batches.services import BatchImportError, batch_import
+from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.exceptions import ApplicationError
 
 
@@ -60,3 +61,6 @@ class Command(BaseCommand):
                 f"{len(result.transcodes_queued)} transcode(s) queued."
             )
         )
+        waiting = videos_waiting_for_queue(video_pks=result.transcodes_queued)
+        if waiting:
+            self.stderr.write(self.style.WARNING(unqueued_message(waiting)))

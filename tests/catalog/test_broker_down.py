@@ -1,0 +1,133 @@
+"""The broker is down when videos are imported: nothing raises after the import committed,
+the videos wait as pending, whoever imported is told, and once the broker is back the sweep
+queues them and a real worker transcodes them."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from contextlib import contextmanager
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from annotation_server.catalog import services
+from annotation_server.catalog.models import Video
+from annotation_server.celery import app as celery_app
+from tests.catalog.importing import clip, prompt_line, write_manifest
+from tests.catalog.transcode_corpus import media_root, pending_video  # noqa: F401
+from tests.celery_worker import (  # noqa: F401
+    _purge_queues,
+    celery_worker,
+    celery_worker_factory,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _reset_broker_pools() -> None:
+    # Celery caches the connection and producer pools of the broker it first talked to.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@contextmanager
+def broker_unreachable():
+    """Point this process's Celery app at a closed port: every publish is refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nobody listens there
+    # The app reads Django's settings under the CELERY_ namespace; publishing uses the write URL.
+    conf = celery_app.conf
+    previous = {
+        "CELERY_BROKER_URL": conf.broker_url,
+        "CELERY_BROKER_WRITE_URL": conf.broker_write_url,
+    }
+    conf.update({key: f"redis://127.0.0.1:{port}/0" for key in previous})
+    _reset_broker_pools()
+    try:
+        yield
+    finally:
+        celery_app.conf.update(previous)
+        _reset_broker_pools()
+
+
+def _age(videos, seconds: float) -> None:
+    then = timezone.now() - timedelta(seconds=seconds)
+    Video.objects.filter(pk__in=[v.pk for v in videos]).update(
+        status_changed_at=then, created_at=then
+    )
+
+
+def test_videos_imported_while_the_broker_is_down_are_queued_once_it_is_back(
+    media_root,  # noqa: F811
+    caplog,
+    celery_worker_factory,  # noqa: F811
+):
+    first = pending_video(media_root, "landscape.mp4")
+    second = pending_video(media_root, "one_frame.mp4", prompt=first.prompt)
+
+    with broker_unreachable(), caplog.at_level(logging.WARNING):
+        # Outside a transaction the publish happens at once, as after an import's commit.
+        assert services.videos_enqueue_transcode([first.pk, second.pk]) == 2
+
+    assert "transcoding queue is unreachable" in caplog.text
+    assert "2 of 2 video(s) wait as pending" in caplog.text
+    statuses = dict(Video.objects.values_list("pk", "status"))
+    assert statuses == {first.pk: "pending", second.pk: "pending"}
+    assert services.videos_waiting_for_queue(video_pks=[first.pk, second.pk]) == 2
+
+    # A sweep right away leaves them alone: a publish may still be under way.
+    celery_worker_factory()
+    assert services.videos_reset_stale() == []
+
+    _age([first, second], services.UNQUEUED_GRACE_S + 60)
+    assert sorted(services.videos_reset_stale()) == sorted([first.pk, second.pk])
+    assert services.videos_waiting_for_queue(video_pks=[first.pk, second.pk]) == 0
+    wait_until(
+        lambda: (
+            not Video.objects.filter(status=Video.Status.PENDING).exists()
+            and not Video.objects.filter(status=Video.Status.PROCESSING).exists()
+        ),
+        what="the swept videos to be transcoded",
+    )
+    for video in (first, second):
+        video.refresh_from_db()
+        assert video.status == Video.Status.READY, video.failure_reason
+    # Queued once: the next sweep finds nothing to do.
+    assert services.videos_reset_stale() == []
+
+
+def test_a_queued_video_waiting_its_turn_is_not_queued_twice(media_root, settings):  # noqa: F811
+    waiting = pending_video(media_root, "landscape.mp4")
+    try:
+        services.videos_enqueue_transcode([waiting.pk])  # the real broker takes it (no worker)
+        waiting.refresh_from_db()
+        assert waiting.queued_at is not None
+
+        _age([waiting], services.UNQUEUED_GRACE_S + 3600)  # a long backlog
+
+        assert services.videos_reset_stale() == []
+    finally:
+        _purge_queues(settings.CELERY_BROKER_URL)  # no later worker gets this message
+
+
+def test_import_command_says_when_the_broker_did_not_take_the_videos(media_root, tmp_path):  # noqa: F811
+    videos = [
+        {"path": clip(tmp_path, f"p1/{name}.mp4"), "video_id": f"p1{name}", "generated_from": name}
+        for name in ("a", "b")
+    ]
+    manifest = write_manifest(tmp_path, [prompt_line("p1", videos)])
+    err = StringIO()
+    with broker_unreachable():
+        call_command(
+            "import_batch", str(manifest), "--name", "offline", stdout=StringIO(), stderr=err
+        )
+
+    assert "2 video(s) could not be handed to the transcoding queue" in err.getvalue()
+    assert "lose nothing" in err.getvalue()
+    assert Video.objects.filter(status=Video.Status.PENDING, queued_at__isnull=True).count() == 2
