@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import redis
 from django.db import connection
+
+from annotation_server.celery import app as _celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE_KEYS = ("transcoding", "default", "unacked", "unacked_index", "unacked_mutex")
@@ -147,3 +151,30 @@ def celery_worker_factory(transactional_db, settings, tmp_path):
 def celery_worker(celery_worker_factory) -> WorkerProcess:
     """One real worker on the `transcoding` and `default` queues."""
     return celery_worker_factory()
+
+
+def _reset_broker_pools() -> None:
+    # Celery caches the connection and producer pools of the broker it first talked to.
+    _celery_app._pool = None
+    _celery_app.amqp._producer_pool = None
+
+
+@contextmanager
+def broker_unreachable():
+    """Point this process's Celery app at a closed port: every publish is refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nobody listens there
+    # The app reads Django's settings under the CELERY_ namespace; publishing uses the write URL.
+    conf = _celery_app.conf
+    previous = {
+        "CELERY_BROKER_URL": conf.broker_url,
+        "CELERY_BROKER_WRITE_URL": conf.broker_write_url,
+    }
+    conf.update({key: f"redis://127.0.0.1:{port}/0" for key in previous})
+    _reset_broker_pools()
+    try:
+        yield
+    finally:
+        _celery_app.conf.update(previous)
+        _reset_broker_pools()

@@ -9,6 +9,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -222,8 +223,6 @@ def export_start(
         tar=tar_videos,
         min_annotations=min_annotations,
     )
-    from .tasks import export_run_task
-
     with transaction.atomic():
         export = Export.objects.create(
             owner=owner,
@@ -242,8 +241,29 @@ def export_start(
             target=export,
             details={"kind": kind, "batches": list(batch_names), "videos": videos, "raw": raw},
         )
-        export_run_task.delay_on_commit(export.pk)
+        transaction.on_commit(partial(_export_queue, export.pk))
     return export
+
+
+def _export_queue(export_pk: int) -> None:
+    """After commit: hand the job to the broker, or fail it with a message that says why (it
+    would otherwise wait as pending for ever, and the admin would get a server error)."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from .tasks import export_run_task
+
+    try:
+        export_run_task.delay(export_pk)
+    except (BrokerError, OSError) as exc:
+        logger.warning("export %s could not be queued: %s", export_pk, exc)
+        Export.objects.filter(pk=export_pk, status=Export.Status.PENDING).update(
+            status=Export.Status.FAILED,
+            error=(
+                "Not started: the task broker (CELERY_BROKER_URL) was unreachable "
+                f"({exc}). Start the export again once it is back."
+            ),
+            finished_at=timezone.now(),
+        )
 
 
 def export_execute(*, export_id: int) -> Export:

@@ -5,8 +5,6 @@ queues them and a real worker transcodes them."""
 from __future__ import annotations
 
 import logging
-import socket
-from contextlib import contextmanager
 from datetime import timedelta
 from io import StringIO
 
@@ -16,44 +14,17 @@ from django.utils import timezone
 
 from annotation_server.catalog import services
 from annotation_server.catalog.models import Video
-from annotation_server.celery import app as celery_app
 from tests.catalog.importing import clip, prompt_line, write_manifest
 from tests.catalog.transcode_corpus import media_root, pending_video  # noqa: F401
 from tests.celery_worker import (  # noqa: F401
     _purge_queues,
+    broker_unreachable,
     celery_worker,
     celery_worker_factory,
     wait_until,
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def _reset_broker_pools() -> None:
-    # Celery caches the connection and producer pools of the broker it first talked to.
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@contextmanager
-def broker_unreachable():
-    """Point this process's Celery app at a closed port: every publish is refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again when the block ends: nobody listens there
-    # The app reads Django's settings under the CELERY_ namespace; publishing uses the write URL.
-    conf = celery_app.conf
-    previous = {
-        "CELERY_BROKER_URL": conf.broker_url,
-        "CELERY_BROKER_WRITE_URL": conf.broker_write_url,
-    }
-    conf.update({key: f"redis://127.0.0.1:{port}/0" for key in previous})
-    _reset_broker_pools()
-    try:
-        yield
-    finally:
-        celery_app.conf.update(previous)
-        _reset_broker_pools()
 
 
 def _age(videos, seconds: float) -> None:
