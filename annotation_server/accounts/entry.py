@@ -16,6 +16,7 @@ from django.utils import timezone
 from annotation_server.accounts import roles
 from annotation_server.accounts.models import ExternalIdentity
 from annotation_server.assignments.models import Assignment
+from annotation_server.assignments.services import assignment_release_open
 from annotation_server.batches.lifecycle import batch_completion_url
 from annotation_server.batches.models import Batch
 from annotation_server.core.audit import audit_record
@@ -177,6 +178,9 @@ def external_worker_complete(*, user) -> str:
             code="not_complete",
         )
     identity = ExternalIdentity.objects.select_related("batch").get(user_id=user.pk)
+    # The pair the app prefetched for after the last required one goes back to the pool now;
+    # it would otherwise hold a slot of the study's batch until it expires.
+    assignment_release_open(annotator=user)
     if identity.completed_at is None:
         identity.completed_at = timezone.now()
         identity.save(update_fields=["completed_at"])

@@ -298,16 +298,18 @@ def _pick_gold_pair(*, batch: Batch, annotator) -> Pair | None:
 
 
 def assignment_expire_stale(
-    *, now: dt.datetime | None = None, limit: int = 1000, annotator=None
+    *, now: dt.datetime | None = None, limit: int = 1000, annotator=None, all_open: bool = False
 ) -> int:
     """Mark open assignments past their expiry as expired and free their slots (only
-    `annotator`'s, when given).
+    `annotator`'s, when given; with `all_open`, every open one of theirs, due or not).
 
     Rows another transaction holds (a submit in progress) are skipped; they are either
     submitted or expired by a later run. Returns how many were expired.
     """
     now = now or timezone.now()
-    stale = Assignment.objects.filter(status=Assignment.Status.OPEN, expires_at__lte=now)
+    stale = Assignment.objects.filter(status=Assignment.Status.OPEN)
+    if not all_open:
+        stale = stale.filter(expires_at__lte=now)
     if annotator is not None:
         stale = stale.filter(annotator=annotator)
     if not stale.exists():
@@ -326,6 +328,13 @@ def assignment_expire_stale(
         _release_slots(Counter(pair_id for _, pair_id, is_gold in rows if not is_gold))
     logger.info("expired %d stale assignments", len(rows))
     return len(rows)
+
+
+def assignment_release_open(*, annotator) -> int:
+    """Give back every open assignment of `annotator` now, not at expiry: for a worker who is
+    done (a study worker sent to the completion page leaves the pair the app had prefetched).
+    A late submit of one is still accepted while its slot is free, as after any expiry."""
+    return assignment_expire_stale(annotator=annotator, all_open=True)
 
 
 def _release_slots(per_pair: Counter) -> None:

@@ -6,7 +6,10 @@ import pytest
 
 from annotation_server.accounts import roles
 from annotation_server.accounts.models import ExternalIdentity
+from annotation_server.assignments.models import Assignment
+from annotation_server.assignments.services import assignment_claim_next
 from annotation_server.batches import lifecycle
+from annotation_server.batches.models import Pair
 from annotation_server.core.exceptions import ApplicationError
 from tests.factories import BatchFactory, PairFactory
 from tests.quality.work import claim_and_submit
@@ -75,6 +78,27 @@ def test_completion_after_the_required_pairs_redirects_to_prolific(client, study
     client.logout()
     again = _enter(client, study)
     assert again["Location"] == "/entry/complete/"
+
+
+def test_finishing_gives_back_the_pair_prefetched_after_the_last_one(client, study, make_user):
+    _enter(client, study)
+    worker = ExternalIdentity.objects.get().user
+    claim_and_submit(worker)
+    claim_and_submit(worker)
+    # The app prefetches while the last required pair is on screen: one more is open.
+    prefetched = assignment_claim_next(annotator=worker)
+    assert prefetched is not None
+    pair = Pair.objects.get(pk=prefetched.pair_id)
+    assert pair.taken == 1  # overlap 1: nobody else can have it
+
+    assert client.get("/entry/complete/").status_code == 302
+
+    prefetched.refresh_from_db()
+    assert prefetched.status == Assignment.Status.EXPIRED
+    pair.refresh_from_db()
+    assert pair.taken == 0
+    other = make_user()
+    assert assignment_claim_next(annotator=other).pair_id == pair.pk
 
 
 @pytest.mark.parametrize(
