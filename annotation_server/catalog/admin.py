@@ -70,9 +70,14 @@ class VideoAdmin(admin.ModelAdmin):
         description="Retry transcoding of the selected failed videos", permissions=["retry"]
     )
     def retry_transcoding(self, request, queryset):
+        pks = list(queryset.values_list("pk", flat=True))
         try:
-            count = services.videos_retry(video_pks=queryset.values_list("pk", flat=True))
+            count = services.videos_retry(video_pks=pks)
         except ApplicationError as exc:
             self.message_user(request, exc.message, level=messages.WARNING)
+            return
+        waiting = services.videos_waiting_for_queue(video_pks=pks)
+        if waiting:
+            self.message_user(request, services.unqueued_message(waiting), level=messages.WARNING)
             return
         self.message_user(request, f"{count} video(s) queued for transcoding again.")

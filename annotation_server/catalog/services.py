@@ -330,7 +330,10 @@ def unqueued_message(count: int) -> str:
 
 
 def videos_waiting_for_queue(*, video_pks: Iterable[int]) -> int:
-    """How many of these videos are pending without a message at the broker."""
+    """How many of these videos are pending without a message at the broker. Zero while a
+    transaction is still open: their messages go out at its commit, nothing is known yet."""
+    if connection.in_atomic_block:
+        return 0
     return Video.objects.filter(
         pk__in=list(video_pks), status=Video.Status.PENDING, queued_at__isnull=True
     ).count()

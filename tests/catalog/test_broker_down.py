@@ -10,8 +10,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
+from annotation_server.accounts import roles
 from annotation_server.catalog import services
 from annotation_server.catalog.models import Video
 from tests.catalog.importing import clip, prompt_line, write_manifest
@@ -102,3 +104,20 @@ def test_import_command_says_when_the_broker_did_not_take_the_videos(media_root,
     assert "2 video(s) could not be handed to the transcoding queue" in err.getvalue()
     assert "lose nothing" in err.getvalue()
     assert Video.objects.filter(status=Video.Status.PENDING, queued_at__isnull=True).count() == 2
+
+
+def test_admin_retry_while_the_broker_is_down_says_the_videos_wait(client, make_user, media_root):  # noqa: F811
+    video = pending_video(media_root, "empty.mp4")
+    services.video_transcode(video_pk=video.pk)  # fails: empty file
+    client.force_login(make_user(roles.ADMIN))
+
+    with broker_unreachable():
+        response = client.post(
+            reverse("admin:catalog_video_changelist"),
+            {"action": "retry_transcoding", "_selected_action": [video.pk]},
+            follow=True,
+        )
+
+    assert "1 video(s) could not be handed to the transcoding queue" in response.content.decode()
+    video.refresh_from_db()
+    assert (video.status, video.queued_at) == (Video.Status.PENDING, None)
