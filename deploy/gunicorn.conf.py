@@ -13,6 +13,17 @@ def _int(name: str, default: int) -> int:
     return int(value) if value.strip() else default
 
 
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be true or false (or empty for {default}), not {value!r}")
+
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9))
 worker_class = "gthread"
@@ -27,7 +38,7 @@ keepalive = 5
 # them while other cores idle (docs/benchmarks.md, "Next task under load"). A process that
 # exits (max_requests, reload) drops connections still waiting in its own accept queue unless
 # the kernel hands them over (`sysctl net.ipv4.tcp_migrate_req=1`, Linux 5.14+).
-reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "").strip().lower() in ("1", "true", "yes", "on")
+reuse_port = _bool("GUNICORN_REUSE_PORT", False)
 # Recycle processes now and then so a slow leak never grows without bound.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = max_requests // 10

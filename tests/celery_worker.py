@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ import redis
 from django.db import connection
 
 from annotation_server.celery import app as _celery_app
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE_KEYS = ("transcoding", "default", "unacked", "unacked_index", "unacked_mutex")
@@ -162,9 +162,7 @@ def _reset_broker_pools() -> None:
 @contextmanager
 def broker_unreachable():
     """Point this process's Celery app at a closed port: every publish is refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again when the block ends: nobody listens there
+    port = free_port()  # nobody listens there
     # The app reads Django's settings under the CELERY_ namespace; publishing uses the write URL.
     conf = _celery_app.conf
     previous = {

@@ -10,7 +10,6 @@ Django's default storage at a fresh bucket on it, as STORAGE_BACKEND=s3 does.
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import boto3
 import pytest
 from django.core.files.storage import default_storage
+
+from tests.ports import free_port
 
 REGION = "us-east-1"
 KEY_ID, SECRET = "test-key-id", "test-secret"
@@ -49,19 +50,13 @@ class S3Media:
         return target
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> str:
     """The endpoint URL of an S3 server running in this test process, for the session."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

@@ -140,6 +140,16 @@ def explain_claim(batch, label: str) -> None:
     explain_claim_statement(batch, user, label)
 
 
+def _close_open_slots(cursor, user) -> None:
+    """After the run the account holds open slots; closed inside the caller's rolled-back
+    transaction, the explained claim takes slot 0 as a real one would."""
+    cursor.execute(
+        "UPDATE assignments_assignment SET status = 'expired'"
+        " WHERE annotator_id = %s AND status = 'open'",
+        [user.pk],
+    )
+
+
 def explain_claim_statement(batch, user, label: str) -> None:
     """The one-statement claim PostgreSQL runs (executed, then rolled back)."""
     import datetime as dt
@@ -163,13 +173,7 @@ def explain_claim_statement(batch, user, label: str) -> None:
         "slot": 0,
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        # After the run the account holds open slots; close them inside this rolled-back
-        # transaction so the explained claim can take slot 0 like a real one would.
-        cursor.execute(
-            "UPDATE assignments_assignment SET status = 'expired'"
-            " WHERE annotator_id = %s AND status = 'open'",
-            [user.pk],
-        )
+        _close_open_slots(cursor, user)
         cursor.execute("EXPLAIN ANALYZE " + claim_sql._claim_sql(), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
@@ -186,11 +190,7 @@ def explain_claim_statement(batch, user, label: str) -> None:
     }
     sql = claim_sql._fast_claim_sql(by_name=False, async_commit=True)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE assignments_assignment SET status = 'expired'"
-            " WHERE annotator_id = %s AND status = 'open'",
-            [user.pk],
-        )
+        _close_open_slots(cursor, user)
         cursor.execute("EXPLAIN ANALYZE " + sql, fast)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)

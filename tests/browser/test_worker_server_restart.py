@@ -25,18 +25,13 @@ from annotation_server.assignments.models import Assignment
 from tests.browser.helpers import login, start_task, wait_unlocked, wait_until
 from tests.celery_worker import test_database_url
 from tests.celery_worker import wait_until as wait_for
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 START_TIMEOUT_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _refuses_connections(port: int) -> bool:
@@ -53,7 +48,7 @@ class GunicornServer:
     def __init__(self, env: dict[str, str], log_path: Path):
         self.env = env
         self.log_path = log_path
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -19,15 +18,10 @@ from pathlib import Path
 import pytest
 
 from tests.celery_worker import wait_until
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening_sockets(port: int) -> list[set[str]]:
@@ -51,7 +45,7 @@ def start_gunicorn(tmp_path):
     started: list[subprocess.Popen] = []
 
     def start(**settings: str) -> tuple[subprocess.Popen, int]:
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
         env.update(
             GUNICORN_BIND=f"127.0.0.1:{port}",
@@ -100,3 +94,18 @@ def test_without_reuse_port_all_processes_share_one_socket(start_gunicorn):
     sockets = _listening_sockets(port)
     assert len(sockets) == 1, sockets
     assert str(master.pid) in sockets[0] and len(sockets[0]) == 3, sockets  # master + 2
+
+
+def test_a_misspelt_setting_stops_gunicorn_with_a_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
+    env.update(GUNICORN_BIND=f"127.0.0.1:{free_port()}", GUNICORN_REUSE_PORT="yes please")
+    result = subprocess.run(
+        [str(GUNICORN), "annotation_server.wsgi", "-c", "deploy/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "GUNICORN_REUSE_PORT must be true or false" in result.stdout + result.stderr
