@@ -73,34 +73,35 @@ def _submit_open_regular(
         "now": now,
         "stage1_ms": timings.get("stage1_ms"),
         "stage2_ms": timings.get("stage2_ms"),
+        # The answers in both display orders, one JSON document each; the statement takes
+        # the one matching the assignment (two parameters instead of one per column).
+        "answers_1": json.dumps(by_order[True]),
+        "answers_0": json.dumps(by_order[False]),
     }
-    for name, field in _order_dependent_fields():
-        for left_is_video_0, fields in by_order.items():
-            params[f"{name}_{int(left_is_video_0)}"] = field.get_db_prep_save(
-                fields[name], connection
-            )
     with connection.cursor() as cursor:
         cursor.execute(_submit_open_regular_sql(), params)
         row = cursor.fetchone()
     if row is None:
         return None
     annotation_pk, assignment_pk, pair_id, batch_id, left_is_video_0, duration_ms = row
-    annotation = Annotation(
-        assignment_id=assignment_pk,
-        pair_id=pair_id,
-        batch_id=batch_id,
-        annotator=annotator,
-        left_is_video_0=left_is_video_0,
-        stage1_ms=params["stage1_ms"],
-        stage2_ms=params["stage2_ms"],
-        server_duration_ms=duration_ms,
-        is_gold=False,
-        gold_score=None,
-        created_at=now,
+    values = {
+        "id": annotation_pk,
+        "assignment_id": assignment_pk,
+        "pair_id": pair_id,
+        "batch_id": batch_id,
+        "annotator_id": annotator.pk,
+        "left_is_video_0": left_is_video_0,
+        "stage1_ms": params["stage1_ms"],
+        "stage2_ms": params["stage2_ms"],
+        "server_duration_ms": duration_ms,
+        "is_gold": False,
+        "gold_score": None,
+        "rejected": False,
+        "created_at": now,
         **by_order[left_is_video_0],
-    )
-    sql.mark_saved(annotation, annotation_pk)
-    return annotation
+    }
+    names = sql.attnames(Annotation)
+    return Annotation.from_db(connection.alias, names, tuple(values[name] for name in names))
 
 
 @functools.cache
@@ -125,9 +126,13 @@ def _submit_open_regular_sql() -> str:
         "created_at": "%(now)s",
     }
     for name, column in _order_dependent_fields():
-        cast = "::jsonb" if isinstance(column, models.JSONField) else ""
+        # From the answers document of the assignment's display order (see the `t` CTE): a
+        # JSON value for JSON columns (JSON null stored as SQL NULL, as the ORM does), text
+        # for the others.
         values[column.column] = (
-            f"CASE WHEN t.left_is_video_0 THEN %({name}_1)s{cast} ELSE %({name}_0)s{cast} END"
+            f"NULLIF(t.answers -> '{name}', 'null'::jsonb)"
+            if isinstance(column, models.JSONField)
+            else f"t.answers ->> '{name}'"
         )
     columns = [field.column for field in sql.insert_fields(Annotation)]
     missing = set(columns) ^ set(values)
@@ -139,7 +144,9 @@ def _submit_open_regular_sql() -> str:
         WITH t AS (
             SELECT a.id, a.pair_id, a.batch_id, a.left_is_video_0,
                    GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(now)s - a.claimed_at)) * 1000))::bigint
-                       AS duration_ms
+                       AS duration_ms,
+                   CASE WHEN a.left_is_video_0 THEN %(answers_1)s::jsonb
+                        ELSE %(answers_0)s::jsonb END AS answers
             FROM {a} a
             JOIN {b} b ON b.id = a.batch_id
             JOIN {p} p ON p.id = a.pair_id

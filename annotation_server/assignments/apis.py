@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation_server.accounts import roles
-from annotation_server.annotations.services import assignment_asks_prompt_labels
 from annotation_server.assignments import selectors, services
+from annotation_server.assignments.claim_sql import ClaimDisplay
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.core.exceptions import NotFoundError
 from annotation_server.core.permissions import IsAnnotatorRole
@@ -85,19 +85,37 @@ def _video_url(name: str, uid: uuid.UUID) -> str:
     return _video_url_template(name, get_script_prefix()).format(uid)
 
 
-def _side(video) -> dict:
+def _side(uid: uuid.UUID, poster, duration_s) -> dict:
     return {
-        "video_url": _video_url("video-rendition", video.uid),
-        "poster_url": _video_url("video-poster", video.uid) if video.poster else None,
-        "duration_s": video.duration_s,
+        "video_url": _video_url("video-rendition", uid),
+        "poster_url": _video_url("video-poster", uid) if poster else None,
+        "duration_s": duration_s,
     }
 
 
 def assignment_present(assignment: Assignment) -> dict:
     """The browser's view of an assignment (left/right only, nothing about gold)."""
-    pair, batch = assignment.pair, assignment.batch
+    display = getattr(assignment, "display", None)
+    if display is None:  # a resumed or fully loaded assignment: read its models
+        pair, batch = assignment.pair, assignment.batch
+        display = ClaimDisplay(
+            batch.name,
+            batch.instructions,
+            batch.must_watch,
+            batch.blur_videos,
+            batch.label_prompts,
+            pair.prompt.text,
+            pair.prompt.prompt_type,
+            pair.prompt.prompt_labels is None,
+            *(
+                (video.uid, video.poster, video.duration_s)
+                for video in (pair.video_0, pair.video_1)
+            ),
+        )
     left, right = (
-        (pair.video_0, pair.video_1) if assignment.left_is_video_0 else (pair.video_1, pair.video_0)
+        (display.video_0, display.video_1)
+        if assignment.left_is_video_0
+        else (display.video_1, display.video_0)
     )
     return {
         "id": str(assignment.pk),
@@ -105,16 +123,16 @@ def assignment_present(assignment: Assignment) -> dict:
         "claimed_at": _DATETIME.to_representation(assignment.claimed_at),
         "expires_at": _DATETIME.to_representation(assignment.expires_at),
         "batch": {
-            "name": batch.name,
-            "instructions": batch.instructions,
-            "must_watch": batch.must_watch,
-            "blur_videos": batch.blur_videos,
-            "label_prompts": batch.label_prompts,
+            "name": display.batch_name,
+            "instructions": display.instructions,
+            "must_watch": display.must_watch,
+            "blur_videos": display.blur_videos,
+            "label_prompts": display.label_prompts,
         },
-        "prompt": {"text": pair.prompt.text, "prompt_type": pair.prompt.prompt_type},
-        "ask_prompt_labels": assignment_asks_prompt_labels(assignment),
-        "left": _side(left),
-        "right": _side(right),
+        "prompt": {"text": display.prompt_text, "prompt_type": display.prompt_type},
+        "ask_prompt_labels": display.asks_prompt_labels,
+        "left": _side(*left),
+        "right": _side(*right),
     }
 
 

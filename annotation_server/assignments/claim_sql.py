@@ -20,6 +20,7 @@ import datetime as dt
 import functools
 import json
 import uuid
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -28,7 +29,6 @@ from annotation_server.assignments import selectors
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt, Video
-from annotation_server.core import sql
 
 
 def _pick_sql(*, batch: str, overlap: str, condition: str = "TRUE") -> str:
@@ -187,6 +187,31 @@ def _claimed(
     return assignment
 
 
+class ClaimDisplay(NamedTuple):
+    """What the worker's browser is shown of a claimed pair, straight from the claim's row.
+
+    The everyday claim builds this instead of the model graph (pair, prompt, two videos,
+    batch): the API presents it as is, without any further query. `prompt_labels` tells
+    whether the prompt still needs labels (None: nobody supplied them).
+    """
+
+    batch_name: str
+    instructions: str
+    must_watch: bool
+    blur_videos: bool
+    label_prompts: bool
+    prompt_text: str
+    prompt_type: str
+    prompt_labels_missing: bool
+    video_0: tuple  # (uid, poster, duration_s)
+    video_1: tuple
+
+    @property
+    def asks_prompt_labels(self) -> bool:
+        # Same rule as annotations.services.assignment_asks_prompt_labels, on these values.
+        return self.label_prompts and self.prompt_labels_missing
+
+
 def claim_next_fast(
     *,
     annotator,
@@ -207,6 +232,9 @@ def claim_next_fast(
     Returns None, having changed nothing, whenever the full rules are needed: an open
     assignment to resume, stale ones to sweep, a gold draw (`gold_draw` < the batch's
     gold_rate: the caller reuses the same draw), or no free pair in that batch.
+
+    The returned Assignment carries `display` (a ClaimDisplay) for the API; its pair and
+    batch are loaded only if something asks for them.
     """
     assignment_id = uuid.uuid4()
     params = {
@@ -225,25 +253,36 @@ def claim_next_fast(
         row = cursor.fetchone()
     if row is None:
         return None
-    expires_at, slot = row[13:15]
-    batch = Batch.from_db(connection.alias, sql.attnames(Batch), row[16:])
-    return _claimed(
-        row,
-        assignment_id=assignment_id,
-        batch=batch,
-        annotator=annotator,
-        left_is_video_0=left_is_video_0,
-        claimed_at=now,
-        expires_at=expires_at,
-        slot=slot,
+    (pair_id, batch_id, expires_at, slot, text, prompt_type, labels_missing) = row[:7]
+    assignment = Assignment.from_db(
+        connection.alias,
+        ASSIGNMENT_FIELDS,
+        (
+            assignment_id,
+            pair_id,
+            batch_id,
+            annotator.pk,
+            Assignment.Status.OPEN,
+            left_is_video_0,
+            False,
+            now,
+            expires_at,
+            None,
+            slot,
+        ),
     )
+    assignment.annotator = annotator
+    assignment.display = ClaimDisplay(
+        *row[14:19], text, prompt_type, labels_missing, row[7:10], row[10:13]
+    )
+    return assignment
 
 
 @functools.cache
 def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
     assignment = Assignment._meta.db_table
+    prompt, video = Prompt._meta.db_table, Video._meta.db_table
     open_ = Assignment.Status.OPEN.value
-    batch_columns = ", ".join(f"e.{field.column}" for field in Batch._meta.concrete_fields)
     # A claim is a reservation, not work: its commit need not wait for the disk (see
     # services._lock_annotator); set for this statement's own transaction.
     commit = "set_config('synchronous_commit', 'off', true)" if async_commit else "NULL"
@@ -255,6 +294,9 @@ def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
         overlap="(SELECT overlap FROM eligible)",
         condition="EXISTS (SELECT 1 FROM allowed)",
     )
+    # Columns: pair id, batch id, expiry, slot, prompt (text, type, labels missing), video_0
+    # (uid, poster, duration), video_1 (same), sync setting, then the batch's display fields
+    # (ClaimDisplay's order).
     return f"""
         WITH mine AS (
             SELECT a.slot, a.expires_at > %(now)s AS live FROM {assignment} a
@@ -274,6 +316,15 @@ def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
             SELECT %(id)s, bumped.id, e.id, %(user)s, '{open_}', %(left)s, false, %(now)s,
                    %(now)s + e.assignment_expiry_minutes * interval '1 minute', allowed.slot
             FROM bumped, eligible e, allowed
-            RETURNING pair_id, expires_at, slot
-        ){_display_sql(f", created.expires_at, created.slot, {commit}, {batch_columns}")}
+            RETURNING pair_id, batch_id, expires_at, slot
+        )
+        SELECT created.pair_id, created.batch_id, created.expires_at, created.slot,
+               pr.text, pr.prompt_type, pr.prompt_labels IS NULL,
+               v0.uid, v0.poster, v0.duration_s, v1.uid, v1.poster, v1.duration_s, {commit},
+               e.name, e.instructions, e.must_watch, e.blur_videos, e.label_prompts
+        FROM bumped
+        JOIN created ON created.pair_id = bumped.id
+        JOIN {prompt} pr ON pr.id = bumped.prompt_id
+        JOIN {video} v0 ON v0.id = bumped.video_0_id
+        JOIN {video} v1 ON v1.id = bumped.video_1_id
         CROSS JOIN eligible e"""

@@ -71,6 +71,31 @@ def test_reload_resumes_the_open_assignment(make_user):
     assert Assignment.objects.count() == 1
 
 
+@pytest.mark.parametrize("prompt_labels", [None, ["violence"]])
+def test_new_claim_and_reload_show_the_same_pair(make_user, prompt_labels):
+    # A new claim is presented from the claim statement's own row, a reload from the stored
+    # models: the worker must see exactly the same thing either way.
+    _, [pair] = make_batch(1, instructions="Look closely.", label_prompts=True)
+    pair.prompt.prompt_labels = prompt_labels
+    pair.prompt.save()
+    pair.video_1.poster = "posters/v1.jpg"
+    pair.video_1.duration_s = 3.5
+    pair.video_1.save()
+    client = client_for(make_user())
+    claimed = client.post(NEXT, {}, format="json").json()
+    resumed = client.post(NEXT, {}, format="json").json()
+    detail = client.get(f"/api/v1/assignments/{claimed['id']}/").json()
+
+    assert claimed == resumed == detail
+    assert claimed["ask_prompt_labels"] is (prompt_labels is None)
+    sides = {
+        claimed["left"]["duration_s"]: claimed["left"],
+        claimed["right"]["duration_s"]: claimed["right"],
+    }
+    assert sides[3.5]["poster_url"] == f"/media/v/{pair.video_1.uid}/poster.jpg"
+    assert sides[2.0]["poster_url"] is None
+
+
 def test_prefetch_gives_a_second_pair_and_never_a_third(make_user):
     _, pairs = make_batch(3)
     client = client_for(make_user())
