@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -239,11 +240,20 @@ def server_layout() -> dict:
     wakes first accepts most of a burst of keep-alive connections (wrk opens all of them at
     once), and one GIL then serves up to all of the clients while the other core idles."""
     return {
-        "workers": int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 2),
-        "threads": int(os.environ.get("BENCH_THREADS") or 3),
+        "workers": _env_count("BENCH_WORKERS", os.cpu_count() or 2),
+        "threads": _env_count("BENCH_THREADS", 3),
         "worker_class": os.environ.get("BENCH_WORKER_CLASS", "gthread"),
         "reuse_port": os.environ.get("BENCH_REUSE_PORT", "1") not in ("0", "false", "no"),
     }
+
+
+def _env_count(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name}={raw!r}: give a whole number of 1 or more (default {default}).")
+    return int(raw)
 
 
 def start_server(port: int) -> subprocess.Popen:
@@ -385,6 +395,7 @@ def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float
     connection and one account per client); each request is timed inside wrk's Lua."""
     split: list[int] = []
     sampler = threading.Timer(seconds / 4, lambda: split.extend(connection_split(port)))
+    cpu_before = cpu_seconds()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "samples.txt"
         env = {**os.environ, "BENCH_TOKENS": ",".join(tokens), "BENCH_OUT": str(out)}
@@ -412,6 +423,7 @@ def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float
             stdout=subprocess.DEVNULL,
         )
         lines = out.read_text().split("\n")
+    cpu_after = cpu_seconds()
     sampler.join()
     lat: dict[str, list[float]] = {"main": [], "submit": []}
     counts = {"requests": 0, "errors": 0, "empty": 0}
@@ -438,8 +450,44 @@ def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float
         "rps": counts["requests"] / duration_s,
         "main_rps": len(lat["main"]) / duration_s,
         "split": split,
+        "cpu": {group: cpu_after[group] - cpu_before.get(group, 0.0) for group in cpu_after},
         **counts,
     }
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by the web server (gunicorn), PostgreSQL's processes and the
+    load generator (this script's finished children, i.e. wrk), from /proc (Linux only).
+    The difference over a phase, per request, says where the cost of a request goes; on this
+    shared 2-core machine it moves less than req/s does."""
+    totals = {"web": 0.0, "db": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        group = "web" if b"gunicorn" in cmdline else "db" if name.startswith("postgres") else None
+        if group:
+            fields = stat[stat.rindex(")") + 2 :].split()
+            totals[group] += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals["wrk"] = children.ru_utime + children.ru_stime
+    return totals
+
+
+def fmt_cpu(result: dict) -> str:
+    """CPU ms per request by process group, summed over the merged phases."""
+    cpu = result.get("cpu") or {}
+    if not cpu or not result["requests"]:
+        return ""
+    return "cpu ms/req " + " ".join(
+        f"{group} {seconds * 1000 / result['requests']:.2f}" for group, seconds in cpu.items()
+    )
 
 
 def connection_split(port: int) -> list[int]:
@@ -470,6 +518,11 @@ def merge(results: list[dict]) -> dict:
         "rps": statistics.mean(r["rps"] for r in results),
         "main_rps": statistics.mean(r["main_rps"] for r in results),
         "splits": [r.get("split") or [] for r in results],
+        "cpu": {
+            group: sum((r.get("cpu") or {}).get(group, 0.0) for r in results)
+            for group in ("web", "db", "wrk")
+            if any(group in (r.get("cpu") or {}) for r in results)
+        },
         **{key: sum(r[key] for r in results) for key in ("requests", "errors", "empty")},
     }
 
@@ -576,7 +629,7 @@ def main() -> int:
             ratios = [n["rps"] / p["rps"] for p, n in rounds]
             print(
                 f"c={c:<3} {'GET /ping/ (baseline)':<26} {fmt(ping['lat']['main']):<42} "
-                f"{ping['rps']:8.1f}  conns {fmt_split(ping)}"
+                f"{ping['rps']:8.1f}  conns {fmt_split(ping)}  {fmt_cpu(ping)}"
             )
             print(
                 f"{'':>5} {'GET /me/ (5 queries)':<26} {fmt(me['lat']['main']):<42} "
@@ -584,7 +637,7 @@ def main() -> int:
             )
             print(
                 f"{'':>5} {'POST next/ (claim)':<26} {fmt(nxt['lat']['main']):<42} "
-                f"{nxt['main_rps']:8.1f}  conns {fmt_split(nxt)}"
+                f"{nxt['main_rps']:8.1f}  conns {fmt_split(nxt)}  {fmt_cpu(nxt)}"
             )
             print(f"{'':>5} {'POST submit/ or skip/':<26} {fmt(nxt['lat']['submit']):<42}")
             print(

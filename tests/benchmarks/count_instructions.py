@@ -1,0 +1,353 @@
+"""Benchmark: CPU instructions per request in the web process (ping vs the worker loop).
+
+    .venv/bin/python tests/benchmarks/count_instructions.py [--requests 200]
+
+req/s on this shared 2-core machine moves by ±20 % within minutes, more than most single
+changes to the hot path do. Instruction counts do not: valgrind (callgrind) counts every
+instruction the Python process executes, the same for the same code and inputs whatever else
+the machine is doing. This script builds the same database as bench_next_task.py, then runs
+three child processes under valgrind, each calling the Django application in-process (WSGI,
+full middleware, token auth, real PostgreSQL, no HTTP server):
+- warm-up only (imports, connection, prepared statements),
+- warm-up + N × GET /api/v1/ping/ (the trivial authenticated endpoint),
+- warm-up + N/2 × (POST next/ then submit/) — N requests of the worker loop,
+and prints instructions per request of each and their ratio. Takes ~3 minutes.
+
+With `--postgres` it also counts PostgreSQL's side: it makes a scratch cluster (initdb as the
+`postgres` user in a temporary folder, its own port), seeds it natively, restarts it under
+valgrind, runs the same three children natively against it and reads the instructions of
+each child's backend process (valgrind writes one count per forked backend when it exits).
+The web and database counts together are the whole cost of a request but for the kernel and
+the load generator: on this 2-core machine, where all three share the cores, that is what the
+req/s ratio of bench_next_task.py measures, without its noise. Adds ~1 minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_next_task as bench  # noqa: E402  (sets DATABASE_URL to the bench database)
+
+from tests.ports import free_port  # noqa: E402  (bench_next_task put the project on the path)
+
+WARM_UP = 50
+# The same string hashes in every child, so dict and set work does not vary between runs.
+_FIXED_HASHES = {**os.environ, "PYTHONHASHSEED": "0"}
+
+
+def ensure_valgrind() -> str:
+    path = shutil.which("valgrind")
+    if path is None:
+        print("installing valgrind (apt-get install valgrind) ...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "install", "-y", "-q", "valgrind"], check=True, env=env)
+        path = shutil.which("valgrind")
+    if path is None:
+        raise SystemExit("valgrind is needed: apt-get install valgrind")
+    return path
+
+
+def child(mode: str, requests: int, token: str) -> None:
+    """Runs inside valgrind: warm up, then `requests` requests of `mode` through WSGI."""
+    os.environ.setdefault("DJANGO_DEBUG", "false")
+    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
+    import django
+
+    django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+
+    app = WSGIHandler()
+
+    def call(method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/json",
+            "HTTP_AUTHORIZATION": f"Token {token}",
+            "HTTP_HOST": "127.0.0.1:8000",
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        status = []
+        content = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
+        return status[0], content
+
+    def ping() -> None:
+        status, _ = call("GET", "/api/v1/ping/")
+        assert status.startswith("200"), status
+
+    def loop() -> None:
+        status, body = call("POST", "/api/v1/assignments/next/", b"{}")
+        assert status.startswith("200"), (status, body)
+        assignment = json.loads(body)["id"]
+        path = f"/api/v1/assignments/{assignment}/submit/"
+        status, body = call("POST", path, bench.ANSWERS.encode())
+        assert status.startswith("201"), (status, body)
+
+    for _ in range(WARM_UP):
+        ping()
+        loop()
+    if mode == "ping":
+        for _ in range(requests):
+            ping()
+    elif mode == "loop":
+        for _ in range(requests // 2):
+            loop()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        print(f"backend pid {cursor.fetchone()[0]}", flush=True)
+
+
+def count(valgrind: str, mode: str, requests: int, token: str) -> int:
+    result = subprocess.run(
+        [
+            valgrind,
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--child",
+            mode,
+            "--requests",
+            str(requests),
+            "--token",
+            token,
+        ],
+        capture_output=True,
+        text=True,
+        env=_FIXED_HASHES,
+    )
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or found is None:
+        raise SystemExit(f"the {mode} run failed:\n{result.stderr[-3000:]}")
+    return int(found.group(1))
+
+
+def _as_postgres_user() -> list[str]:
+    # initdb and postgres refuse to run as root.
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _as_postgres(*command: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*_as_postgres_user(), *command], check=True, **kwargs)
+
+
+def _stop(bindir: Path, data: Path, mode: str) -> None:
+    command = [str(bindir / "pg_ctl"), "-D", str(data), "-w", "stop", "-m", mode]
+    subprocess.run([*_as_postgres_user(), *command], capture_output=True)
+
+
+def _postgres_bindir() -> Path:
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if (Path(bindir.stdout.strip()) / "initdb").exists():
+            return Path(bindir.stdout.strip())
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        raise SystemExit("--postgres needs PostgreSQL's server binaries (initdb)")
+    return found[-1].parent
+
+
+def _wait_ready(bindir: Path, port: int, seconds: float) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready = subprocess.run(
+            [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
+        )
+        if ready.returncode == 0:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"the scratch PostgreSQL on port {port} did not start in {seconds:.0f} s")
+
+
+def count_postgres(valgrind: str, requests: int) -> dict[str, int]:
+    """Instructions of the backend serving each child, on a scratch cluster under valgrind."""
+    import tempfile
+    import time
+
+    bindir = _postgres_bindir()
+    folder = Path(tempfile.mkdtemp(prefix="pg-instructions-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    data, port = folder / "data", free_port()
+    options = f"-p {port} -k {folder} -c autovacuum=off -c listen_addresses=127.0.0.1"
+    url = f"postgres://postgres@127.0.0.1:{port}/annot_instructions"
+    server = None
+    try:
+        _as_postgres(
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            capture_output=True,
+        )
+        _as_postgres(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "start",
+            capture_output=True,
+        )
+        env = {**os.environ, "BENCH_DATABASE_URL": url}
+        # Seed natively (fast), then count under valgrind.
+        seeded = subprocess.run(
+            [sys.executable, __file__, "--seed-only"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        token = seeded.stdout.strip().splitlines()[-1]
+        _stop(bindir, data, "fast")
+        server = subprocess.Popen(
+            [
+                *_as_postgres_user(),
+                valgrind,
+                "--tool=callgrind",
+                f"--callgrind-out-file={folder}/cg.%p",
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                *options.split(),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_ready(bindir, port, 120)
+        totals = {}
+        for mode in ("none", "ping", "loop"):
+            print(f"valgrind (PostgreSQL): {mode} ...", flush=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    mode,
+                    "--requests",
+                    str(requests),
+                    "--token",
+                    token,
+                ],
+                env={**env, **_FIXED_HASHES, "DATABASE_URL": url},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            pid = re.search(r"backend pid (\d+)", out).group(1)
+            result = folder / f"cg.{pid}"
+            for _ in range(100):  # the backend writes its counts as it exits
+                if result.exists() and "totals:" in result.read_text(errors="replace"):
+                    break
+                time.sleep(0.2)
+            totals[mode] = int(re.search(r"^totals: (\d+)", result.read_text(), re.M).group(1))
+        return totals
+    finally:
+        _stop(bindir, data, "fast" if server is not None else "immediate")
+        if server is not None:
+            server.wait(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def seed_database() -> str:
+    """Drop, recreate, migrate and seed the bench database; return a token.
+
+    No ANALYZE, as in bench_next_task.py (this machine's PostgreSQL runs without autovacuum):
+    with statistics of its 50 accounts, PostgreSQL reads the token and role tables by
+    sequential scan and hash join, which costs the trivial endpoint 2.3 times more
+    instructions (0.28 against 0.12 M) than the index lookups a real user table gets."""
+    bench.recreate_database()
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    _, tokens = bench.seed()
+    return tokens[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=200, help="requests per measured run")
+    parser.add_argument("--child", choices=["none", "ping", "loop"], help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--postgres", action="store_true", help="also count PostgreSQL's instructions"
+    )
+    parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.requests, args.token)
+        return 0
+    if args.seed_only:
+        print(seed_database())
+        return 0
+    if args.requests < 2:
+        raise SystemExit("--requests: give 2 or more")
+    valgrind = ensure_valgrind()
+    token = seed_database()
+    counts = {}
+    for mode in ("none", "ping", "loop"):
+        print(f"valgrind (web): {mode} ...", flush=True)
+        counts[mode] = count(valgrind, mode, args.requests, token)
+    db = count_postgres(valgrind, args.requests) if args.postgres else None
+    measured = args.requests // 2 * 2
+
+    def per_request(totals: dict[str, int]) -> tuple[float, float]:
+        return (
+            (totals["ping"] - totals["none"]) / args.requests,
+            (totals["loop"] - totals["none"]) / measured,
+        )
+
+    ping, loop = per_request(counts)
+    print(f"instructions per request (callgrind, {args.requests} requests after warm-up):")
+    print(f"{'':32}{'web':>9}{'database':>10}{'both':>9}")
+    rows = [("GET /ping/ (baseline)", ping), ("claim+submit loop, per req", loop)]
+    db_ping, db_loop = per_request(db) if db else (None, None)
+    for (label, web), database in zip(rows, (db_ping, db_loop), strict=True):
+        both = f"{(web + database) / 1e6:8.3f}M" if database is not None else ""
+        db_text = f"{database / 1e6:9.3f}M" if database is not None else ""
+        print(f"  {label:30}{web / 1e6:8.3f}M{db_text:>10}{both:>9}")
+    print(f"  loop / ping: web {loop / ping:.2f}", end="")
+    if db:
+        print(
+            f", database {db_loop / db_ping:.2f}, both {(loop + db_loop) / (ping + db_ping):.2f}"
+            f" (60 % of ping's throughput needs ≤ 1.67)"
+        )
+    else:
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
