@@ -377,17 +377,23 @@ WRK_SCRIPT = Path(__file__).with_name("next_task.lua")
 _EXPECTED = {"ping": 200, "me": 200, "claim": 200, "submit": 201, "skip": 200}
 
 
-def ensure_wrk() -> str:
-    """Path of wrk (C, epoll, LuaJIT), installed from Debian's packages when missing."""
-    path = shutil.which("wrk")
+def ensure_tool(command: str, hint: str = "") -> str:
+    """Path of a benchmark tool from the Debian package of the same name, installed when
+    missing (wrk, valgrind)."""
+    path = shutil.which(command)
     if path is None:
-        print("installing wrk (apt-get install wrk) ...", flush=True)
+        print(f"installing {command} (apt-get install {command}) ...", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, env=env)
-        path = shutil.which("wrk")
+        subprocess.run(["apt-get", "install", "-y", "-q", command], check=True, env=env)
+        path = shutil.which(command)
     if path is None:
-        raise SystemExit("wrk is needed: apt-get install wrk (or run with --client python)")
+        raise SystemExit(f"{command} is needed: apt-get install {command}{hint}")
     return path
+
+
+def ensure_wrk() -> str:
+    """Path of wrk (C, epoll, LuaJIT)."""
+    return ensure_tool("wrk", " (or run with --client python)")
 
 
 def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float, kind: str):
