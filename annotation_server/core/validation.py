@@ -79,6 +79,7 @@ def _compile_serializer(serializer: serializers.Serializer) -> Check | None:
         isinstance(serializer, serializers.ListSerializer)
         or cls.validate is not serializers.Serializer.validate
         or cls.to_internal_value is not serializers.Serializer.to_internal_value
+        or cls.run_validation is not serializers.Serializer.run_validation
         or serializer.validators
     ):
         return None

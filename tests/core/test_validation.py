@@ -173,4 +173,10 @@ def test_serializers_with_hooks_keep_the_full_path():
         def validate_helpfulness(self, value):
             raise ValidationError("never")
 
+    class Reshaped(SubmitInputSerializer):
+        def to_internal_value(self, data):
+            return {"changed": True}
+
     assert InputValidator(Checked)._fast is None
+    assert InputValidator(Reshaped)._fast is None
+    assert InputValidator(Reshaped).validate(_answers()) == {"changed": True}
