@@ -191,8 +191,8 @@ class ClaimDisplay(NamedTuple):
     """What the worker's browser is shown of a claimed pair, straight from the claim's row.
 
     The everyday claim builds this instead of the model graph (pair, prompt, two videos,
-    batch): the API presents it as is, without any further query. `prompt_labels` tells
-    whether the prompt still needs labels (None: nobody supplied them).
+    batch): the API presents it as is, without any further query. `prompt_labels_missing`:
+    nobody supplied the prompt's harm labels with the dataset.
     """
 
     batch_name: str
