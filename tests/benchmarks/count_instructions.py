@@ -28,10 +28,13 @@ import argparse
 import io
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +50,8 @@ _FIXED_HASHES = {**os.environ, "PYTHONHASHSEED": "0"}
 
 
 def child(mode: str, requests: int, token: str) -> None:
-    """Runs inside valgrind: warm up, then `requests` requests of `mode` through WSGI."""
+    """One measured child (under valgrind, or natively against a valgrind-run PostgreSQL):
+    warm up, then `requests` requests of `mode` through WSGI; prints its backend's pid."""
     os.environ.setdefault("DJANGO_DEBUG", "false")
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
     import django
@@ -111,7 +115,7 @@ def child(mode: str, requests: int, token: str) -> None:
         print(f"backend pid {cursor.fetchone()[0]}", flush=True)
 
 
-def _child(mode: str, requests: int, token: str) -> list[str]:
+def _child_command(mode: str, requests: int, token: str) -> list[str]:
     return [
         sys.executable,
         __file__,
@@ -130,7 +134,7 @@ def count(valgrind: str, mode: str, requests: int, token: str) -> int:
             valgrind,
             "--tool=callgrind",
             "--callgrind-out-file=/dev/null",
-            *_child(mode, requests, token),
+            *_child_command(mode, requests, token),
         ],
         capture_output=True,
         text=True,
@@ -142,13 +146,19 @@ def count(valgrind: str, mode: str, requests: int, token: str) -> int:
     return int(found.group(1))
 
 
+def _user_name() -> str:
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
 def _as_postgres_user() -> list[str]:
     # initdb and postgres refuse to run as root.
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
 
-def _as_postgres(*command: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*_as_postgres_user(), *command], check=True, **kwargs)
+def _as_postgres(*command: str) -> None:
+    done = subprocess.run([*_as_postgres_user(), *command], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{Path(command[0]).name} failed:\n{done.stderr or done.stdout}")
 
 
 def _stop(bindir: Path, data: Path, mode: str) -> None:
@@ -169,8 +179,6 @@ def _postgres_bindir() -> Path:
 
 
 def _wait_ready(bindir: Path, port: int, seconds: float) -> None:
-    import time
-
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         ready = subprocess.run(
@@ -184,9 +192,8 @@ def _wait_ready(bindir: Path, port: int, seconds: float) -> None:
 
 def count_postgres(valgrind: str, requests: int) -> dict[str, int]:
     """Instructions of the backend serving each child, on a scratch cluster under valgrind."""
-    import tempfile
-    import time
-
+    if os.geteuid() != 0 and _user_name() != "postgres":
+        raise SystemExit("--postgres runs initdb and postgres: run it as root or as postgres")
     bindir = _postgres_bindir()
     folder = Path(tempfile.mkdtemp(prefix="pg-instructions-"))
     if os.geteuid() == 0:
@@ -204,7 +211,6 @@ def count_postgres(valgrind: str, requests: int) -> dict[str, int]:
             "trust",
             "-U",
             "postgres",
-            capture_output=True,
         )
         _as_postgres(
             str(bindir / "pg_ctl"),
@@ -216,7 +222,6 @@ def count_postgres(valgrind: str, requests: int) -> dict[str, int]:
             str(folder / "log"),
             "-w",
             "start",
-            capture_output=True,
         )
         env = {**os.environ, "BENCH_DATABASE_URL": url}
         # Seed natively (fast), then count under valgrind.
@@ -253,7 +258,7 @@ def count_postgres(valgrind: str, requests: int) -> dict[str, int]:
         for mode in ("none", "ping", "loop"):
             print(f"valgrind (PostgreSQL): {mode} ...", flush=True)
             out = subprocess.run(
-                _child(mode, requests, token),
+                _child_command(mode, requests, token),
                 env={**env, **_FIXED_HASHES, "DATABASE_URL": url},
                 capture_output=True,
                 text=True,
@@ -307,8 +312,10 @@ def main() -> int:
     if args.seed_only:
         print(seed_database())
         return 0
-    if args.requests < 2:
-        raise SystemExit("--requests: give 2 or more")
+    if args.requests < 100:
+        # Python's occasional full garbage collection (millions of instructions) lands in a
+        # short window or not: 20 requests gave loop counts from 2.3 to 2.9 M.
+        raise SystemExit("--requests: give 100 or more (fewer give unstable counts)")
     valgrind = bench.ensure_tool("valgrind")
     token = seed_database()
     counts = {}
