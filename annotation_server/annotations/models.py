@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
+from annotation_server.core.domains import (
+    DomainCharField,
+    DomainFloatField,
+    DomainPositiveBigIntegerField,
+    DomainPositiveIntegerField,
+)
 
 
 class Choice(models.TextChoices):
@@ -15,14 +20,9 @@ class Choice(models.TextChoices):
     VIDEO_1 = "video_1", "video_1"
 
 
-_CHOICE_FIELDS = (
-    "pref_instruction_following",
-    "pref_correctness",
-    "pref_information",
-    "pref_aesthetics",
-    "helpfulness",
-    "harmlessness",
-)
+def _choice() -> DomainCharField:
+    # video_0 or video_1, enforced by the column's domain (PostgreSQL) or a column CHECK.
+    return DomainCharField(domain="annot_video_choice", max_length=8, choices=Choice.choices)
 
 
 class Annotation(models.Model):
@@ -40,43 +40,32 @@ class Annotation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations"
     )
     # Stage 1: the four helpfulness sub-preferences (export keys without the pref_ prefix).
-    pref_instruction_following = models.CharField(max_length=8, choices=Choice.choices)
-    pref_correctness = models.CharField(max_length=8, choices=Choice.choices)
-    pref_information = models.CharField(max_length=8, choices=Choice.choices)
-    pref_aesthetics = models.CharField(max_length=8, choices=Choice.choices)
+    pref_instruction_following = _choice()
+    pref_correctness = _choice()
+    pref_information = _choice()
+    pref_aesthetics = _choice()
     # Stage 1: harm keys (taxonomy.HARM_KEYS) present in each text-video pair; [] means "none".
     video_0_harms = models.JSONField(default=list)
     video_1_harms = models.JSONField(default=list)
     # Harm keys of the prompt itself, when the batch asked for them; null when not asked.
     prompt_harms = models.JSONField(null=True, blank=True)
     # Stage 2.
-    helpfulness = models.CharField(max_length=8, choices=Choice.choices)
-    harmlessness = models.CharField(max_length=8, choices=Choice.choices)
+    helpfulness = _choice()
+    harmlessness = _choice()
     # Display order the worker saw, copied from the assignment.
     left_is_video_0 = models.BooleanField()
     # Time on task: what the client measured, and what the server saw (claim → submit).
-    stage1_ms = models.PositiveIntegerField(null=True, blank=True)
-    stage2_ms = models.PositiveIntegerField(null=True, blank=True)
-    server_duration_ms = models.PositiveBigIntegerField()
+    stage1_ms = DomainPositiveIntegerField(domain="annot_nonneg_int", null=True, blank=True)
+    stage2_ms = DomainPositiveIntegerField(domain="annot_nonneg_int", null=True, blank=True)
+    server_duration_ms = DomainPositiveBigIntegerField(domain="annot_nonneg_bigint")
     is_gold = models.BooleanField(default=False)
-    gold_score = models.FloatField(null=True, blank=True)  # share of gold fields answered right
+    # Share of gold fields answered right (0 to 1).
+    gold_score = DomainFloatField(domain="annot_unit_interval", null=True, blank=True)
     # Set when an admin rejects this annotator's work in the batch: excluded from exports.
     rejected = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(**{f"{name}__in": Choice.values}), name=f"annotation_{name}_valid"
-            )
-            for name in _CHOICE_FIELDS
-        ] + [
-            models.CheckConstraint(
-                condition=Q(gold_score__isnull=True)
-                | (Q(gold_score__gte=0) & Q(gold_score__lte=1)),
-                name="annotation_gold_score_range",
-            ),
-        ]
         indexes = [
             models.Index(fields=["batch", "annotator"], name="annotation_batch_owner_idx"),
             models.Index(fields=["pair", "rejected"], name="annotation_pair_idx"),

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotation_server.batches.models import Batch, Pair
+from annotation_server.core.domains import DomainCharField, DomainPositiveSmallIntegerField
 
 
 class Assignment(models.Model):
@@ -37,7 +38,14 @@ class Assignment(models.Model):
         related_name="assignments",
         db_index=False,
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    # The known statuses (and slots 0/1) are enforced by the columns' domains on PostgreSQL,
+    # by column CHECKs elsewhere (core/domains.py).
+    status = DomainCharField(
+        domain="annot_assignment_status",
+        max_length=16,
+        choices=Status.choices,
+        default=Status.OPEN,
+    )
     # Which video the worker sees on the left; the browser only ever hears "left"/"right".
     left_is_video_0 = models.BooleanField()
     is_gold = models.BooleanField(default=False)
@@ -47,18 +55,12 @@ class Assignment(models.Model):
     # 0 or 1 while open: a worker's current pair and the one prefetched. Unique per worker
     # among open assignments, so two claims of one account at the same moment cannot both
     # open a pair in the same slot (the later one fails and resumes the earlier one's).
-    slot = models.PositiveSmallIntegerField(null=True, blank=True)
+    slot = DomainPositiveSmallIntegerField(domain="annot_slot", null=True, blank=True)
 
     class Meta:
         constraints = [
             # A worker never gets the same pair twice (skipped and expired ones included).
             models.UniqueConstraint(fields=["pair", "annotator"], name="assignment_once_per_pair"),
-            models.CheckConstraint(
-                condition=Q(
-                    status__in=["open", "submitted", "expired", "skipped", "reported", "released"]
-                ),
-                name="assignment_status_valid",
-            ),
             models.CheckConstraint(
                 condition=Q(status="open") | Q(finished_at__isnull=False),
                 name="assignment_finished_when_closed",
@@ -67,10 +69,6 @@ class Assignment(models.Model):
                 fields=["annotator", "slot"],
                 condition=Q(status="open"),
                 name="assignment_open_slot_once",
-            ),
-            models.CheckConstraint(
-                condition=Q(slot__isnull=True) | Q(slot__in=[0, 1]),
-                name="assignment_slot_valid",
             ),
         ]
         indexes = [

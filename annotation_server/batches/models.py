@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 
 from annotation_server.catalog.models import Prompt, Video
+from annotation_server.core.domains import DomainPositiveIntegerField
 from annotation_server.core.models import TimeStampedModel
 
 
@@ -140,8 +141,9 @@ class Pair(models.Model):
     gold_answer = models.JSONField(null=True, blank=True)
     # Denormalised count of open + submitted regular assignments, kept under the row lock
     # by the claim service so "fewest annotations first" needs no aggregate.
-    taken = models.PositiveIntegerField(default=0)
-    submitted = models.PositiveIntegerField(default=0)
+    # Non-negative by their domain (core/domains.py), checked only when written.
+    taken = DomainPositiveIntegerField(domain="annot_nonneg_int", default=0)
+    submitted = DomainPositiveIntegerField(domain="annot_nonneg_int", default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

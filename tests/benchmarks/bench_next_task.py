@@ -145,7 +145,7 @@ def _close_open_slots(cursor, user) -> None:
     """After the run the account holds open slots; closed inside the caller's rolled-back
     transaction, the explained claim takes slot 0 as a real one would."""
     cursor.execute(
-        "UPDATE assignments_assignment SET status = 'expired'"
+        "UPDATE assignments_assignment SET status = 'expired', finished_at = now()"
         " WHERE annotator_id = %s AND status = 'open'",
         [user.pk],
     )

@@ -4,8 +4,12 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from annotation_server import taxonomy
+from annotation_server.annotations.models import Annotation
+from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Pair
 from annotation_server.catalog.models import Video
+from annotation_server.core.domains import DOMAINS
+from tests.exports.annotating import annotate
 from tests.factories import BatchFactory, PairFactory, PromptFactory, VideoFactory
 
 
@@ -87,6 +91,70 @@ def test_batch_illegal_settings_are_refused(changes):
 def test_unknown_prompt_type_is_refused():
     prompt = PromptFactory()
     _refused(lambda: type(prompt).objects.filter(pk=prompt.pk).update(prompt_type="spicy"))
+
+
+# Single-column rules of the tables every claim and submit writes (core/domains.py).
+_COLUMN_RULES = [
+    (Pair, {"taken": -1}),
+    (Pair, {"submitted": -1}),
+    (Assignment, {"status": "done"}),
+    (Assignment, {"slot": 2}),
+    (Assignment, {"slot": -1}),
+    (Annotation, {"helpfulness": "left"}),
+    (Annotation, {"pref_aesthetics": ""}),
+    (Annotation, {"stage1_ms": -5}),
+    (Annotation, {"server_duration_ms": -1}),
+    (Annotation, {"gold_score": 1.5}),
+    (Annotation, {"gold_score": -0.1}),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("model", "changes"), _COLUMN_RULES)
+def test_hot_table_column_rules_are_enforced(django_user_model, model, changes):
+    annotation = annotate(PairFactory(), django_user_model.objects.create(username="w"))
+    row = {Pair: annotation.pair, Assignment: annotation.assignment, Annotation: annotation}[model]
+    _refused(lambda: model.objects.filter(pk=row.pk).update(**changes))
+    # The legal neighbours of each refused value are stored.
+    legal = {
+        "taken": 0,
+        "submitted": 0,
+        "status": "expired",
+        "slot": None,
+        "helpfulness": "video_1",
+        "pref_aesthetics": "video_1",
+        "stage1_ms": 0,
+        "server_duration_ms": 0,
+        "gold_score": 1.0,
+    }
+    field = next(iter(changes))
+    assert model.objects.filter(pk=row.pk).update(**{field: legal[field]}) == 1
+
+
+@pytest.mark.django_db
+def test_hot_tables_check_single_columns_by_domain_on_postgresql():
+    """On PostgreSQL those rules live in the columns' domains: the only table CHECKs left on
+    the three hot tables relate two columns (each table CHECK is re-planned per write)."""
+    if connection.vendor != "postgresql":
+        pytest.fail("this suite runs on PostgreSQL (make test)")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT conrelid::regclass::text, conname FROM pg_constraint
+               WHERE contype = 'c' AND conrelid = ANY(%s::regclass[]) ORDER BY 1, 2""",
+            [[m._meta.db_table for m in (Pair, Assignment, Annotation)]],
+        )
+        checks = cursor.fetchall()
+        cursor.execute(
+            "SELECT typname FROM pg_type WHERE typtype = 'd' AND typname = ANY(%s)",
+            [list(DOMAINS)],
+        )
+        domains = {name for (name,) in cursor.fetchall()}
+    assert checks == [
+        ("assignments_assignment", "assignment_finished_when_closed"),
+        ("batches_pair", "pair_gold_has_answer"),
+        ("batches_pair", "pair_videos_distinct"),
+    ]
+    assert domains == set(DOMAINS)
 
 
 def test_taxonomy_matches_safesora_keys():
