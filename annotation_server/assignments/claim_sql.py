@@ -278,6 +278,21 @@ def claim_next_fast(
     return assignment
 
 
+# The batch columns the fast claim reads (not all ~25: each is carried through every plan
+# node that reads the `eligible` CTE).
+_ELIGIBLE_COLUMNS = (
+    "id",
+    "overlap",
+    "gold_rate",
+    "assignment_expiry_minutes",
+    "name",
+    "instructions",
+    "must_watch",
+    "blur_videos",
+    "label_prompts",
+)
+
+
 @functools.cache
 def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
     assignment = Assignment._meta.db_table
@@ -306,7 +321,7 @@ def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
             HAVING (count(*) = 0 AND NOT %(prefetch)s)
                 OR (count(*) = 1 AND %(prefetch)s AND bool_and(live) AND min(slot) IS NOT NULL)
         ), eligible AS (
-            {selectors.batch_eligible_sql(by_name=by_name)}
+            {selectors.batch_eligible_sql(by_name=by_name, columns=_ELIGIBLE_COLUMNS)}
             ORDER BY b.priority DESC, b.id
             LIMIT 1
         ), picked AS ({pick}

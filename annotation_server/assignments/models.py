@@ -29,8 +29,16 @@ class Assignment(models.Model):
     pair = models.ForeignKey(
         Pair, on_delete=models.CASCADE, related_name="assignments", db_index=False
     )
+    # A copy of pair.batch, kept for filtering. No database FK of its own: the pair's FK
+    # already ties the row to an existing pair (and so batch), and the deferred check of a
+    # second FK share-locked the batch row, which every claim of every worker shares, at
+    # every commit. Deleting a batch still cascades here (Django collects by on_delete).
     batch = models.ForeignKey(
-        Batch, on_delete=models.CASCADE, related_name="assignments", db_index=False
+        Batch,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_index=False,
+        db_constraint=False,
     )
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -59,14 +59,16 @@ def batch_eligibility_params(*, annotator, name: str | None = None) -> dict:
 
 
 @functools.cache
-def batch_eligible_sql(*, by_name: bool) -> str:
-    """SELECT of every column of the batches the annotator may work on (unordered)."""
+def batch_eligible_sql(*, by_name: bool, columns: tuple[str, ...] | None = None) -> str:
+    """SELECT of the batches the annotator may work on (unordered): every column, or only
+    `columns` (column names of the batch table)."""
     batch, groups = Batch._meta.db_table, Batch.groups.through._meta.db_table
     user_groups = get_user_model().groups.through._meta.db_table
     reviews, identities = AnnotatorReview._meta.db_table, ExternalIdentity._meta.db_table
-    columns = ", ".join(f"b.{f.column}" for f in Batch._meta.concrete_fields)
+    if columns is None:
+        columns = tuple(f.column for f in Batch._meta.concrete_fields)
     return f"""
-        SELECT {columns} FROM {batch} b
+        SELECT {", ".join(f"b.{column}" for column in columns)} FROM {batch} b
         WHERE b.status = %(published)s
           AND (NOT EXISTS (SELECT 1 FROM {groups} bg WHERE bg.batch_id = b.id)
                OR EXISTS (SELECT 1 FROM {groups} bg
