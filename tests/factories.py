@@ -52,3 +52,8 @@ class PairFactory(factory.django.DjangoModelFactory):
     video_0 = factory.LazyAttribute(lambda o: VideoFactory(prompt=o.prompt))
     video_1 = factory.LazyAttribute(lambda o: VideoFactory(prompt=o.prompt))
     pair_id = factory.LazyAttribute(lambda o: f"{o.video_0.video_id}-{o.video_1.video_id}")
+
+
+def submitted_count(pair: Pair) -> int:
+    """Submitted annotations of `pair` that still count (not rejected)."""
+    return pair.annotations.filter(rejected=False).count()

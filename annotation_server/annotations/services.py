@@ -55,7 +55,7 @@ def _submit_open_regular(
 ) -> Annotation | None:
     """The everyday submit in one statement (no transaction block): the caller's own open,
     regular assignment whose batch does not ask for prompt labels. Locks it, stores the
-    annotation, closes the assignment and counts it on the pair, all or nothing.
+    annotation and closes the assignment, all or nothing.
 
     Returns None, having changed nothing, for every other case (someone else's or an unknown
     id, expired, already submitted or given up, gold, prompt labels asked); `_submit` then
@@ -162,9 +162,6 @@ def _submit_open_regular_sql() -> str:
         ), closed AS (
             UPDATE {a} a SET status = '{Assignment.Status.SUBMITTED.value}', finished_at = %(now)s
             FROM stored WHERE a.id = stored.assignment_id
-            RETURNING a.pair_id
-        ), counted AS (
-            UPDATE {p} p SET submitted = p.submitted + 1 FROM closed WHERE p.id = closed.pair_id
         )
         SELECT stored.id, t.id, t.pair_id, t.batch_id, t.left_is_video_0, t.duration_ms
         FROM stored JOIN t ON t.id = stored.assignment_id"""
@@ -235,13 +232,12 @@ def _submit(
 
 
 def _store_and_close(annotation: Annotation, assignment: Assignment) -> None:
-    """Insert the annotation, mark the (locked) assignment submitted, count it on its pair.
+    """Insert the annotation and mark the (locked) assignment submitted.
 
-    On PostgreSQL this is one statement (assignment row, then pair row: the usual lock order).
+    On PostgreSQL this is one statement.
     """
     if connection.vendor != "postgresql":
         annotation.save(force_insert=True)
-        Pair.objects.filter(pk=assignment.pair_id).update(submitted=F("submitted") + 1)
         assignment.save(update_fields=["status", "finished_at"])
         return
     with connection.cursor() as cursor:
@@ -262,11 +258,7 @@ def _store_and_close_sql() -> str:
     return f"""
         WITH stored AS ({sql.insert_sql(Annotation)} RETURNING id),
         closed AS (
-            UPDATE {Assignment._meta.db_table} SET status = %s, finished_at = %s
-            WHERE id = %s RETURNING pair_id
-        ), counted AS (
-            UPDATE {Pair._meta.db_table} p SET submitted = p.submitted + 1
-            FROM closed WHERE p.id = closed.pair_id
+            UPDATE {Assignment._meta.db_table} SET status = %s, finished_at = %s WHERE id = %s
         )
         SELECT id FROM stored"""
 

@@ -34,7 +34,7 @@ from contextlib import nullcontext
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from annotation_server.assignments import claim_sql, selectors
@@ -291,7 +291,9 @@ def _pick_gold_pair(*, batch: Batch, annotator) -> Pair | None:
     candidates = list(
         Pair.objects.filter(batch=batch, active=True, is_gold=True)
         .filter(~_had_by(annotator))
-        .order_by("submitted", "id")
+        # Least-used first (gold pairs are few; their annotations are counted here).
+        .annotate(used=Count("annotations"))
+        .order_by("used", "id")
         .select_related(*_PAIR_DISPLAY)[:20]
     )
     return _rng.choice(candidates) if candidates else None

@@ -117,11 +117,11 @@ class BatchAdmin(admin.ModelAdmin):
 
 @admin.register(Pair)
 class PairAdmin(admin.ModelAdmin):
-    list_display = ("pair_id", "batch", "prompt", "active", "is_gold", "taken", "submitted")
+    list_display = ("pair_id", "batch", "prompt", "active", "is_gold", "taken")
     list_filter = ("batch", "active", "is_gold")
     search_fields = ("pair_id", "prompt__prompt_id")
     raw_id_fields = ("prompt", "video_0", "video_1")
     # Gold answers are validated (shape in annotations/answers.py); the counters belong to
     # the claim service, which keeps them under row locks.
     form = GoldPairForm
-    readonly_fields = ("taken", "submitted")
+    readonly_fields = ("taken",)

@@ -140,10 +140,11 @@ class Pair(models.Model):
     # Expected answers for gold pairs, in video_0/video_1 terms; never serialised to workers.
     gold_answer = models.JSONField(null=True, blank=True)
     # Denormalised count of open + submitted regular assignments, kept under the row lock
-    # by the claim service so "fewest annotations first" needs no aggregate.
-    # Non-negative by their domain (core/domains.py), checked only when written.
+    # by the claim service so "fewest annotations first" needs no aggregate. Non-negative by
+    # its domain (core/domains.py), checked only when written. (How many of them were
+    # submitted is counted from the annotations where it is read: the dashboard. Keeping a
+    # second counter cost every submit an extra update of this wide row.)
     taken = DomainPositiveIntegerField(domain="annot_nonneg_int", default=0)
-    submitted = DomainPositiveIntegerField(domain="annot_nonneg_int", default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, IntegerField, Q, Sum
-from django.db.models.functions import Least, TruncHour
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, When
+from django.db.models.functions import Coalesce, Least, TruncHour
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
 from annotation_server.annotations.models import Annotation
@@ -60,11 +61,28 @@ def batch_progress_list(*, batches: list[Batch] | None = None) -> list[Progress]
         )
     ids = [b.pk for b in batches]
     now = timezone.now()
+    # Submitted (not rejected) annotations per pair, from the annotations themselves (one
+    # index lookup per pair on annotation_pair_idx; no counter on the pair row, which every
+    # submit would have to update).
+    submitted = Coalesce(
+        Subquery(
+            Annotation.objects.filter(pair=OuterRef("pk"), rejected=False)
+            .order_by()
+            .values("pair")
+            .annotate(n=Count("id"))
+            .values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
     pairs = _by_batch(
         Pair.objects.filter(batch_id__in=ids, active=True, is_gold=False),
         pairs=Count("id"),
-        done=Sum(Least(F("submitted"), F("batch__overlap"), output_field=IntegerField())),
-        complete_pairs=Count("id", filter=Q(submitted__gte=F("batch__overlap"))),
+        done=Sum(Least(submitted, F("batch__overlap")), output_field=IntegerField()),
+        complete_pairs=Sum(
+            Case(When(GreaterThanOrEqual(submitted, F("batch__overlap")), then=1), default=0),
+            output_field=IntegerField(),
+        ),
     )
     open_ = Assignment.Status.OPEN
     assignments = _by_batch(

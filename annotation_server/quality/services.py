@@ -80,10 +80,9 @@ def annotator_work_reject(
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    Pair.objects.filter(pk__in=submitted_pairs).update(
-        taken=Greatest(F("taken") - 1, 0), submitted=Greatest(F("submitted") - 1, 0)
+    Pair.objects.filter(pk__in=submitted_pairs + open_pairs).update(
+        taken=Greatest(F("taken") - 1, 0)
     )
-    Pair.objects.filter(pk__in=open_pairs).update(taken=Greatest(F("taken") - 1, 0))
     review, _ = AnnotatorReview.objects.update_or_create(
         batch=batch,
         annotator=annotator,

@@ -104,8 +104,8 @@ def batch_simulate(
         if not a.is_gold:
             counts[a.pair_id] = counts.get(a.pair_id, 0) + 1
     for pair in regular:
-        pair.taken = pair.submitted = counts.get(pair.pk, 0)
-    Pair.objects.bulk_update(regular, ["taken", "submitted"])
+        pair.taken = counts.get(pair.pk, 0)
+    Pair.objects.bulk_update(regular, ["taken"])
     _add_open_and_reports(batch, regular, workers, now, rng)
     return SimulationResult(batch, len(pairs), len(annotations), [w.username for w, _ in workers])
 

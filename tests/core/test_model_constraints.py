@@ -96,7 +96,6 @@ def test_unknown_prompt_type_is_refused():
 # Single-column rules of the tables every claim and submit writes (core/domains.py).
 _COLUMN_RULES = [
     (Pair, {"taken": -1}),
-    (Pair, {"submitted": -1}),
     (Assignment, {"status": "done"}),
     (Assignment, {"slot": 2}),
     (Assignment, {"slot": -1}),
@@ -118,7 +117,6 @@ def test_hot_table_column_rules_are_enforced(django_user_model, model, changes):
     # The legal neighbours of each refused value are stored.
     legal = {
         "taken": 0,
-        "submitted": 0,
         "status": "expired",
         "slot": None,
         "helpfulness": "video_1",

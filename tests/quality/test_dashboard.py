@@ -7,7 +7,9 @@ import re
 import pytest
 
 from annotation_server.accounts import roles
+from annotation_server.quality.selectors import batch_progress_list
 from annotation_server.quality.simulation import batch_simulate
+from tests.exports.annotating import annotate
 from tests.factories import BatchFactory, PairFactory
 from tests.quality.work import claim_and_submit
 
@@ -183,3 +185,23 @@ def test_transcoding_progress_of_a_batch_being_prepared(client, make_user):
 def test_reviewers_land_on_the_dashboard_after_login(client, make_user):
     client.force_login(make_user(roles.REVIEWER))
     assert client.get("/")["Location"] == "/dashboard/"
+
+
+def test_progress_counts_kept_annotations_capped_at_k(client, make_user):
+    """Done = kept (not rejected) judgements of regular active pairs, at most K per pair."""
+    batch = BatchFactory(name="progress", overlap=2)
+    over, half, untouched = (PairFactory(batch=batch) for _ in range(3))
+    gold = PairFactory(batch=batch, is_gold=True, gold_answer={"helpfulness": "video_0"})
+    workers = [make_user(roles.ANNOTATOR, username=f"w{i}") for i in range(3)]
+    for worker in workers:  # three judgements of a pair that needs two: counts as two
+        annotate(over, worker)
+    annotate(half, workers[0])
+    annotate(half, workers[1], rejected=True)  # rejected work does not count
+    annotate(gold, workers[2], is_gold=True, gold_score=1.0)  # gold pairs are not progress
+    [progress] = batch_progress_list(batches=[batch])
+    assert (progress.pairs, progress.needed) == (3, 6)
+    assert (progress.done, progress.complete_pairs, progress.remaining) == (3, 1, 3)
+    assert untouched.annotations.count() == 0
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get(f"/dashboard/batches/{batch.pk}/").content.decode()
+    assert "3 / 6</b>" in html and "1 / 3</b>" in html  # judgements, complete pairs
