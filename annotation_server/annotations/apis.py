@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation_server.annotations import services
 from annotation_server.assignments.apis import error_responses, parse_assignment_id
+from annotation_server.core.parsing import JSONBodyParser
 from annotation_server.core.permissions import IsAnnotatorRole
 from annotation_server.core.validation import InputValidator
 from annotation_server.taxonomy import HARM_KEYS
@@ -78,7 +78,7 @@ class AssignmentSubmitApi(APIView):
     """Submit your answers. Repeating the same submit is safe and stores one annotation."""
 
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
 
     @extend_schema(
         request=SubmitInputSerializer,

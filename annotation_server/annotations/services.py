@@ -140,31 +140,30 @@ def _submit_open_regular_sql() -> str:
         raise RuntimeError(f"submit statement out of date with Annotation: {sorted(missing)}")
     a, b = Assignment._meta.db_table, Batch._meta.db_table
     p, pr = Pair._meta.db_table, Prompt._meta.db_table
+    # The assignment is closed first: that UPDATE row-locks it (a second submit of the same
+    # assignment waits, then finds it no longer open and takes the full path), so no separate
+    # SELECT … FOR UPDATE (one plan node and one row-lock WAL record less); the annotation is
+    # inserted from the closed row, in the same statement, all or nothing.
     return f"""
         WITH t AS (
-            SELECT a.id, a.pair_id, a.batch_id, a.left_is_video_0,
-                   GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(now)s - a.claimed_at)) * 1000))::bigint
-                       AS duration_ms,
-                   CASE WHEN a.left_is_video_0 THEN %(answers_1)s::jsonb
-                        ELSE %(answers_0)s::jsonb END AS answers
-            FROM {a} a
-            JOIN {b} b ON b.id = a.batch_id
-            JOIN {p} p ON p.id = a.pair_id
-            JOIN {pr} pr ON pr.id = p.prompt_id
+            UPDATE {a} a SET status = '{Assignment.Status.SUBMITTED.value}', finished_at = %(now)s
+            FROM {b} b, {p} p, {pr} pr
             WHERE a.id = %(id)s AND a.annotator_id = %(user)s
               AND a.status = '{Assignment.Status.OPEN.value}' AND NOT a.is_gold
+              AND b.id = a.batch_id AND p.id = a.pair_id AND pr.id = p.prompt_id
               AND NOT (b.label_prompts AND pr.prompt_labels IS NULL)
-            FOR UPDATE OF a
+            RETURNING a.id, a.pair_id, a.batch_id, a.left_is_video_0,
+                GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(now)s - a.claimed_at)) * 1000))::bigint
+                    AS duration_ms,
+                CASE WHEN a.left_is_video_0 THEN %(answers_1)s::jsonb
+                     ELSE %(answers_0)s::jsonb END AS answers
         ), stored AS (
             INSERT INTO {Annotation._meta.db_table} ({", ".join(columns)})
             SELECT {", ".join(values[column] for column in columns)} FROM t
-            RETURNING id, assignment_id
-        ), closed AS (
-            UPDATE {a} a SET status = '{Assignment.Status.SUBMITTED.value}', finished_at = %(now)s
-            FROM stored WHERE a.id = stored.assignment_id
+            RETURNING id
         )
         SELECT stored.id, t.id, t.pair_id, t.batch_id, t.left_is_video_0, t.duration_ms
-        FROM stored JOIN t ON t.id = stored.assignment_id"""
+        FROM stored, t"""
 
 
 @transaction.atomic

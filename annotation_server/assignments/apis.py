@@ -13,7 +13,6 @@ from django.urls import get_script_prefix, reverse
 from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +22,7 @@ from annotation_server.assignments import selectors, services
 from annotation_server.assignments.claim_sql import ClaimDisplay
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.core.exceptions import NotFoundError
+from annotation_server.core.parsing import JSONBodyParser
 from annotation_server.core.permissions import IsAnnotatorRole
 from annotation_server.core.validation import InputValidator
 
@@ -162,7 +162,7 @@ class AssignmentNextApi(APIView):
     """Resume your open assignment, or claim the next pair (204 when nothing is left)."""
 
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
 
     @extend_schema(
         request=NextInputSerializer,
@@ -214,7 +214,7 @@ class GiveUpOutSerializer(serializers.Serializer):
 
 class _GiveUpApi(APIView):
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
     kind = ""
 
     def post(self, request, assignment_id: str):
