@@ -480,7 +480,10 @@ def cpu_seconds() -> dict[str, float]:
         group = "web" if b"gunicorn" in cmdline else "db" if name.startswith("postgres") else None
         if group:
             fields = stat[stat.rindex(")") + 2 :].split()
-            totals[group] += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            # utime + stime, and cutime + cstime: a backend that exits during a phase leaves
+            # /proc, and its time moves to the postmaster that reaped it (without these two
+            # a phase could show negative database CPU).
+            totals[group] += sum(int(value) for value in fields[11:15]) / tick
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     totals["wrk"] = children.ru_utime + children.ru_stime
     return totals
