@@ -85,15 +85,13 @@ def _bradley_terry_svg(panels: tuple[tuple[str, tuple[BTScore, ...]], ...]) -> s
         for ax, (title, scores) in zip(axes[0], panels, strict=True):
             ordered = list(reversed(scores))  # best model on top
             y = range(len(ordered))
-            ax.errorbar(
-                [s.score for s in ordered],
-                list(y),
-                xerr=[[s.score - s.low for s in ordered], [s.high - s.score for s in ordered]],
-                fmt="o",
-                color="#b5533c",
-                ecolor="#555",
-                capsize=3,
-            )
+            # The interval as a line with end marks, the estimate as a dot: with few
+            # judgements a point estimate can fall outside its bootstrap percentile interval,
+            # which error bars (lengths from the point) cannot draw.
+            lows, highs = [s.low for s in ordered], [s.high for s in ordered]
+            ax.hlines(list(y), lows, highs, color="#555", linewidth=1)
+            ax.plot(lows + highs, [*y, *y], "|", color="#555", markersize=6)
+            ax.plot([s.score for s in ordered], list(y), "o", color="#b5533c")
             ax.set_yticks(list(y), [s.model for s in ordered])
             ax.axvline(0, color="#bbb", linewidth=0.8)
             ax.set_title(title)
