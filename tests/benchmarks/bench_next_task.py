@@ -656,6 +656,15 @@ def main() -> int:
                 f"   errors {ping['errors'] + me['errors'] + nxt['errors']}, "
                 f"204s {nxt['empty']}"
             )
+            if ping.get("cpu") and nxt.get("cpu") and ping["requests"] and nxt["requests"]:
+                # CPU per request of everything on the machine (web, database, wrk): on this
+                # CPU-bound 2-core machine, throughput goes as its inverse, with less noise.
+                per_ping = sum(ping["cpu"].values()) / ping["requests"]
+                per_loop = sum(nxt["cpu"].values()) / nxt["requests"]
+                print(
+                    f"{'':>5} {'summed CPU per request':<26} loop / ping "
+                    f"{per_loop / per_ping:.2f} (60 % of ping's throughput needs ≤ 1.67)"
+                )
     finally:
         server.terminate()
         server.wait(timeout=30)
