@@ -34,7 +34,7 @@ from contextlib import nullcontext
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from annotation_server.assignments import claim_sql, selectors
@@ -291,8 +291,8 @@ def _pick_gold_pair(*, batch: Batch, annotator) -> Pair | None:
     candidates = list(
         Pair.objects.filter(batch=batch, active=True, is_gold=True)
         .filter(~_had_by(annotator))
-        # Least-used first (gold pairs are few; their annotations are counted here).
-        .annotate(used=Count("annotations"))
+        # Least-used first (gold pairs are few; their kept annotations are counted here).
+        .annotate(used=Count("annotations", filter=Q(annotations__rejected=False)))
         .order_by("used", "id")
         .select_related(*_PAIR_DISPLAY)[:20]
     )

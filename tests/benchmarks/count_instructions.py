@@ -45,10 +45,11 @@ import bench_next_task as bench  # noqa: E402  (sets DATABASE_URL to the bench d
 from tests.ports import free_port  # noqa: E402  (bench_next_task put the project on the path)
 
 WARM_UP = 50
-# The same string hashes in every child, so dict and set work does not vary between runs.
-# OpenBLAS (imported with the quality app's numerical libraries) keeps worker threads that
-# spin for a while after start-up; how long they spin under valgrind varies run to run.
-_FIXED_HASHES = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
+# The environment of every measured child. The same string hashes in every child, so dict and
+# set work does not vary between runs. OpenBLAS (imported with the quality app's numerical
+# libraries) keeps worker threads that spin for a while after start-up; how long they spin
+# under valgrind varies run to run.
+_CHILD_ENV = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
 
 
 def child(mode: str, requests: int, token: str) -> None:
@@ -142,7 +143,7 @@ def count(valgrind: str, mode: str, requests: int, token: str, keep: Path | None
         ],
         capture_output=True,
         text=True,
-        env=_FIXED_HASHES,
+        env=_CHILD_ENV,
     )
     found = re.search(r"Collected : (\d+)", result.stderr)
     if result.returncode != 0 or found is None:
@@ -266,7 +267,7 @@ def count_postgres(valgrind: str, requests: int, keep: Path | None = None) -> di
             print(f"valgrind (PostgreSQL): {mode} ...", flush=True)
             out = subprocess.run(
                 _child_command(mode, requests, token),
-                env={**env, **_FIXED_HASHES, "DATABASE_URL": url},
+                env={**env, **_CHILD_ENV, "DATABASE_URL": url},
                 capture_output=True,
                 text=True,
                 check=True,
@@ -321,6 +322,8 @@ def main() -> int:
     parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.keep is not None:
+        if args.keep.exists() and not args.keep.is_dir():
+            raise SystemExit(f"--keep: {args.keep} exists and is not a folder")
         args.keep.mkdir(parents=True, exist_ok=True)
         args.keep = args.keep.resolve()
     if args.child:

@@ -1,5 +1,7 @@
 """The database itself refuses illegal states, whatever code path tries to store them."""
 
+import re
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -189,3 +191,22 @@ def test_taxonomy_matches_safesora_keys():
     with pytest.raises(ValueError):
         taxonomy.harm_label(["spicy"])
     assert taxonomy.validate_harm_label({"porn": True}) != []
+
+
+def test_choice_domains_list_exactly_the_models_choices():
+    """The domains spell out the allowed values (core cannot import the apps that use it):
+    adding a status or a choice without its domain would make the database refuse it."""
+    from annotation_server.annotations.models import Choice
+
+    def listed(domain: str) -> set[str]:
+        return set(re.findall(r"'([^']*)'", DOMAINS[domain][1]))
+
+    assert listed("annot_assignment_status") == set(Assignment.Status.values)
+    assert listed("annot_video_choice") == set(Choice.values)
+    fields = {
+        f.domain: f.choices
+        for m in (Assignment, Annotation)
+        for f in m._meta.concrete_fields
+        if getattr(f, "domain", None) and f.choices
+    }
+    assert set(fields) == {"annot_assignment_status", "annot_video_choice"}
