@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation_server.accounts.authentication import TokenInStatementMixin
 from annotation_server.annotations import services
 from annotation_server.assignments.apis import error_responses, parse_assignment_id
 from annotation_server.core.parsing import JSONBodyParser
@@ -74,7 +77,7 @@ class SubmitOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class AssignmentSubmitApi(APIView):
+class AssignmentSubmitApi(TokenInStatementMixin, APIView):
     """Submit your answers. Repeating the same submit is safe and stores one annotation."""
 
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
@@ -89,11 +92,20 @@ class AssignmentSubmitApi(APIView):
         },
     )
     def post(self, request, assignment_id: str):
-        annotation, created = services.annotation_submit(
-            annotator=request.user,
-            assignment_id=parse_assignment_id(assignment_id),
-            answers=_SUBMIT_INPUT.validate(request.data),
-        )
+        assignment_id = parse_assignment_id(assignment_id)
+        answers = _SUBMIT_INPUT.validate(request.data)
+        caller = self.pending_caller(request)
+        if caller is not None:  # the token is checked by the submit's own statement
+            annotation, created = services.annotation_submit_for(
+                caller=caller,
+                authenticate=functools.partial(self.authenticated_user, request),
+                assignment_id=assignment_id,
+                answers=answers,
+            )
+        else:
+            annotation, created = services.annotation_submit(
+                annotator=request.user, assignment_id=assignment_id, answers=answers
+            )
         return Response(
             {"id": str(annotation.assignment_id), "status": "submitted"},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotation_server.accounts import roles
+from annotation_server.accounts.authentication import (
+    TokenCaller,
+    caller_cte_sql,
+    caller_may_sql,
+    caller_width,
+)
 from annotation_server.annotations import answers as answer_rules
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.claim_sql import ASSIGNMENT_FIELDS
@@ -38,11 +46,33 @@ def annotation_submit(
     """
     now = now or timezone.now()
     if connection.vendor == "postgresql":
-        stored = _submit_open_regular(
-            annotator=annotator, assignment_id=assignment_id, answers=answers, now=now
+        stored, _ = _submit_open_regular(
+            user_id=annotator.pk, caller=None, assignment_id=assignment_id, answers=answers, now=now
         )
         if stored is not None:
             return stored, True
+    return _submit(annotator=annotator, assignment_id=assignment_id, answers=answers, now=now)
+
+
+def annotation_submit_for(
+    *,
+    caller: TokenCaller,
+    authenticate: Callable[[tuple | None], object],
+    assignment_id,
+    answers: dict[str, Any],
+    now: dt.datetime | None = None,
+) -> tuple[Annotation, bool]:
+    """`annotation_submit` for a caller known by token only (PostgreSQL; see
+    accounts.authentication): the everyday submit's statement checks the token too.
+    `authenticate(row)` turns the caller's row from it (None if it found none) into the
+    annotator, raising if the caller may not submit; it runs before anything else is done."""
+    now = now or timezone.now()
+    stored, row = _submit_open_regular(
+        user_id=caller.user_id, caller=caller, assignment_id=assignment_id, answers=answers, now=now
+    )
+    annotator = authenticate(row)
+    if stored is not None:
+        return stored, True
     return _submit(annotator=annotator, assignment_id=assignment_id, answers=answers, now=now)
 
 
@@ -51,15 +81,22 @@ _ORDER_DEPENDENT = answer_rules.ANSWER_FIELDS
 
 
 def _submit_open_regular(
-    *, annotator, assignment_id, answers: dict[str, Any], now: dt.datetime
-) -> Annotation | None:
+    *,
+    user_id: int,
+    caller: TokenCaller | None,
+    assignment_id,
+    answers: dict[str, Any],
+    now: dt.datetime,
+) -> tuple[Annotation | None, tuple | None]:
     """The everyday submit in one statement (no transaction block): the caller's own open,
     regular assignment whose batch does not ask for prompt labels. Locks it, stores the
     annotation and closes the assignment, all or nothing.
 
     Returns None, having changed nothing, for every other case (someone else's or an unknown
     id, expired, already submitted or given up, gold, prompt labels asked); `_submit` then
-    decides with the full rules.
+    decides with the full rules. With a `caller`, the statement also checks the token (and
+    stores nothing unless the caller may annotate) and the caller's row comes back second
+    (None: no such token for that user).
     """
     answers = {**answers, "prompt_harm_labels": None}  # not asked on this path
     by_order = {
@@ -69,7 +106,7 @@ def _submit_open_regular(
     timings = answers.get("timings") or {}
     params = {
         "id": assignment_id,
-        "user": annotator.pk,
+        "user": user_id,
         "now": now,
         "stage1_ms": timings.get("stage1_ms"),
         "stage2_ms": timings.get("stage2_ms"),
@@ -78,18 +115,24 @@ def _submit_open_regular(
         "answers_1": json.dumps(by_order[True]),
         "answers_0": json.dumps(by_order[False]),
     }
+    if caller is not None:
+        params.update(caller.params())
     with connection.cursor() as cursor:
-        cursor.execute(_submit_open_regular_sql(), params)
+        cursor.execute(_submit_open_regular_sql(by_token=caller is not None), params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+    caller_row = None
+    if caller is not None and row is not None:
+        width = caller_width()
+        caller_row, row = row[:width], row[width:]
+    if row is None or row[0] is None:
+        return None, caller_row
     annotation_pk, assignment_pk, pair_id, batch_id, left_is_video_0, duration_ms = row
     values = {
         "id": annotation_pk,
         "assignment_id": assignment_pk,
         "pair_id": pair_id,
         "batch_id": batch_id,
-        "annotator_id": annotator.pk,
+        "annotator_id": user_id,
         "left_is_video_0": left_is_video_0,
         "stage1_ms": params["stage1_ms"],
         "stage2_ms": params["stage2_ms"],
@@ -101,7 +144,8 @@ def _submit_open_regular(
         **by_order[left_is_video_0],
     }
     names = sql.attnames(Annotation)
-    return Annotation.from_db(connection.alias, names, tuple(values[name] for name in names))
+    annotation = Annotation.from_db(connection.alias, names, tuple(values[name] for name in names))
+    return annotation, caller_row
 
 
 @functools.cache
@@ -110,7 +154,7 @@ def _order_dependent_fields() -> tuple[tuple[str, models.Field], ...]:
 
 
 @functools.cache
-def _submit_open_regular_sql() -> str:
+def _submit_open_regular_sql(*, by_token: bool = False) -> str:
     values = {
         "assignment_id": "t.id",
         "pair_id": "t.pair_id",
@@ -144,14 +188,25 @@ def _submit_open_regular_sql() -> str:
     # assignment waits, then finds it no longer open and takes the full path), so no separate
     # SELECT … FOR UPDATE (one plan node and one row-lock WAL record less); the annotation is
     # inserted from the closed row, in the same statement, all or nothing.
-    return f"""
-        WITH t AS (
+    # By token (accounts.authentication): nothing is stored unless the token still belongs
+    # to %(user)s and that user may annotate; the caller's row comes first in the result,
+    # also when nothing was stored.
+    caller = f"{caller_cte_sql()}," if by_token else ""
+    may = f"AND {caller_may_sql(roles.ANNOTATOR)}" if by_token else ""
+    result = "SELECT stored.id, t.id, t.pair_id, t.batch_id, t.left_is_video_0, t.duration_ms"
+    result = (
+        f"SELECT caller.*, done.* FROM caller LEFT JOIN ({result} FROM stored, t) done ON true"
+        if by_token
+        else f"{result} FROM stored, t"
+    )
+    return sql.compact(f"""
+        WITH {caller} t AS (
             UPDATE {a} a SET status = '{Assignment.Status.SUBMITTED.value}', finished_at = %(now)s
             FROM {b} b, {p} p, {pr} pr
             WHERE a.id = %(id)s AND a.annotator_id = %(user)s
               AND a.status = '{Assignment.Status.OPEN.value}' AND NOT a.is_gold
               AND b.id = a.batch_id AND p.id = a.pair_id AND pr.id = p.prompt_id
-              AND NOT (b.label_prompts AND pr.prompt_labels IS NULL)
+              AND NOT (b.label_prompts AND pr.prompt_labels IS NULL) {may}
             RETURNING a.id, a.pair_id, a.batch_id, a.left_is_video_0,
                 GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(now)s - a.claimed_at)) * 1000))::bigint
                     AS duration_ms,
@@ -161,9 +216,7 @@ def _submit_open_regular_sql() -> str:
             INSERT INTO {Annotation._meta.db_table} ({", ".join(columns)})
             SELECT {", ".join(values[column] for column in columns)} FROM t
             RETURNING id
-        )
-        SELECT stored.id, t.id, t.pair_id, t.batch_id, t.left_is_video_0, t.duration_ms
-        FROM stored, t"""
+        ){result}""")
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation_server.accounts import roles
+from annotation_server.accounts.authentication import TokenInStatementMixin
 from annotation_server.assignments import selectors, services
 from annotation_server.assignments.claim_sql import ClaimDisplay
 from annotation_server.assignments.models import Assignment, PairReport
@@ -158,7 +159,7 @@ class NextInputSerializer(serializers.Serializer):
 _NEXT_INPUT = InputValidator(NextInputSerializer)
 
 
-class AssignmentNextApi(APIView):
+class AssignmentNextApi(TokenInStatementMixin, APIView):
     """Resume your open assignment, or claim the next pair (204 when nothing is left)."""
 
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
@@ -176,9 +177,18 @@ class AssignmentNextApi(APIView):
     def post(self, request):
         data = _NEXT_INPUT.validate(request.data)
         prefetch = data["prefetch"] or request.query_params.get("prefetch") in ("1", "true", "yes")
-        assignment = services.assignment_claim_next(
-            annotator=request.user, batch_name=data.get("batch"), prefetch=prefetch
-        )
+        caller = self.pending_caller(request)
+        if caller is not None:  # the token is checked by the claim's own statement
+            assignment = services.assignment_claim_next_for(
+                caller=caller,
+                authenticate=functools.partial(self.authenticated_user, request),
+                batch_name=data.get("batch"),
+                prefetch=prefetch,
+            )
+        else:
+            assignment = services.assignment_claim_next(
+                annotator=request.user, batch_name=data.get("batch"), prefetch=prefetch
+            )
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(assignment_present(assignment))

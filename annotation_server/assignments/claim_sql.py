@@ -25,10 +25,18 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import connection
 
+from annotation_server.accounts import roles
+from annotation_server.accounts.authentication import (
+    TokenCaller,
+    caller_cte_sql,
+    caller_may_sql,
+    caller_width,
+)
 from annotation_server.assignments import selectors
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt, Video
+from annotation_server.core import sql
 
 
 def _pick_sql(*, batch: str, overlap: str, condition: str = "TRUE") -> str:
@@ -74,7 +82,7 @@ _INSERT_COLUMNS = """(id, pair_id, batch_id, annotator_id, status, left_is_video
 @functools.cache
 def _claim_sql() -> str:
     assignment = Assignment._meta.db_table
-    return f"""
+    return sql.compact(f"""
         WITH picked AS ({_pick_sql(batch="%(batch)s", overlap="%(overlap)s")}
         ), bumped AS ({_bump_sql()}
         ), created AS (
@@ -83,7 +91,7 @@ def _claim_sql() -> str:
                    %(claimed)s, %(expires)s, %(slot)s
             FROM bumped
             RETURNING pair_id
-        ){_display_sql()}"""
+        ){_display_sql()}""")
 
 
 _PAIR_FIELDS = ["id", "batch_id", "prompt_id", "video_0_id", "video_1_id", "is_gold"]
@@ -236,23 +244,64 @@ def claim_next_fast(
     The returned Assignment carries `display` (a ClaimDisplay) for the API; its pair and
     batch are loaded only if something asks for them.
     """
-    assignment_id = uuid.uuid4()
+    params = selectors.batch_eligibility_params(user_id=annotator.pk, name=batch_name)
+    assignment_id, row = _run_fast_claim(
+        params, batch_name, prefetch, now, gold_draw, left_is_video_0, by_token=False
+    )
+    if row is None:
+        return None
+    assignment = _fast_claimed(assignment_id, row, annotator.pk, now, left_is_video_0)
+    assignment.annotator = annotator
+    return assignment
+
+
+def claim_next_fast_for(
+    *,
+    caller: TokenCaller,
+    batch_name: str | None,
+    prefetch: bool,
+    now: dt.datetime,
+    gold_draw: float,
+    left_is_video_0: bool,
+) -> tuple[Assignment | None, tuple | None]:
+    """`claim_next_fast` for a caller known by token only (accounts.authentication): the
+    statement also checks the token and claims only for an active annotator. Returns the
+    assignment (or None, as above) and the caller's row (None: no such token for that user),
+    from which the view authenticates the request; the assignment's `annotator` is unset."""
     params = {
-        **selectors.batch_eligibility_params(annotator=annotator, name=batch_name),
-        "now": now,
-        "prefetch": prefetch,
-        "draw": gold_draw,
-        "id": assignment_id,
-        "left": left_is_video_0,
+        **selectors.batch_eligibility_params(user_id=caller.user_id, name=batch_name),
+        **caller.params(),
     }
+    assignment_id, row = _run_fast_claim(
+        params, batch_name, prefetch, now, gold_draw, left_is_video_0, by_token=True
+    )
+    if row is None:
+        return None, None
+    width = caller_width()
+    caller_row, row = row[:width], row[width:]
+    if row[0] is None:  # the caller's row, no claim
+        return None, caller_row
+    return _fast_claimed(assignment_id, row, caller.user_id, now, left_is_video_0), caller_row
+
+
+def _run_fast_claim(params, batch_name, prefetch, now, gold_draw, left_is_video_0, *, by_token):
+    """Runs the fast claim statement: (the new assignment's id, the result row or None)."""
+    assignment_id = uuid.uuid4()
+    params.update(
+        now=now, prefetch=prefetch, draw=gold_draw, id=assignment_id, left=left_is_video_0
+    )
     statement = _fast_claim_sql(
-        by_name=batch_name is not None, async_commit=settings.ASSIGNMENT_CLAIM_ASYNC_COMMIT
+        by_name=batch_name is not None,
+        async_commit=settings.ASSIGNMENT_CLAIM_ASYNC_COMMIT,
+        by_token=by_token,
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        return assignment_id, cursor.fetchone()
+
+
+def _fast_claimed(assignment_id, row, user_id, now, left_is_video_0) -> Assignment:
+    """The new Assignment (with its ClaimDisplay) from the fast claim's row."""
     (pair_id, batch_id, expires_at, slot, text, prompt_type, labels_missing) = row[:7]
     assignment = Assignment.from_db(
         connection.alias,
@@ -261,7 +310,7 @@ def claim_next_fast(
             assignment_id,
             pair_id,
             batch_id,
-            annotator.pk,
+            user_id,
             Assignment.Status.OPEN,
             left_is_video_0,
             False,
@@ -271,7 +320,6 @@ def claim_next_fast(
             slot,
         ),
     )
-    assignment.annotator = annotator
     assignment.display = ClaimDisplay(
         *row[14:19], text, prompt_type, labels_missing, row[7:10], row[10:13]
     )
@@ -294,7 +342,7 @@ _ELIGIBLE_COLUMNS = (
 
 
 @functools.cache
-def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
+def _fast_claim_sql(*, by_name: bool, async_commit: bool, by_token: bool = False) -> str:
     assignment = Assignment._meta.db_table
     prompt, video = Prompt._meta.db_table, Video._meta.db_table
     open_ = Assignment.Status.OPEN.value
@@ -309,17 +357,36 @@ def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
         overlap="(SELECT overlap FROM eligible)",
         condition="EXISTS (SELECT 1 FROM allowed)",
     )
+    # By token (accounts.authentication): nothing is claimed unless the token still belongs
+    # to %(user)s and that user may annotate; the caller's row comes first in the result,
+    # also when nothing was claimed.
+    caller = f"{caller_cte_sql()}," if by_token else ""
+    may = f"AND {caller_may_sql(roles.ANNOTATOR)}" if by_token else ""
     # Columns: pair id, batch id, expiry, slot, prompt (text, type, labels missing), video_0
     # (uid, poster, duration), video_1 (same), sync setting, then the batch's display fields
     # (ClaimDisplay's order).
-    return f"""
-        WITH mine AS (
+    claimed = f"""
+        SELECT created.pair_id, created.batch_id, created.expires_at, created.slot,
+               pr.text, pr.prompt_type, pr.prompt_labels IS NULL,
+               v0.uid, v0.poster, v0.duration_s, v1.uid, v1.poster, v1.duration_s, {commit},
+               e.name, e.instructions, e.must_watch, e.blur_videos, e.label_prompts
+        FROM bumped
+        JOIN created ON created.pair_id = bumped.id
+        JOIN {prompt} pr ON pr.id = bumped.prompt_id
+        JOIN {video} v0 ON v0.id = bumped.video_0_id
+        JOIN {video} v1 ON v1.id = bumped.video_1_id
+        CROSS JOIN eligible e"""
+    if by_token:
+        claimed = f"SELECT caller.*, claimed.* FROM caller LEFT JOIN ({claimed}) claimed ON true"
+    return sql.compact(f"""
+        WITH {caller} mine AS (
             SELECT a.slot, a.expires_at > %(now)s AS live FROM {assignment} a
             WHERE a.annotator_id = %(user)s AND a.status = '{open_}'
         ), allowed AS (
             SELECT CASE WHEN count(*) = 0 THEN 0 ELSE 1 - min(slot) END AS slot FROM mine
-            HAVING (count(*) = 0 AND NOT %(prefetch)s)
-                OR (count(*) = 1 AND %(prefetch)s AND bool_and(live) AND min(slot) IS NOT NULL)
+            HAVING ((count(*) = 0 AND NOT %(prefetch)s)
+                OR (count(*) = 1 AND %(prefetch)s AND bool_and(live) AND min(slot) IS NOT NULL))
+              {may}
         ), eligible AS (
             {selectors.batch_eligible_sql(by_name=by_name, columns=_ELIGIBLE_COLUMNS)}
             ORDER BY b.priority DESC, b.id
@@ -332,14 +399,4 @@ def _fast_claim_sql(*, by_name: bool, async_commit: bool) -> str:
                    %(now)s + e.assignment_expiry_minutes * interval '1 minute', allowed.slot
             FROM bumped, eligible e, allowed
             RETURNING pair_id, batch_id, expires_at, slot
-        )
-        SELECT created.pair_id, created.batch_id, created.expires_at, created.slot,
-               pr.text, pr.prompt_type, pr.prompt_labels IS NULL,
-               v0.uid, v0.poster, v0.duration_s, v1.uid, v1.poster, v1.duration_s, {commit},
-               e.name, e.instructions, e.must_watch, e.blur_videos, e.label_prompts
-        FROM bumped
-        JOIN created ON created.pair_id = bumped.id
-        JOIN {prompt} pr ON pr.id = bumped.prompt_id
-        JOIN {video} v0 ON v0.id = bumped.video_0_id
-        JOIN {video} v1 ON v1.id = bumped.video_1_id
-        CROSS JOIN eligible e"""
+        ){claimed}""")

@@ -35,7 +35,7 @@ def batch_list_for_annotator(*, annotator, name: str | None = None) -> list[Batc
     """
     # Plain SQL (portable: only integer and text parameters): this runs on every claim, and
     # compiling the equivalent ORM query with its four EXISTS cost more than running it.
-    params = batch_eligibility_params(annotator=annotator, name=name)
+    params = batch_eligibility_params(user_id=annotator.pk, name=name)
     query = f"{batch_eligible_sql(by_name=name is not None)} ORDER BY b.priority DESC, b.id"
     if connection.vendor != "postgresql":
         return list(Batch.objects.raw(query, params))  # converts SQLite's booleans and dates
@@ -46,11 +46,11 @@ def batch_list_for_annotator(*, annotator, name: str | None = None) -> list[Batc
     return [Batch.from_db(connection.alias, sql.attnames(Batch), row) for row in rows]
 
 
-def batch_eligibility_params(*, annotator, name: str | None = None) -> dict:
+def batch_eligibility_params(*, user_id: int, name: str | None = None) -> dict:
     """Parameters of `batch_eligible_sql` (named, so larger statements can embed it)."""
     params = {
         "published": Batch.Status.PUBLISHED.value,
-        "user": annotator.pk,
+        "user": user_id,
         "rejected": AnnotatorReview.Status.REJECTED.value,
     }
     if name is not None:

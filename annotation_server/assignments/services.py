@@ -29,6 +29,7 @@ import logging
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -37,6 +38,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from annotation_server.accounts.authentication import TokenCaller
 from annotation_server.assignments import claim_sql, selectors
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch, Pair
@@ -68,10 +70,7 @@ def assignment_claim_next(
     `gold_rate`.
     """
     now = now or timezone.now()
-    # Stale slots are freed in their own transaction (see the lock order above): every few
-    # seconds per process, and always before telling a worker that nothing is left.
-    if _expiry_check_due():
-        assignment_expire_stale(now=now)
+    _sweep_if_due(now)
     # One draw per request decides gold vs regular for the first batch, whichever path runs.
     gold_draw = _rng.random()
     if connection.vendor == "postgresql":
@@ -84,6 +83,60 @@ def assignment_claim_next(
         )
         if claimed is not None:
             return claimed
+    return _claim_full(
+        annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now, gold_draw=gold_draw
+    )
+
+
+def assignment_claim_next_for(
+    *,
+    caller: TokenCaller,
+    authenticate: Callable[[tuple | None], object],
+    batch_name: str | None = None,
+    prefetch: bool = False,
+    now: dt.datetime | None = None,
+) -> Assignment | None:
+    """`assignment_claim_next` for a caller known by token only (PostgreSQL; see
+    accounts.authentication): the everyday claim's statement checks the token too.
+    `authenticate(row)` turns the caller's row from it (None if it found none) into the
+    annotator, raising if the caller may not claim; it runs before anything else is done
+    (the periodic sweep of stale assignments comes after it)."""
+    now = now or timezone.now()
+    gold_draw = _rng.random()
+    try:
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            claimed, row = claim_sql.claim_next_fast_for(
+                caller=caller,
+                batch_name=batch_name,
+                prefetch=prefetch,
+                now=now,
+                gold_draw=gold_draw,
+                left_is_video_0=_rng.random() < 0.5,
+            )
+    except IntegrityError:
+        logger.info("fast claim of annotator %s lost a race; taking the full way", caller.user_id)
+        claimed, row = None, None
+    annotator = authenticate(row)
+    _sweep_if_due(now)
+    if claimed is not None:
+        claimed.annotator = annotator
+        return claimed
+    return _claim_full(
+        annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now, gold_draw=gold_draw
+    )
+
+
+def _sweep_if_due(now: dt.datetime) -> None:
+    # Stale slots are freed in their own transaction (see the lock order above): every few
+    # seconds per process, and always before telling a worker that nothing is left.
+    if _expiry_check_due():
+        assignment_expire_stale(now=now)
+
+
+def _claim_full(
+    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime, gold_draw: float
+) -> Assignment | None:
+    """The claim with every rule (after the fast claim declined or lost a race)."""
     if batch_name is not None and not selectors.batch_list_for_annotator(
         annotator=annotator, name=batch_name
     ):

@@ -182,7 +182,7 @@ def explain_claim_statement(batch, user, label: str) -> None:
     from annotation_server.assignments import selectors
 
     fast = {
-        **selectors.batch_eligibility_params(annotator=user),
+        **selectors.batch_eligibility_params(user_id=user.pk),
         "now": now,
         "prefetch": False,
         "draw": 0.5,
