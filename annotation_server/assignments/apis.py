@@ -230,18 +230,27 @@ class GiveUpOutSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Assignment.Status.choices)
 
 
-class _GiveUpApi(APIView):
+class _GiveUpApi(TokenInStatementMixin, APIView):
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
     parser_classes = [JSONBodyParser]
     kind = ""
 
     def post(self, request, assignment_id: str):
-        assignment = services.assignment_give_up(
-            annotator=request.user,
-            assignment_id=parse_assignment_id(assignment_id),
-            kind=self.kind,
-            **_GIVE_UP_INPUT.validate(request.data),
-        )
+        assignment_id = parse_assignment_id(assignment_id)
+        given = _GIVE_UP_INPUT.validate(request.data)
+        caller = self.pending_caller(request)
+        if caller is not None:  # the token is checked by the give-up's own statement
+            assignment = services.assignment_give_up_for(
+                caller=caller,
+                authenticate=functools.partial(self.authenticated_user, request),
+                assignment_id=assignment_id,
+                kind=self.kind,
+                **given,
+            )
+        else:
+            assignment = services.assignment_give_up(
+                annotator=request.user, assignment_id=assignment_id, kind=self.kind, **given
+            )
         return Response({"id": str(assignment.pk), "status": assignment.status})
 
 

@@ -38,7 +38,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from annotation_server.accounts.authentication import TokenCaller
+from annotation_server.accounts import roles
+from annotation_server.accounts.authentication import (
+    TokenCaller,
+    caller_cte_sql,
+    caller_may_sql,
+    caller_width,
+)
 from annotation_server.assignments import claim_sql, selectors
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch, Pair
@@ -484,6 +490,100 @@ def assignment_give_up(
         )
         sql.mark_saved(report, cursor.fetchone()[0])
     return assignment
+
+
+def assignment_give_up_for(
+    *,
+    caller: TokenCaller,
+    authenticate: Callable[[tuple | None], object],
+    assignment_id,
+    kind: str,
+    reason: str,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Assignment:
+    """`assignment_give_up` for a caller known by token only (PostgreSQL; see
+    accounts.authentication): skipping or reporting one's own open assignment is one
+    statement that also checks the token. `authenticate(row)` turns the caller's row from it
+    (None if it found none) into the annotator, raising if the caller may not; every other
+    case then takes `assignment_give_up`."""
+    now = now or timezone.now()
+    target = Assignment.Status.SKIPPED if kind == "skip" else Assignment.Status.REPORTED
+    if kind not in PairReport.Kind.values or reason not in PairReport.Reason.values:
+        row, closed = None, None  # the usual path explains what is wrong, once authenticated
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _give_up_open_sql(),
+                {
+                    **caller.params(),
+                    "id": assignment_id,
+                    "status": target,
+                    "now": now,
+                    "kind": kind,
+                    "reason": reason,
+                    "note": note[:2000],
+                },
+            )
+            row = cursor.fetchone()
+        width = caller_width()
+        row, closed = (None, None) if row is None else (row[:width], row[width:])
+    annotator = authenticate(row)
+    if closed is None or closed[0] is None:
+        return assignment_give_up(
+            annotator=annotator,
+            assignment_id=assignment_id,
+            kind=kind,
+            reason=reason,
+            note=note,
+            now=now,
+        )
+    assignment = Assignment.from_db(connection.alias, claim_sql.ASSIGNMENT_FIELDS, closed)
+    assignment.annotator = annotator
+    return assignment
+
+
+@functools.cache
+def _give_up_open_sql() -> str:
+    """Close the caller's own open assignment as skipped or reported, give a regular pair's
+    slot back and file the report, in one statement, if the token (accounts.authentication)
+    still belongs to %(user)s and that user may annotate. The caller's row comes first, then
+    the closed assignment (NULLs when nothing was closed). Lock order as everywhere:
+    the assignment row (by the UPDATE), then the pair row."""
+    report_fields = sql.insert_fields(PairReport)
+    values = {
+        "assignment_id": "closed.id",
+        "pair_id": "closed.pair_id",
+        "annotator_id": "closed.annotator_id",
+        "kind": "%(kind)s",
+        "reason": "%(reason)s",
+        "note": "%(note)s",
+        "resolved": "false",
+        "created_at": "%(now)s",
+    }
+    columns = [field.column for field in report_fields]
+    if set(columns) != set(values):  # the model changed: say what to store in every column
+        raise RuntimeError(f"give-up statement out of date with PairReport: {sorted(columns)}")
+    returned = ", ".join(f"closed.{name}" for name in claim_sql.ASSIGNMENT_FIELDS)
+    a, p = Assignment._meta.db_table, Pair._meta.db_table
+    return sql.compact(f"""
+        WITH {caller_cte_sql()}, closed AS (
+            UPDATE {a} a SET status = %(status)s, finished_at = %(now)s
+            WHERE a.id = %(id)s AND a.annotator_id = %(user)s
+              AND a.status = '{Assignment.Status.OPEN.value}'
+              AND {caller_may_sql(roles.ANNOTATOR)}
+            RETURNING a.*
+        ), released AS (
+            UPDATE {p} p SET taken = p.taken - 1
+            FROM closed WHERE p.id = closed.pair_id AND NOT closed.is_gold
+        ), reported AS (
+            INSERT INTO {PairReport._meta.db_table} ({", ".join(columns)})
+            SELECT {", ".join(values[column] for column in columns)} FROM closed
+            RETURNING id
+        )
+        SELECT caller.*, done.* FROM caller LEFT JOIN (
+            SELECT {returned} FROM closed, reported
+        ) done ON true""")
 
 
 @functools.cache

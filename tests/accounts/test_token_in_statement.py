@@ -8,6 +8,8 @@ statement instead of two.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from annotation_server.accounts import authentication, roles
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments import services
-from annotation_server.assignments.models import Assignment
+from annotation_server.assignments.models import Assignment, PairReport
 from tests.assignments.workload import NEXT, answers, client_for, make_batch, submit
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +74,28 @@ def test_everyday_claim_and_submit_are_one_statement_each(make_user):
     assignment = Assignment.objects.get(pk=claimed.json()["id"])
     assert (assignment.annotator_id, assignment.status) == (user.pk, "submitted")
     assert Annotation.objects.get().annotator_id == user.pk
+
+
+def test_everyday_skip_is_one_statement_and_frees_the_slot(make_user):
+    _, (pair,) = make_batch(1)
+    user = make_user()
+    worker = _known_token_client(user)
+    assignment_id = worker.post(NEXT, {}, format="json").json()["id"]
+    path = f"/api/v1/assignments/{assignment_id}/skip/"
+    with CaptureQueriesContext(connection) as queries:
+        response = worker.post(path, {"reason": "unsure", "note": "can't tell"}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"id": assignment_id, "status": "skipped"}
+    statements = _statements(queries)
+    assert len(statements) == 1 and "authtoken_token" in statements[0]
+    report = PairReport.objects.get()
+    assert (report.kind, report.reason, report.note) == ("skip", "unsure", "can't tell")
+    assert (report.annotator_id, report.assignment_id) == (user.pk, uuid.UUID(assignment_id))
+    pair.refresh_from_db()
+    assert pair.taken == 0
+    again = worker.post(path, {"reason": "unsure"}, format="json")  # repeating is harmless
+    assert (again.status_code, again.json()["status"]) == (200, "skipped")
+    assert PairReport.objects.count() == 1
 
 
 def test_first_request_of_an_unknown_token_takes_the_usual_way(make_user):
@@ -149,6 +173,26 @@ def test_a_caller_who_may_not_submit_gets_the_usual_answer_and_stores_nothing(
     assert Assignment.objects.get(pk=assignment_id).status == "open"
     path = f"/api/v1/assignments/{assignment_id}/submit/"
     usual = _usual_way(worker, "post", path, answers())
+    assert (usual.status_code, usual.json()) == (response.status_code, response.json())
+
+
+@pytest.mark.parametrize(
+    ("change", "status"), [(_deleted_token, 401), (_deactivated, 401), (_made_reviewer, 403)]
+)
+def test_a_caller_who_may_not_skip_changes_nothing(make_user, change, status):
+    _, (pair,) = make_batch(1)
+    user = make_user()
+    worker = _known_token_client(user)
+    assignment_id = worker.post(NEXT, {}, format="json").json()["id"]
+    change(user)
+    path = f"/api/v1/assignments/{assignment_id}/report/"
+    response = worker.post(path, {"reason": "broken_video"}, format="json")
+    assert response.status_code == status
+    assert Assignment.objects.get(pk=assignment_id).status == "open"
+    assert not PairReport.objects.exists()
+    pair.refresh_from_db()
+    assert pair.taken == 1
+    usual = _usual_way(worker, "post", path, {"reason": "broken_video"})
     assert (usual.status_code, usual.json()) == (response.status_code, response.json())
 
 

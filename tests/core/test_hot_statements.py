@@ -24,6 +24,7 @@ def _hot_statements() -> dict[str, str]:
         "open assignments": selectors._open_sql(),
         "lock own": assignment_services._lock_own_sql(),
         "give up": assignment_services._give_up_sql(),
+        "give up open, by token": assignment_services._give_up_open_sql(),
         "submit lock": annotation_services._submit_lock_sql(),
         "store and close": annotation_services._store_and_close_sql(),
     }
