@@ -133,8 +133,9 @@ class TokenCaller(NamedTuple):
         return {"token": self.key, "user": self.user_id}
 
 
-# Number of leading columns a statement's result row gives to the caller (see caller_cte_sql).
+@functools.cache
 def caller_width() -> int:
+    """Number of leading columns a statement's result row gives to the caller."""
     return 2 + len(get_user_model()._meta.concrete_fields)
 
 

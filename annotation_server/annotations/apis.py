@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from annotation_server.accounts.authentication import TokenInStatementMixin
 from annotation_server.annotations import services
 from annotation_server.assignments.apis import error_responses, parse_assignment_id
-from annotation_server.core.parsing import JSONBodyParser
+from annotation_server.core.parsing import JSONBodyParser, request_data
 from annotation_server.core.permissions import IsAnnotatorRole
 from annotation_server.core.validation import InputValidator
 from annotation_server.taxonomy import HARM_KEYS
@@ -93,7 +93,7 @@ class AssignmentSubmitApi(TokenInStatementMixin, APIView):
     )
     def post(self, request, assignment_id: str):
         assignment_id = parse_assignment_id(assignment_id)
-        answers = _SUBMIT_INPUT.validate(request.data)
+        answers = _SUBMIT_INPUT.validate(request_data(request))
         caller = self.pending_caller(request)
         if caller is not None:  # the token is checked by the submit's own statement
             annotation, created = services.annotation_submit_for(

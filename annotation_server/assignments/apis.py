@@ -25,7 +25,7 @@ from annotation_server.assignments import selectors, services
 from annotation_server.assignments.claim_sql import ClaimDisplay
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.core.exceptions import NotFoundError
-from annotation_server.core.parsing import JSONBodyParser
+from annotation_server.core.parsing import JSONBodyParser, request_data
 from annotation_server.core.permissions import IsAnnotatorRole
 from annotation_server.core.validation import InputValidator
 
@@ -183,7 +183,7 @@ class AssignmentNextApi(TokenInStatementMixin, APIView):
         },
     )
     def post(self, request):
-        data = _NEXT_INPUT.validate(request.data)
+        data = _NEXT_INPUT.validate(request_data(request))
         prefetch = data["prefetch"] or request.query_params.get("prefetch") in ("1", "true", "yes")
         caller = self.pending_caller(request)
         if caller is not None:  # the token is checked by the claim's own statement
@@ -237,7 +237,7 @@ class _GiveUpApi(TokenInStatementMixin, APIView):
 
     def post(self, request, assignment_id: str):
         assignment_id = parse_assignment_id(assignment_id)
-        given = _GIVE_UP_INPUT.validate(request.data)
+        given = _GIVE_UP_INPUT.validate(request_data(request))
         caller = self.pending_caller(request)
         if caller is not None:  # the token is checked by the give-up's own statement
             assignment = services.assignment_give_up_for(

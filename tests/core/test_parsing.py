@@ -6,11 +6,13 @@ import io
 import json
 
 import pytest
-from rest_framework.exceptions import ParseError
+from django.test import RequestFactory
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 
 from annotation_server.accounts import roles
-from annotation_server.core.parsing import JSONBodyParser
+from annotation_server.core.parsing import ContentNegotiation, JSONBodyParser, request_data
 from tests.assignments.workload import NEXT, answers, client_for, make_batch
 
 BODIES = [
@@ -66,3 +68,37 @@ def test_claim_accepts_json_only_and_explains_errors(make_user, content_type, bo
         assert response.json()["detail"].startswith("JSON parse error")
     if status == 415:
         assert content_type.split(";")[0] in response.json()["detail"]
+
+
+def _drf_request(body: bytes, content_type: str, parser=None):
+    django_request = RequestFactory().generic("POST", "/x/", body, content_type=content_type)
+    return Request(
+        django_request, parsers=[parser or JSONBodyParser()], negotiator=ContentNegotiation()
+    )
+
+
+def _data_outcome(read, request):
+    try:
+        return "ok", read(request)
+    except APIException as error:
+        return type(error).__name__, str(error.detail)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "text/plain"],
+)
+@pytest.mark.parametrize("body", BODIES)
+def test_request_data_agrees_with_drf(body, content_type):
+    ours = _data_outcome(request_data, _drf_request(body, content_type))
+    drf = _data_outcome(lambda request: request.data, _drf_request(body, content_type))
+    assert ours == drf
+
+
+def test_request_data_is_kept_where_drf_keeps_it():
+    request = _drf_request(b'{"reason": "unsure"}', "application/json")
+    data = request_data(request)
+    assert data == {"reason": "unsure"} and request.data is data
+    assert request_data(request) is data  # a second read parses nothing again
+    other = _drf_request(b'{"a": 1}', "application/json", parser=JSONParser())
+    assert request_data(other) == {"a": 1}  # another parser: DRF's own path
