@@ -109,19 +109,15 @@ def assignment_claim_next_for(
     (the periodic sweep of stale assignments comes after it)."""
     now = now or timezone.now()
     gold_draw = _rng.random()
-    try:
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            claimed, row = claim_sql.claim_next_fast_for(
-                caller=caller,
-                batch_name=batch_name,
-                prefetch=prefetch,
-                now=now,
-                gold_draw=gold_draw,
-                left_is_video_0=_rng.random() < 0.5,
-            )
-    except IntegrityError:
-        logger.info("fast claim of annotator %s lost a race; taking the full way", caller.user_id)
-        claimed, row = None, None
+    claimed, row = _one_statement(
+        claim_sql.claim_next_fast_for,
+        caller.user_id,
+        caller=caller,
+        batch_name=batch_name,
+        prefetch=prefetch,
+        now=now,
+        gold_draw=gold_draw,
+    ) or (None, None)
     annotator = authenticate(row)
     _sweep_if_due(now)
     if claimed is not None:
@@ -163,21 +159,27 @@ def _claim_fast(
     *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime, gold_draw: float
 ) -> Assignment | None:
     """The one-statement claim (see claim_sql.claim_next_fast), or None to go the full way."""
+    return _one_statement(
+        claim_sql.claim_next_fast,
+        annotator.pk,
+        annotator=annotator,
+        batch_name=batch_name,
+        prefetch=prefetch,
+        now=now,
+        gold_draw=gold_draw,
+    )
+
+
+def _one_statement(claim, user_id: int, **kwargs):
+    """Runs one of claim_sql's one-statement claims (with a random display order); None when
+    another request of the same account took the same slot or pair a moment earlier."""
     try:
         # Inside an outer transaction (never in a request) a failed statement must not
         # spoil it: give it a savepoint there.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            return claim_sql.claim_next_fast(
-                annotator=annotator,
-                batch_name=batch_name,
-                prefetch=prefetch,
-                now=now,
-                gold_draw=gold_draw,
-                left_is_video_0=_rng.random() < 0.5,
-            )
+            return claim(**kwargs, left_is_video_0=_rng.random() < 0.5)
     except IntegrityError:
-        # Another request of this account took the same slot (or pair) a moment earlier.
-        logger.info("fast claim of annotator %s lost a race; taking the full way", annotator.pk)
+        logger.info("fast claim of annotator %s lost a race; taking the full way", user_id)
         return None
 
 
