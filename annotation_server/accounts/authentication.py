@@ -3,8 +3,8 @@
 Every worker request checks a role (annotator, reviewer, admin); reading the role groups
 with the token saves one statement per request on the hot claim and submit paths.
 
-The two hottest endpoints (claim and submit) go one step further: their work is one SQL
-statement anyway, so the token is checked *inside* that statement (`TokenInStatementMixin`):
+The hottest endpoints (claim, submit, skip and report) go one step further: their work is one
+SQL statement anyway, so the token is checked *inside* that statement (`TokenInStatementMixin`):
 one round trip per request instead of two. A statement needs the caller's user id as a plain
 parameter (the claim uses it in eight places), so each process remembers which user id a
 token key belonged to when it last authenticated it the usual way (`_TOKEN_USERS`, a hint
@@ -225,7 +225,11 @@ class TokenInStatementMixin:
             super().perform_authentication(request)  # the usual lookup, with its errors
         else:
             authenticator = request.authenticators[0]
-            user, token = _user_and_token(authenticator.get_model(), caller.key, row)
+            try:
+                user, token = _user_and_token(authenticator.get_model(), caller.key, row)
+            except exceptions.APIException:
+                request._not_authenticated()  # as DRF leaves a request it refused
+                raise
             request._authenticator = authenticator
             request.user, request.auth = user, token
         super().check_permissions(request)
