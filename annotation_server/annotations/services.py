@@ -92,11 +92,12 @@ def _submit_open_regular(
     regular assignment whose batch does not ask for prompt labels. Locks it, stores the
     annotation and closes the assignment, all or nothing.
 
-    Returns None, having changed nothing, for every other case (someone else's or an unknown
-    id, expired, already submitted or given up, gold, prompt labels asked); `_submit` then
-    decides with the full rules. With a `caller`, the statement also checks the token (and
-    stores nothing unless the caller may annotate) and the caller's row comes back second
-    (None: no such token for that user).
+    Returns (annotation, caller row). The annotation is None, nothing having changed, for
+    every other case (someone else's or an unknown id, expired, already submitted or given
+    up, gold, prompt labels asked); `_submit` then decides with the full rules. With a
+    `caller`, the statement also checks the token (and stores nothing unless the caller may
+    annotate) and returns the caller's row (None: no such token for that user); without one
+    the caller row is always None.
     """
     answers = {**answers, "prompt_harm_labels": None}  # not asked on this path
     by_order = {
