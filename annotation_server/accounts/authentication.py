@@ -151,6 +151,22 @@ def caller_cte_sql() -> str:
     )
 
 
+def caller_result_sql(select: str) -> str:
+    """A statement's result for a token caller: the caller's row, then the columns of
+    `select` (NULLs when it has no row, i.e. the statement did nothing)."""
+    return f"SELECT caller.*, done.* FROM caller LEFT JOIN ({select}) done ON true"
+
+
+def split_caller_row(row) -> tuple[tuple | None, tuple | None]:
+    """A `caller_result_sql` row as (the caller's row, the rest): (None, None) when no row
+    came back (no such token for that user), the rest None when the statement did nothing."""
+    if row is None:
+        return None, None
+    width = caller_width()
+    rest = row[width:]
+    return row[:width], None if rest[0] is None else rest
+
+
 @functools.cache
 def caller_may_sql(role: str) -> str:
     """True when the caller is active and has `role` (superusers have every role): the
@@ -189,12 +205,12 @@ class TokenInStatementMixin:
     """For an APIView whose work is one statement that checks the token itself.
 
     With a `token_caller`, DRF's authentication and permission checks are postponed: the
-    handler passes `self.caller` to its statement (which writes nothing unless
-    `caller_may_sql` holds) and then calls `authenticated_user` with the caller's row from that
-    statement — from then on `request.user` and the permission checks are exactly those of
-    the usual path. Any error raised before that (unparsable body, invalid input, a database
-    error) first authenticates the usual way, so a request with a bad token still gets 401
-    rather than a validation error.
+    handler calls its service through `call_service`, whose by-token form passes the caller
+    to its statement (which writes nothing unless `caller_may_sql` holds) and then calls
+    `authenticated_user` with the caller's row from that statement — from then on
+    `request.user` and the permission checks are exactly those of the usual path. Any error
+    raised before that (unparsable body, invalid input, a database error) first authenticates
+    the usual way, so a request with a bad token still gets 401 rather than a validation error.
     """
 
     caller: TokenCaller | None = None
@@ -207,6 +223,15 @@ class TokenInStatementMixin:
     def check_permissions(self, request):
         if self.caller is None:
             super().check_permissions(request)
+
+    def call_service(self, request, usual, by_token, **kwargs):
+        """`by_token(caller=…, authenticate=…, **kwargs)` when the token is to be checked in
+        the service's statement, else `usual(annotator=request.user, **kwargs)`."""
+        caller = self.pending_caller(request)
+        if caller is None:
+            return usual(annotator=request.user, **kwargs)
+        authenticate = functools.partial(self.authenticated_user, request)
+        return by_token(caller=caller, authenticate=authenticate, **kwargs)
 
     def pending_caller(self, request) -> TokenCaller | None:
         """The caller to check in the statement, or None when `request.user` is known."""

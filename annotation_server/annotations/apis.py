@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -94,18 +92,13 @@ class AssignmentSubmitApi(TokenInStatementMixin, APIView):
     def post(self, request, assignment_id: str):
         assignment_id = parse_assignment_id(assignment_id)
         answers = _SUBMIT_INPUT.validate(request_data(request))
-        caller = self.pending_caller(request)
-        if caller is not None:  # the token is checked by the submit's own statement
-            annotation, created = services.annotation_submit_for(
-                caller=caller,
-                authenticate=functools.partial(self.authenticated_user, request),
-                assignment_id=assignment_id,
-                answers=answers,
-            )
-        else:
-            annotation, created = services.annotation_submit(
-                annotator=request.user, assignment_id=assignment_id, answers=answers
-            )
+        annotation, created = self.call_service(
+            request,
+            services.annotation_submit,
+            services.annotation_submit_for,  # the token checked in the submit statement
+            assignment_id=assignment_id,
+            answers=answers,
+        )
         return Response(
             {"id": str(annotation.assignment_id), "status": "submitted"},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

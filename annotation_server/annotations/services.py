@@ -17,7 +17,8 @@ from annotation_server.accounts.authentication import (
     TokenCaller,
     caller_cte_sql,
     caller_may_sql,
-    caller_width,
+    caller_result_sql,
+    split_caller_row,
 )
 from annotation_server.annotations import answers as answer_rules
 from annotation_server.annotations.models import Annotation
@@ -122,10 +123,9 @@ def _submit_open_regular(
         cursor.execute(_submit_open_regular_sql(by_token=caller is not None), params)
         row = cursor.fetchone()
     caller_row = None
-    if caller is not None and row is not None:
-        width = caller_width()
-        caller_row, row = row[:width], row[width:]
-    if row is None or row[0] is None:
+    if caller is not None:
+        caller_row, row = split_caller_row(row)
+    if row is None:
         return None, caller_row
     annotation_pk, assignment_pk, pair_id, batch_id, left_is_video_0, duration_ms = row
     values = {
@@ -194,12 +194,12 @@ def _submit_open_regular_sql(*, by_token: bool = False) -> str:
     # also when nothing was stored.
     caller = f"{caller_cte_sql()}," if by_token else ""
     may = f"AND {caller_may_sql(roles.ANNOTATOR)}" if by_token else ""
-    result = "SELECT stored.id, t.id, t.pair_id, t.batch_id, t.left_is_video_0, t.duration_ms"
     result = (
-        f"SELECT caller.*, done.* FROM caller LEFT JOIN ({result} FROM stored, t) done ON true"
-        if by_token
-        else f"{result} FROM stored, t"
+        "SELECT stored.id, t.id, t.pair_id, t.batch_id, t.left_is_video_0, t.duration_ms "
+        "FROM stored, t"
     )
+    if by_token:
+        result = caller_result_sql(result)
     return sql.compact(f"""
         WITH {caller} t AS (
             UPDATE {a} a SET status = '{Assignment.Status.SUBMITTED.value}', finished_at = %(now)s

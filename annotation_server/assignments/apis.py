@@ -185,18 +185,13 @@ class AssignmentNextApi(TokenInStatementMixin, APIView):
     def post(self, request):
         data = _NEXT_INPUT.validate(request_data(request))
         prefetch = data["prefetch"] or request.query_params.get("prefetch") in ("1", "true", "yes")
-        caller = self.pending_caller(request)
-        if caller is not None:  # the token is checked by the claim's own statement
-            assignment = services.assignment_claim_next_for(
-                caller=caller,
-                authenticate=functools.partial(self.authenticated_user, request),
-                batch_name=data.get("batch"),
-                prefetch=prefetch,
-            )
-        else:
-            assignment = services.assignment_claim_next(
-                annotator=request.user, batch_name=data.get("batch"), prefetch=prefetch
-            )
+        assignment = self.call_service(
+            request,
+            services.assignment_claim_next,
+            services.assignment_claim_next_for,  # the token checked in the claim statement
+            batch_name=data.get("batch"),
+            prefetch=prefetch,
+        )
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(assignment_present(assignment))
@@ -238,19 +233,14 @@ class _GiveUpApi(TokenInStatementMixin, APIView):
     def post(self, request, assignment_id: str):
         assignment_id = parse_assignment_id(assignment_id)
         given = _GIVE_UP_INPUT.validate(request_data(request))
-        caller = self.pending_caller(request)
-        if caller is not None:  # the token is checked by the give-up's own statement
-            assignment = services.assignment_give_up_for(
-                caller=caller,
-                authenticate=functools.partial(self.authenticated_user, request),
-                assignment_id=assignment_id,
-                kind=self.kind,
-                **given,
-            )
-        else:
-            assignment = services.assignment_give_up(
-                annotator=request.user, assignment_id=assignment_id, kind=self.kind, **given
-            )
+        assignment = self.call_service(
+            request,
+            services.assignment_give_up,
+            services.assignment_give_up_for,  # the token checked in the give-up statement
+            assignment_id=assignment_id,
+            kind=self.kind,
+            **given,
+        )
         return Response({"id": str(assignment.pk), "status": assignment.status})
 
 

@@ -30,7 +30,8 @@ from annotation_server.accounts.authentication import (
     TokenCaller,
     caller_cte_sql,
     caller_may_sql,
-    caller_width,
+    caller_result_sql,
+    split_caller_row,
 )
 from annotation_server.assignments import selectors
 from annotation_server.assignments.models import Assignment
@@ -275,11 +276,8 @@ def claim_next_fast_for(
     assignment_id, row = _run_fast_claim(
         params, batch_name, prefetch, now, gold_draw, left_is_video_0, by_token=True
     )
+    caller_row, row = split_caller_row(row)
     if row is None:
-        return None, None
-    width = caller_width()
-    caller_row, row = row[:width], row[width:]
-    if row[0] is None:  # the caller's row, no claim
         return None, caller_row
     return _fast_claimed(assignment_id, row, caller.user_id, now, left_is_video_0), caller_row
 
@@ -377,7 +375,7 @@ def _fast_claim_sql(*, by_name: bool, async_commit: bool, by_token: bool = False
         JOIN {video} v1 ON v1.id = bumped.video_1_id
         CROSS JOIN eligible e"""
     if by_token:
-        claimed = f"SELECT caller.*, claimed.* FROM caller LEFT JOIN ({claimed}) claimed ON true"
+        claimed = caller_result_sql(claimed)
     return sql.compact(f"""
         WITH {caller} mine AS (
             SELECT a.slot, a.expires_at > %(now)s AS live FROM {assignment} a

@@ -43,7 +43,8 @@ from annotation_server.accounts.authentication import (
     TokenCaller,
     caller_cte_sql,
     caller_may_sql,
-    caller_width,
+    caller_result_sql,
+    split_caller_row,
 )
 from annotation_server.assignments import claim_sql, selectors
 from annotation_server.assignments.models import Assignment, PairReport
@@ -528,10 +529,9 @@ def assignment_give_up_for(
                 },
             )
             row = cursor.fetchone()
-        width = caller_width()
-        row, closed = (None, None) if row is None else (row[:width], row[width:])
+        row, closed = split_caller_row(row)
     annotator = authenticate(row)
-    if closed is None or closed[0] is None:
+    if closed is None:
         return assignment_give_up(
             annotator=annotator,
             assignment_id=assignment_id,
@@ -583,9 +583,7 @@ def _give_up_open_sql() -> str:
             SELECT {", ".join(values[column] for column in columns)} FROM closed
             RETURNING id
         )
-        SELECT caller.*, done.* FROM caller LEFT JOIN (
-            SELECT {returned} FROM closed, reported
-        ) done ON true""")
+        {caller_result_sql(f"SELECT {returned} FROM closed, reported")}""")
 
 
 @functools.cache

@@ -2,7 +2,7 @@
 
 psycopg rewrites `%(name)s` placeholders into `$n` with a regular-expression pass on every
 execution of a statement longer than its cache limit (for the claim: ~100 µs of CPU per
-request, more than half of what the statement costs PostgreSQL). Nothing else would notice a
+request, a fifth of what the statement costs PostgreSQL). Nothing else would notice a
 statement that grew past the limit.
 """
 
