@@ -11,7 +11,7 @@ from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
 
 from . import lifecycle
-from .models import Batch, Pair
+from .models import Batch, BatchImport, Pair
 
 
 class BatchAdminForm(forms.ModelForm):
@@ -113,6 +113,52 @@ class BatchAdmin(admin.ModelAdmin):
 
         view = self.admin_site.admin_view(batch_import_view)
         return [path("import/", view, name="batches_batch_import"), *super().get_urls()]
+
+
+@admin.register(BatchImport)
+class BatchImportAdmin(admin.ModelAdmin):
+    """Admin uploads being imported (batches/import_jobs.py): read-only, admins only. New
+    ones start from the upload page (Batches › Import), which "add" leads to."""
+
+    list_display = ("name", "status", "stage", "batch", "owner", "created_at", "finished_at")
+    list_filter = ("status",)
+    readonly_fields = (
+        "name",
+        "status",
+        "stage",
+        "batch",
+        "overlap",
+        "priority",
+        "instructions",
+        "manifest_name",
+        "videos_name",
+        "summary",
+        "owner",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    fields = readonly_fields
+
+    def has_module_permission(self, request):
+        return roles.is_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return roles.is_admin(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # A running job's row is its only record; finished ones may go.
+        return roles.is_admin(request.user) and (obj is None or obj.finished)
+
+    def delete_queryset(self, request, queryset):
+        finished = [BatchImport.Status.SUCCEEDED, BatchImport.Status.FAILED]
+        queryset.filter(status__in=finished).delete()
 
 
 @admin.register(Pair)

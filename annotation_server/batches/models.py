@@ -170,3 +170,70 @@ class Pair(models.Model):
 
     def __str__(self) -> str:
         return self.pair_id
+
+
+class BatchImport(TimeStampedModel):
+    """An admin upload (manifest + zip of videos) imported as a batch by a Celery worker.
+
+    The web request only stores the upload in its own staging folder and records this row;
+    the worker unpacks, checks and imports it (batches/import_jobs.py) and writes the outcome
+    here: the new batch, or every problem found (then nothing was imported)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="batch_imports",
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    # What the admin asked for (the new batch's name and settings).
+    name = models.CharField(max_length=128)
+    overlap = models.PositiveSmallIntegerField(default=3)
+    priority = models.IntegerField(default=0)
+    instructions = models.TextField(blank=True)
+    # The upload: file names as shown to the admin (base names, harmless characters only)
+    # and the staging folder's name under IMPORT_STAGING_ROOT (32 hex digits, made here).
+    manifest_name = models.CharField(max_length=255)
+    videos_name = models.CharField(max_length=255, blank=True)
+    staging = models.CharField(max_length=32, unique=True)
+
+    stage = models.CharField(max_length=64, blank=True)
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
+    )
+    problems = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "running", "succeeded", "failed"]),
+                name="batch_import_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(staging__regex=r"^[0-9a-f]{32}$"), name="batch_import_staging_hex"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | ~Q(problems=[]),
+                name="batch_import_failed_says_why",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"import of {self.name!r} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

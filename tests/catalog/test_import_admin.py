@@ -1,4 +1,5 @@
-"""The admin upload: manifest + zip of videos through the same import, problems listed."""
+"""The admin upload: manifest + zip of videos, imported by a background job through the same
+import; the job's page shows the new batch or every problem found."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from annotation_server.accounts import roles
-from annotation_server.batches.models import Batch
+from annotation_server.batches import import_jobs
+from annotation_server.batches.models import Batch, BatchImport
 from annotation_server.catalog.models import Video
 
 from .importing import db_counts, media, stored_files
@@ -63,6 +65,18 @@ def _post(client, manifest: bytes, archive: bytes, name="uploaded"):
     )
 
 
+def _post_and_run(client, capture, manifest: bytes, archive: bytes, name="uploaded"):
+    """Upload, then run the queued job here (its task body): (upload response, job page)."""
+    with capture() as callbacks:
+        response = _post(client, manifest, archive, name)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = BatchImport.objects.get(name=name)
+    assert response["Location"] == reverse("admin:batches_batchimport_change", args=[job.pk])
+    assert len(callbacks) == 1  # the job is queued once the upload is committed
+    import_jobs.batch_import_execute(job_id=job.pk)
+    return response, client.get(response["Location"])
+
+
 @pytest.fixture
 def admin_client_(client, make_user, settings, tmp_path):
     settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
@@ -71,29 +85,48 @@ def admin_client_(client, make_user, settings, tmp_path):
 
 
 def test_admin_uploads_manifest_and_zip_into_a_batch(
-    db, admin_client_, media, settings, admin_client
+    db, admin_client_, media, settings, admin_client, django_capture_on_commit_callbacks
 ):
     archive = _zip({"p1/a.mp4": b"clip a", "p1/b.mp4": b"clip b"})
-    response = _post(admin_client_, _manifest(), archive)
-
-    batch = Batch.objects.get(name="uploaded")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = _post(admin_client_, _manifest(), archive)
+    job = BatchImport.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:batches_batch_change", args=[batch.pk])
+    assert job.status == "pending" and not Batch.objects.exists()  # nothing done in the request
+    waiting = admin_client_.get(response["Location"]).content.decode()
+    assert "Waiting for a worker" in waiting and 'http-equiv="refresh"' in waiting
+    assert len(callbacks) == 1
+
+    job = import_jobs.batch_import_execute(job_id=job.pk)
+    batch = Batch.objects.get(name="uploaded")
+    assert (job.status, job.batch, job.summary["pairs"]) == ("succeeded", batch, 1)
     assert (batch.overlap, batch.priority, batch.pairs.count()) == (2, 1, 1)
     assert sorted(p.read_bytes() for p in stored_files(media)) == [b"clip a", b"clip b"]
     assert Video.objects.count() == 2
     assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []  # the staged upload is gone
+    page = admin_client_.get(response["Location"]).content.decode()
+    assert reverse("admin:batches_batch_change", args=[batch.pk]) in page
+    assert "imported with 1 pair;" in page and 'http-equiv="refresh"' not in page
+    # Running the job again (a redelivered task) changes nothing.
+    assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
+    assert Batch.objects.count() == 1
     listing = admin_client.get(reverse("admin:batches_batch_changelist"))
     assert reverse(URL).encode() in listing.content
 
 
-def test_manifest_problems_are_listed_and_nothing_is_written(db, admin_client_, media):
+def test_manifest_problems_are_listed_and_nothing_is_written(
+    db, admin_client_, media, settings, django_capture_on_commit_callbacks
+):
     archive = _zip({"p1/a.mp4": b"clip a"})
-    response = _post(admin_client_, _manifest(("p1/a.mp4", "p1/missing.mp4")), archive)
+    manifest = _manifest(("p1/a.mp4", "p1/missing.mp4"))
+    _, page = _post_and_run(admin_client_, django_capture_on_commit_callbacks, manifest, archive)
 
-    assert response.status_code == 200
-    assert b"manifest.jsonl:1: videos[1].path: file not found: p1/missing.mp4" in response.content
+    assert page.status_code == 200
+    assert b"manifest.jsonl:1: videos[1].path: file not found: p1/missing.mp4" in page.content
+    assert b"nothing was imported" in page.content
+    assert BatchImport.objects.get().status == "failed"
     assert db_counts() == (0, 0, 0, 0) and stored_files(media) == []
+    assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -105,23 +138,41 @@ def test_manifest_problems_are_listed_and_nothing_is_written(db, admin_client_, 
     ],
 )
 def test_zip_traversal_and_symlinks_are_refused(
-    db, admin_client_, media, tmp_path, members, symlinks, message
+    db,
+    admin_client_,
+    media,
+    tmp_path,
+    members,
+    symlinks,
+    message,
+    django_capture_on_commit_callbacks,
 ):
-    response = _post(admin_client_, _manifest(), _zip(members, symlinks))
-    assert response.status_code == 200
-    assert message in response.content
+    archive = _zip(members, symlinks)
+    _, page = _post_and_run(admin_client_, django_capture_on_commit_callbacks, _manifest(), archive)
+    assert message in page.content
     assert db_counts() == (0, 0, 0, 0)
     assert not (tmp_path / "evil.mp4").exists() and not (tmp_path / "staging" / "evil.mp4").exists()
 
 
-def test_zip_bomb_is_refused(db, admin_client_, media, settings):
+def test_zip_bomb_is_refused(
+    db, admin_client_, media, settings, django_capture_on_commit_callbacks
+):
     settings.IMPORT_MAX_UNZIPPED_BYTES = 64 * 1024
     archive = _zip({"p1/a.mp4": b"\0" * (1024 * 1024), "p1/b.mp4": b"b"})
     assert len(archive) < 16 * 1024  # small upload, large content
-    response = _post(admin_client_, _manifest(), archive)
-    assert b"IMPORT_MAX_UNZIPPED_BYTES" in response.content
+    _, page = _post_and_run(admin_client_, django_capture_on_commit_callbacks, _manifest(), archive)
+    assert b"IMPORT_MAX_UNZIPPED_BYTES" in page.content
     assert db_counts() == (0, 0, 0, 0)
     assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []
+
+
+def test_a_taken_name_is_refused_at_once(db, admin_client_, media, settings):
+    Batch.objects.create(name="uploaded")
+    response = _post(admin_client_, _manifest(), _zip({"p1/a.mp4": b"a", "p1/b.mp4": b"b"}))
+    assert response.status_code == 200
+    assert b"A batch named &#x27;uploaded&#x27; already exists" in response.content
+    assert not BatchImport.objects.exists()
+    assert not settings.IMPORT_STAGING_ROOT.exists()  # nothing staged either
 
 
 def test_only_admins_may_import(db, client, make_user, media):
@@ -131,27 +182,34 @@ def test_only_admins_may_import(db, client, make_user, media):
     assert response.status_code == 403
     client.force_login(make_user(roles.ANNOTATOR))
     assert client.get(reverse(URL)).status_code == 302  # not staff: sent to the admin log-in
-    assert db_counts() == (0, 0, 0, 0)
+    assert db_counts() == (0, 0, 0, 0) and not BatchImport.objects.exists()
+    client.force_login(make_user(roles.REVIEWER))
+    assert client.get(reverse("admin:batches_batchimport_changelist")).status_code == 403
 
 
-def test_admin_uploads_a_safesora_config_and_its_videos(db, admin_client_, media):
+def test_admin_uploads_a_safesora_config_and_its_videos(
+    db, admin_client_, media, django_capture_on_commit_callbacks
+):
     from .importing import SAMPLES
 
     root = SAMPLES / "safesora"
     members = {str(p.relative_to(root)): p.read_bytes() for p in (root / "videos").rglob("*.mp4")}
-    response = admin_client_.post(
-        reverse(URL),
-        {
-            "name": "safesora-upload",
-            "overlap": 3,
-            "priority": 0,
-            "manifest": SimpleUploadedFile(
-                "config-test.json.gz", (root / "config-test.json.gz").read_bytes()
-            ),
-            "videos": SimpleUploadedFile("videos.zip", _zip(members)),
-        },
-    )
-    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client_.post(
+            reverse(URL),
+            {
+                "name": "safesora-upload",
+                "overlap": 3,
+                "priority": 0,
+                "manifest": SimpleUploadedFile(
+                    "config-test.json.gz", (root / "config-test.json.gz").read_bytes()
+                ),
+                "videos": SimpleUploadedFile("videos.zip", _zip(members)),
+            },
+        )
+    assert response.status_code == 302 and len(callbacks) == 1
+    job = import_jobs.batch_import_execute(job_id=BatchImport.objects.get().pk)
+    assert job.status == "succeeded", job.problems
     batch = Batch.objects.get(name="safesora-upload")
     assert sorted(batch.pairs.values_list("pair_id", flat=True)) == [
         "c07b5e6100a00006-c07b5e6101b00007",

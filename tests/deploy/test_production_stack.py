@@ -180,6 +180,25 @@ def _login(session: requests.Session, url: str, username: str, password: str) ->
     assert response.status_code == 302, f"login to {url} failed: {response.status_code}"
 
 
+def _wait_import(stack, name: str, timeout_s: float = 120) -> str:
+    """The batch id once the admin upload's import job succeeded (fails on a failed job)."""
+    script = (
+        "import json; from annotation_server.batches.models import BatchImport; "
+        f"job = BatchImport.objects.get(name={name!r}); "
+        "print(json.dumps([job.status, job.batch_id, job.problems]))"
+    )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status, batch_id, problems = json.loads(
+            _manage(stack, "shell", "-c", script).strip().splitlines()[-1]
+        )
+        if status in ("succeeded", "failed"):
+            assert status == "succeeded", problems
+            return str(batch_id)
+        assert time.monotonic() < deadline, f"import not finished: {status}"
+        time.sleep(1)
+
+
 def _wait_videos_ready(stack, timeout_s: float = 180) -> dict[str, str]:
     script = (
         "import json; from annotation_server.catalog.models import Video; "
@@ -281,7 +300,12 @@ def test_production_stack_imports_transcodes_annotates_exports_and_serves_ranges
             allow_redirects=False,
         )
     assert response.status_code == 302, response.text[-2000:]
-    batch_pk = re.search(r"/admin/batches/batch/(\d+)/change/", response.headers["Location"])[1]
+    job_page = re.search(r"/admin/batches/batchimport/\d+/change/", response.headers["Location"])
+    assert job_page, response.headers["Location"]
+    # The default-queue worker imports the upload; the job's page then links the batch.
+    batch_pk = _wait_import(stack, "stack-batch")
+    page = admin.get(f"{url}{job_page[0]}").text
+    assert f"/admin/batches/batch/{batch_pk}/change/" in page
 
     # 2. The real transcoder worker makes both renditions.
     assert _wait_videos_ready(stack) == {"stack-v1": "ready", "stack-v2": "ready"}

@@ -1,0 +1,96 @@
+"""The admin upload's import runs on a real Celery worker; with the broker down the job fails
+at once and says why (it never waits as pending for ever)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from annotation_server.accounts import roles
+from annotation_server.batches import import_jobs
+from annotation_server.batches.models import Batch, BatchImport
+from tests.celery_worker import broker_unreachable, wait_until
+
+from .importing import SAMPLES, media
+from .test_import_admin import _manifest, _zip
+
+__all__ = ["media"]
+
+
+def _safesora_upload() -> dict:
+    root = SAMPLES / "safesora"
+    members = {str(p.relative_to(root)): p.read_bytes() for p in (root / "videos").rglob("*.mp4")}
+    return {
+        "name": "from-the-worker",
+        "overlap": 3,
+        "priority": 0,
+        "manifest": SimpleUploadedFile(
+            "config-test.json.gz", (root / "config-test.json.gz").read_bytes()
+        ),
+        "videos": SimpleUploadedFile("videos.zip", _zip(members)),
+    }
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_imports_the_upload_and_the_page_shows_the_batch(
+    make_user, media, celery_worker_factory, client, settings, tmp_path
+):
+    settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
+    celery_worker_factory(IMPORT_STAGING_ROOT=settings.IMPORT_STAGING_ROOT)
+    client.force_login(make_user(roles.ADMIN))
+
+    response = client.post(reverse("admin:batches_batch_import"), _safesora_upload())
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = BatchImport.objects.get()
+    wait_until(lambda: BatchImport.objects.get().finished, what="the import job")
+
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.problems
+    batch = Batch.objects.get(name="from-the-worker")
+    assert job.batch == batch and batch.pairs.count() == 3 == job.summary["pairs"]
+    assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []
+    page = client.get(response["Location"]).content.decode()
+    assert "from-the-worker" in page and 'http-equiv="refresh"' not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_while_the_broker_is_down_fails_with_a_reason(make_user, settings, tmp_path):
+    settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
+    with broker_unreachable():
+        job = import_jobs.batch_import_start(
+            owner=make_user(roles.ADMIN),
+            name="never-queued",
+            overlap=3,
+            priority=0,
+            instructions="",
+            manifest=SimpleUploadedFile("manifest.jsonl", _manifest()),
+            manifest_name="manifest.jsonl",
+            videos=None,
+        )
+    job.refresh_from_db()
+    assert job.status == "failed" and job.finished_at is not None
+    assert "broker (CELERY_BROKER_URL) was unreachable" in job.problems[0]
+    assert "Upload the files again" in job.problems[0]
+    assert not Batch.objects.exists()
+
+
+@pytest.mark.django_db
+def test_hostile_upload_names_stay_inside_the_staging_folder(make_user, settings, tmp_path):
+    settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
+    job = import_jobs.batch_import_start(
+        owner=make_user(roles.ADMIN),
+        name="names",
+        overlap=3,
+        priority=0,
+        instructions="",
+        manifest=SimpleUploadedFile("x.jsonl", _manifest()),
+        manifest_name="../../etc/cron.d/evil.jsonl",
+        videos=SimpleUploadedFile("v.zip", _zip({"p1/a.mp4": b"a"})),
+        videos_name="../../../videos.zip",
+    )
+    assert job.manifest_name == "evil.jsonl" and job.videos_name == "videos.zip"
+    staged = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert [p.parts[0] for p in staged] == ["staging", "staging"]
+    assert {p.name for p in staged} == {"evil.jsonl", "videos.zip"}
