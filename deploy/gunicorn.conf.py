@@ -28,7 +28,8 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = _int("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9))
 worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 4)
-# Admin imports validate a whole upload inside the request: give them time, not forever.
+# Admin uploads are only staged inside the request (the import is a Celery job), but moving
+# a multi-gigabyte upload into the staging folder can take a while: time, not forever.
 timeout = _int("GUNICORN_TIMEOUT", 300)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = 5

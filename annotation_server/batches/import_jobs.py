@@ -111,6 +111,13 @@ def batch_import_start(
 
 
 def _save(upload: BinaryIO, path: Path) -> None:
+    temporary = getattr(upload, "temporary_file_path", None)
+    if temporary is not None:
+        # Django streamed a large upload to a temporary file: move it (a rename on the same
+        # file system) instead of copying gigabytes inside the request. Django's close()
+        # then finds it gone, which it allows.
+        shutil.move(temporary(), path)
+        return
     chunks = getattr(upload, "chunks", None)
     with open(path, "wb") as out:
         if chunks is not None:  # a Django UploadedFile (in memory or a temporary file)
