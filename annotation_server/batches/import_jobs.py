@@ -34,6 +34,7 @@ from annotation_server.catalog.importers.archive import extract_zip
 from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
+from annotation_server.core.jobs import job_queue
 
 logger = logging.getLogger(__name__)
 
@@ -128,27 +129,13 @@ def _save(upload: BinaryIO, path: Path) -> None:
 
 
 def _queue(job_pk: int) -> None:
-    """After commit: hand the job to the broker, or fail it with a message that says why (it
-    would otherwise wait as pending for ever)."""
     from .tasks import batch_import_task
 
-    try:
-        batch_import_task.delay(job_pk)
-    # Any failure to publish (refused connection, a full Redis refusing writes, ...): the
-    # admin learns it from the job page, never as a server error after the commit.
-    except Exception as exc:  # noqa: BLE001
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise  # no broker at all: the task ran here and its own error is the news
-        logger.warning("batch import %s could not be queued: %s", job_pk, exc)
+    def fail(reason: str) -> None:
         job = BatchImport.objects.get(pk=job_pk)
-        _finish(
-            job,
-            BatchImport.Status.FAILED,
-            problems=[
-                "Not started: the task broker (CELERY_BROKER_URL) was unreachable "
-                f"({exc}). Upload the files again once it is back."
-            ],
-        )
+        _finish(job, BatchImport.Status.FAILED, problems=[f"{reason} Upload the files again."])
+
+    job_queue(batch_import_task, job_pk, what="batch import", fail=fail)
 
 
 def batch_import_execute(*, job_id: int) -> BatchImport:

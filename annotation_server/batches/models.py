@@ -10,6 +10,7 @@ from django.db.models.functions import Greatest, Least
 
 from annotation_server.catalog.models import Prompt, Video
 from annotation_server.core.domains import DomainPositiveIntegerField
+from annotation_server.core.jobs import JobStatus
 from annotation_server.core.models import TimeStampedModel
 
 
@@ -179,11 +180,7 @@ class BatchImport(TimeStampedModel):
     the worker unpacks, checks and imports it (batches/import_jobs.py) and writes the outcome
     here: the new batch, or every problem found (then nothing was imported)."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    Status = JobStatus
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

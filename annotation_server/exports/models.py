@@ -6,15 +6,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotation_server.core.jobs import JobStatus
 from annotation_server.core.models import TimeStampedModel
 
 
 class Export(TimeStampedModel):
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    Status = JobStatus
 
     class Kind(models.TextChoices):
         PREFERENCE = "preference", "Preference pairs (SafeSora)"

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
+from annotation_server.core.jobs import job_queue
 
 from . import selectors
 from .aggregation import DECISION_KEYS
@@ -246,26 +247,16 @@ def export_start(
 
 
 def _export_queue(export_pk: int) -> None:
-    """After commit: hand the job to the broker, or fail it with a message that says why (it
-    would otherwise wait as pending for ever, and the admin would get a server error)."""
     from .tasks import export_run_task
 
-    try:
-        export_run_task.delay(export_pk)
-    # Any failure to publish (refused connection, a full Redis refusing writes, ...) leaves
-    # the work recorded and retried later, never a server error after the commit.
-    except Exception as exc:  # noqa: BLE001
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise  # no broker at all: the task ran here and its own error is the news
-        logger.warning("export %s could not be queued: %s", export_pk, exc)
+    def fail(reason: str) -> None:
         Export.objects.filter(pk=export_pk, status=Export.Status.PENDING).update(
             status=Export.Status.FAILED,
-            error=(
-                "Not started: the task broker (CELERY_BROKER_URL) was unreachable "
-                f"({exc}). Start the export again once it is back."
-            ),
+            error=f"{reason} Start the export again once it is back.",
             finished_at=timezone.now(),
         )
+
+    job_queue(export_run_task, export_pk, what="export", fail=fail)
 
 
 def export_execute(*, export_id: int) -> Export:

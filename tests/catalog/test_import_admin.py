@@ -17,7 +17,7 @@ from annotation_server.batches import import_jobs
 from annotation_server.batches.models import Batch, BatchImport
 from annotation_server.catalog.models import Video
 
-from .importing import db_counts, media, stored_files
+from .importing import SAMPLES, db_counts, media, stored_files
 
 __all__ = ["media"]
 
@@ -187,26 +187,26 @@ def test_only_admins_may_import(db, client, make_user, media):
     assert client.get(reverse("admin:batches_batchimport_changelist")).status_code == 403
 
 
+def safesora_upload(name: str) -> dict:
+    """The admin form's data for the SafeSora sample config and a zip of its videos."""
+    root = SAMPLES / "safesora"
+    members = {str(p.relative_to(root)): p.read_bytes() for p in (root / "videos").rglob("*.mp4")}
+    return {
+        "name": name,
+        "overlap": 3,
+        "priority": 0,
+        "manifest": SimpleUploadedFile(
+            "config-test.json.gz", (root / "config-test.json.gz").read_bytes()
+        ),
+        "videos": SimpleUploadedFile("videos.zip", _zip(members)),
+    }
+
+
 def test_admin_uploads_a_safesora_config_and_its_videos(
     db, admin_client_, media, django_capture_on_commit_callbacks
 ):
-    from .importing import SAMPLES
-
-    root = SAMPLES / "safesora"
-    members = {str(p.relative_to(root)): p.read_bytes() for p in (root / "videos").rglob("*.mp4")}
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = admin_client_.post(
-            reverse(URL),
-            {
-                "name": "safesora-upload",
-                "overlap": 3,
-                "priority": 0,
-                "manifest": SimpleUploadedFile(
-                    "config-test.json.gz", (root / "config-test.json.gz").read_bytes()
-                ),
-                "videos": SimpleUploadedFile("videos.zip", _zip(members)),
-            },
-        )
+        response = admin_client_.post(reverse(URL), safesora_upload("safesora-upload"))
     assert response.status_code == 302 and len(callbacks) == 1
     job = import_jobs.batch_import_execute(job_id=BatchImport.objects.get().pk)
     assert job.status == "succeeded", job.problems

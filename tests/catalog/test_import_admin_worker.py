@@ -14,24 +14,28 @@ from annotation_server.batches import import_jobs
 from annotation_server.batches.models import Batch, BatchImport
 from tests.celery_worker import broker_unreachable, wait_until
 
-from .importing import SAMPLES, media
-from .test_import_admin import _manifest, _zip
+from .importing import media
+from .test_import_admin import _manifest, _zip, safesora_upload
 
 __all__ = ["media"]
 
 
-def _safesora_upload() -> dict:
-    root = SAMPLES / "safesora"
-    members = {str(p.relative_to(root)): p.read_bytes() for p in (root / "videos").rglob("*.mp4")}
-    return {
-        "name": "from-the-worker",
-        "overlap": 3,
+def _start(make_user, **overrides) -> BatchImport:
+    """Stage an upload of the two-video manifest (and a zip of its videos) as the service
+    does for the admin page."""
+    arguments = {
+        "owner": make_user(roles.ADMIN),
+        "name": "job",
+        "overlap": 1,
         "priority": 0,
-        "manifest": SimpleUploadedFile(
-            "config-test.json.gz", (root / "config-test.json.gz").read_bytes()
-        ),
-        "videos": SimpleUploadedFile("videos.zip", _zip(members)),
+        "instructions": "",
+        "manifest": SimpleUploadedFile("manifest.jsonl", _manifest()),
+        "manifest_name": "manifest.jsonl",
+        "videos": SimpleUploadedFile("v.zip", _zip({"p1/a.mp4": b"a", "p1/b.mp4": b"b"})),
+        "videos_name": "v.zip",
+        **overrides,
     }
+    return import_jobs.batch_import_start(**arguments)
 
 
 @pytest.mark.worker
@@ -43,7 +47,9 @@ def test_a_worker_imports_the_upload_and_the_page_shows_the_batch(
     celery_worker_factory(IMPORT_STAGING_ROOT=settings.IMPORT_STAGING_ROOT)
     client.force_login(make_user(roles.ADMIN))
 
-    response = client.post(reverse("admin:batches_batch_import"), _safesora_upload())
+    response = client.post(
+        reverse("admin:batches_batch_import"), safesora_upload("from-the-worker")
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     job = BatchImport.objects.get()
     wait_until(lambda: BatchImport.objects.get().finished, what="the import job")
@@ -61,16 +67,7 @@ def test_a_worker_imports_the_upload_and_the_page_shows_the_batch(
 def test_an_upload_while_the_broker_is_down_fails_with_a_reason(make_user, settings, tmp_path):
     settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
     with broker_unreachable():
-        job = import_jobs.batch_import_start(
-            owner=make_user(roles.ADMIN),
-            name="never-queued",
-            overlap=3,
-            priority=0,
-            instructions="",
-            manifest=SimpleUploadedFile("manifest.jsonl", _manifest()),
-            manifest_name="manifest.jsonl",
-            videos=None,
-        )
+        job = _start(make_user, name="never-queued", videos=None)
     job.refresh_from_db()
     assert job.status == "failed" and job.finished_at is not None
     assert "broker (CELERY_BROKER_URL) was unreachable" in job.problems[0]
@@ -81,16 +78,8 @@ def test_an_upload_while_the_broker_is_down_fails_with_a_reason(make_user, setti
 @pytest.mark.django_db
 def test_hostile_upload_names_stay_inside_the_staging_folder(make_user, settings, tmp_path):
     settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
-    job = import_jobs.batch_import_start(
-        owner=make_user(roles.ADMIN),
-        name="names",
-        overlap=3,
-        priority=0,
-        instructions="",
-        manifest=SimpleUploadedFile("x.jsonl", _manifest()),
-        manifest_name="../../etc/cron.d/evil.jsonl",
-        videos=SimpleUploadedFile("v.zip", _zip({"p1/a.mp4": b"a"})),
-        videos_name="../../../videos.zip",
+    job = _start(
+        make_user, manifest_name="../../etc/cron.d/evil.jsonl", videos_name="../../../videos.zip"
     )
     assert job.manifest_name == "evil.jsonl" and job.videos_name == "videos.zip"
     staged = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
@@ -107,23 +96,13 @@ def test_a_large_upload_is_moved_into_staging_not_copied(
     from django.core.files.uploadedfile import TemporaryUploadedFile
 
     settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
-    archive = _zip({"p1/a.mp4": b"clip a", "p1/b.mp4": b"clip b"})
+    archive = _zip({"p1/a.mp4": b"a", "p1/b.mp4": b"b"})
     upload = TemporaryUploadedFile("videos.zip", "application/zip", len(archive), None)
     upload.write(archive)
     upload.seek(0)
     temporary = upload.temporary_file_path()
     with django_capture_on_commit_callbacks():
-        job = import_jobs.batch_import_start(
-            owner=make_user(roles.ADMIN),
-            name="large",
-            overlap=1,
-            priority=0,
-            instructions="",
-            manifest=SimpleUploadedFile("manifest.jsonl", _manifest()),
-            manifest_name="manifest.jsonl",
-            videos=upload,
-            videos_name="videos.zip",
-        )
+        job = _start(make_user, name="large", videos=upload)
     upload.close()  # what Django does at the end of the request: no error for the moved file
     assert not Path(temporary).exists()
     job = import_jobs.batch_import_execute(job_id=job.pk)
@@ -139,17 +118,7 @@ def test_a_job_interrupted_mid_way_starts_again_from_its_staged_upload(
     redelivered task imports from the staged upload as if nothing had happened."""
     settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
     with django_capture_on_commit_callbacks():
-        job = import_jobs.batch_import_start(
-            owner=make_user(roles.ADMIN),
-            name="again",
-            overlap=1,
-            priority=0,
-            instructions="",
-            manifest=SimpleUploadedFile("manifest.jsonl", _manifest()),
-            manifest_name="manifest.jsonl",
-            videos=SimpleUploadedFile("v.zip", _zip({"p1/a.mp4": b"a", "p1/b.mp4": b"b"})),
-            videos_name="v.zip",
-        )
+        job = _start(make_user, name="again")
     half = import_jobs.staging_folder(job) / import_jobs.UNPACKED / "p1"
     half.mkdir(parents=True)
     (half / "a.mp4").write_bytes(b"trunc")  # cut off mid-write
