@@ -112,6 +112,8 @@ def test_admin_uploads_manifest_and_zip_into_a_batch(
     assert Batch.objects.count() == 1
     listing = admin_client.get(reverse("admin:batches_batch_changelist"))
     assert reverse(URL).encode() in listing.content
+    jobs = admin_client.get(reverse("admin:batches_batchimport_changelist")).content.decode()
+    assert reverse(URL) in jobs and "uploaded" in jobs and "Succeeded" in jobs
 
 
 def test_manifest_problems_are_listed_and_nothing_is_written(
