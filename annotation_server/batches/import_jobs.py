@@ -20,12 +20,14 @@ import logging
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation_server.batches.models import Batch, BatchImport
@@ -45,6 +47,7 @@ UPLOADED_ZIP = "videos.zip"
 UPLOADED = "upload"
 UNPACKED = "unpacked"
 COPY_CHUNK = 1024 * 1024
+_LOCK_NAMESPACE = 0x62696D70  # advisory lock keys (namespace, job id) of running imports
 
 
 def safe_upload_name(upload_name: str, default: str) -> str:
@@ -121,7 +124,7 @@ def _save(upload: BinaryIO, path: Path) -> None:
         return
     chunks = getattr(upload, "chunks", None)
     with open(path, "wb") as out:
-        if chunks is not None:  # a Django UploadedFile (in memory or a temporary file)
+        if chunks is not None:  # a Django UploadedFile held in memory
             for chunk in chunks():
                 out.write(chunk)
         else:
@@ -140,10 +143,37 @@ def _queue(job_pk: int) -> None:
 
 def batch_import_execute(*, job_id: int) -> BatchImport:
     """Run a recorded import job (the Celery task's body). Safe to run again after a worker
-    died: a finished job is left alone, an interrupted one starts again from its staging."""
-    job = BatchImport.objects.get(pk=job_id)
-    if job.finished:
-        return job
+    died: a finished job is left alone, an interrupted one starts again from its staging. A
+    job another worker is still running (the broker redelivers tasks unacknowledged after
+    CELERY_VISIBILITY_TIMEOUT, also long-running ones) is left to that worker."""
+    with _running_alone(job_id) as alone:
+        job = BatchImport.objects.get(pk=job_id)
+        if job.finished or not alone:
+            return job
+        return _execute(job)
+
+
+@contextmanager
+def _running_alone(job_id: int) -> Iterator[bool]:
+    """On PostgreSQL, a session advisory lock per job, held while it runs: True if this
+    process got it. It goes with the connection, so a dead worker's lock goes with it.
+    Elsewhere (SQLite: one process, tasks run inline) always True."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = (_LOCK_NAMESPACE, job_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        alone = cursor.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+def _execute(job: BatchImport) -> BatchImport:
     folder = staging_folder(job)
     if not (folder / UPLOADED / job.manifest_name).is_file():
         return _finish(
