@@ -176,3 +176,23 @@ def broker_unreachable():
     finally:
         _celery_app.conf.update(previous)
         _reset_broker_pools()
+
+
+@contextmanager
+def job_held_elsewhere(kind: str, job_pk: int):
+    """Another worker running the job: its advisory lock taken on a second connection to the
+    test database, released when the block ends (that worker's connection closes, as when it
+    dies)."""
+    import psycopg
+
+    from annotation_server.core.jobs import job_lock_key
+
+    conf = connection.settings_dict
+    other = psycopg.connect(
+        dbname=conf["NAME"], user=conf["USER"], host=conf["HOST"], port=conf["PORT"] or 5432
+    )
+    try:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", job_lock_key(kind, job_pk))
+        yield
+    finally:
+        other.close()

@@ -20,14 +20,12 @@ import logging
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from annotation_server.batches.models import Batch, BatchImport
@@ -36,7 +34,7 @@ from annotation_server.catalog.importers.archive import extract_zip
 from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import job_queue
+from annotation_server.core.jobs import job_queue, job_running_alone
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +45,6 @@ UPLOADED_ZIP = "videos.zip"
 UPLOADED = "upload"
 UNPACKED = "unpacked"
 COPY_CHUNK = 1024 * 1024
-_LOCK_NAMESPACE = 0x62696D70  # advisory lock keys (namespace, job id) of running imports
 
 
 def safe_upload_name(upload_name: str, default: str) -> str:
@@ -146,31 +143,11 @@ def batch_import_execute(*, job_id: int) -> BatchImport:
     died: a finished job is left alone, an interrupted one starts again from its staging. A
     job another worker is still running (the broker redelivers tasks unacknowledged after
     CELERY_VISIBILITY_TIMEOUT, also long-running ones) is left to that worker."""
-    with _running_alone(job_id) as alone:
+    with job_running_alone("batch_import", job_id) as alone:
         job = BatchImport.objects.get(pk=job_id)
         if job.finished or not alone:
             return job
         return _execute(job)
-
-
-@contextmanager
-def _running_alone(job_id: int) -> Iterator[bool]:
-    """On PostgreSQL, a session advisory lock per job, held while it runs: True if this
-    process got it. It goes with the connection, so a dead worker's lock goes with it.
-    Elsewhere (SQLite: one process, tasks run inline) always True."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    key = (_LOCK_NAMESPACE, job_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        alone = cursor.fetchone()[0]
-    try:
-        yield alone
-    finally:
-        if alone:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
 def _execute(job: BatchImport) -> BatchImport:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import job_queue
+from annotation_server.core.jobs import job_queue, job_running_alone
 
 from . import selectors
 from .aggregation import DECISION_KEYS
@@ -261,10 +261,16 @@ def _export_queue(export_pk: int) -> None:
 
 def export_execute(*, export_id: int) -> Export:
     """Run a recorded job: progress goes to the row; the dataset is packed as one .tar.gz
-    under EXPORT_ROOT. Safe to run again after a worker died (acks_late redelivery)."""
-    export = Export.objects.get(pk=export_id)
-    if export.status in (Export.Status.SUCCEEDED, Export.Status.FAILED):
-        return export
+    under EXPORT_ROOT. Safe to run again after a worker died (acks_late redelivery); a job
+    another worker is still running is left to it (core.jobs.job_running_alone)."""
+    with job_running_alone("export", export_id) as alone:
+        export = Export.objects.get(pk=export_id)
+        if export.status in (Export.Status.SUCCEEDED, Export.Status.FAILED) or not alone:
+            return export
+        return _export_execute(export)
+
+
+def _export_execute(export: Export) -> Export:
     Export.objects.filter(pk=export.pk).update(
         status=Export.Status.RUNNING, started_at=timezone.now(), error="", progress_done=0
     )

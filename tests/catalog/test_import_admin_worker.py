@@ -12,7 +12,7 @@ from django.urls import reverse
 from annotation_server.accounts import roles
 from annotation_server.batches import import_jobs
 from annotation_server.batches.models import Batch, BatchImport
-from tests.celery_worker import broker_unreachable, wait_until
+from tests.celery_worker import broker_unreachable, job_held_elsewhere, wait_until
 
 from .importing import media
 from .test_import_admin import _manifest, _zip, safesora_upload
@@ -135,23 +135,12 @@ def test_a_job_interrupted_mid_way_starts_again_from_its_staged_upload(
 def test_a_job_another_worker_is_running_is_left_to_it(make_user, settings, tmp_path, media):
     """The broker hands a task that has run longer than its visibility timeout to a second
     worker; that worker must not run the same import alongside the first."""
-    import psycopg
-    from django.db import connection
-
     settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
     job = _start(make_user, name="once")  # queued too: no worker runs in this test
-    other = connection.settings_dict
-    first_worker = psycopg.connect(
-        dbname=other["NAME"], user=other["USER"], host=other["HOST"], port=other["PORT"] or 5432
-    )
-    try:
-        first_worker.execute(
-            "SELECT pg_advisory_lock(%s, %s)", (import_jobs._LOCK_NAMESPACE, job.pk)
-        )
+    with job_held_elsewhere("batch_import", job.pk):
         second = import_jobs.batch_import_execute(job_id=job.pk)
         assert second.status == "pending" and not Batch.objects.exists()
         assert (import_jobs.staging_folder(job) / import_jobs.UPLOADED).is_dir()  # untouched
-    finally:
-        first_worker.close()  # the first worker dies: its lock goes with its connection
+    # The first worker died (its lock went with its connection): the next delivery imports.
     assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
     assert Batch.objects.get(name="once").pairs.count() == 1
