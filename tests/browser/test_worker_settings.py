@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from annotation_server.assignments.models import Assignment, PairReport
 from tests.browser.helpers import login, screenshot, start_task, wait_unlocked, wait_until
@@ -157,7 +158,9 @@ def test_playback_controls_act_on_both_videos(live_server, page, make_batch, mak
     page.keyboard.press("z")
     page.keyboard.press("x")
     assert page.evaluate(f"{videos}.map(v => v.muted)") == [True, False]
-    assert page.get_attribute("[data-mute=left]", "aria-pressed") == "true"
+    # The buttons redraw on the videos' volumechange events, a moment after the keys.
+    expect(page.locator("[data-mute=left]")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("[data-mute=right]")).to_have_attribute("aria-pressed", "false")
     # The shared scrubber moves both.
     page.focus("#scrub")
     page.evaluate(
@@ -168,8 +171,8 @@ def test_playback_controls_act_on_both_videos(live_server, page, make_batch, mak
     assert all(0.4 < t < 0.6 for t in times), times
     # Loop: both start again together after the end, and keep playing.
     page.keyboard.press("l")
-    assert page.get_attribute("#loop", "aria-pressed") == "true"
+    expect(page.locator("#loop")).to_have_attribute("aria-pressed", "true")
     page.keyboard.press("k")
     wait_until(page, "!document.querySelector('#stage1').disabled")  # played to the end once
     wait_until(page, f"{videos}.every(v => !v.paused && v.currentTime < 0.5)")  # looped
-    assert page.locator("#play").inner_text() == "Pause both"
+    expect(page.locator("#play")).to_have_text("Pause both")
