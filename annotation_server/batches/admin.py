@@ -9,6 +9,7 @@ from annotation_server.accounts import roles
 from annotation_server.annotations.forms import GoldPairForm
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
+from annotation_server.core.jobs import job_progress_text
 
 from . import lifecycle
 from .models import Batch, BatchImport, Pair
@@ -120,12 +121,12 @@ class BatchImportAdmin(admin.ModelAdmin):
     """Admin uploads being imported (batches/import_jobs.py): read-only, admins only. New
     ones start from the upload page (Batches › Import), which "add" leads to."""
 
-    list_display = ("name", "status", "stage", "batch", "owner", "created_at", "finished_at")
+    list_display = ("name", "status", "progress", "batch", "owner", "created_at", "finished_at")
     list_filter = ("status",)
     readonly_fields = (
         "name",
         "status",
-        "stage",
+        "progress",
         "batch",
         "overlap",
         "priority",
@@ -155,6 +156,10 @@ class BatchImportAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # A running job's row is its only record; finished ones may go.
         return roles.is_admin(request.user) and (obj is None or obj.finished)
+
+    @admin.display(description="progress")
+    def progress(self, obj: BatchImport) -> str:
+        return job_progress_text(obj)
 
     def delete_queryset(self, request, queryset):
         finished = [BatchImport.Status.SUCCEEDED, BatchImport.Status.FAILED]

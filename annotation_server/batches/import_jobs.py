@@ -34,7 +34,7 @@ from annotation_server.catalog.importers.archive import extract_zip
 from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import job_queue, job_running_alone
+from annotation_server.core.jobs import job_queue, job_row_progress, job_running_alone
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,11 @@ def _execute(job: BatchImport) -> BatchImport:
             problems=["The staged upload is gone (staging folder removed?); upload it again."],
         )
     BatchImport.objects.filter(pk=job.pk).update(
-        status=BatchImport.Status.RUNNING, started_at=timezone.now(), stage="unpacking"
+        status=BatchImport.Status.RUNNING,
+        started_at=timezone.now(),
+        progress_stage="unpacking the zip",
+        progress_done=0,
+        progress_total=0,
     )
     try:
         result = _import_staged(job, folder)
@@ -213,7 +217,6 @@ def _import_staged(job: BatchImport, folder: Path):
     if manifest.is_dir():
         shutil.rmtree(manifest)
     shutil.copyfile(folder / UPLOADED / job.manifest_name, manifest)
-    BatchImport.objects.filter(pk=job.pk).update(stage="checking and importing")
     return batch_import(
         path=manifest,
         name=job.name,
@@ -221,12 +224,13 @@ def _import_staged(job: BatchImport, folder: Path):
         priority=job.priority,
         instructions=job.instructions,
         owner=job.owner,
+        report=job_row_progress(BatchImport, job.pk),
     )
 
 
 def _finish(job: BatchImport, status: str, **fields) -> BatchImport:
     BatchImport.objects.filter(pk=job.pk).update(
-        status=status, stage="done", finished_at=timezone.now(), **fields
+        status=status, progress_stage="done", finished_at=timezone.now(), **fields
     )
     job.refresh_from_db()
     return job

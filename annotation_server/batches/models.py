@@ -10,7 +10,7 @@ from django.db.models.functions import Greatest, Least
 
 from annotation_server.catalog.models import Prompt, Video
 from annotation_server.core.domains import DomainPositiveIntegerField
-from annotation_server.core.jobs import JobStatus
+from annotation_server.core.jobs import JobProgress, JobStatus
 from annotation_server.core.models import TimeStampedModel
 
 
@@ -173,7 +173,7 @@ class Pair(models.Model):
         return self.pair_id
 
 
-class BatchImport(TimeStampedModel):
+class BatchImport(JobProgress, TimeStampedModel):
     """An admin upload (manifest + zip of videos) imported as a batch by a Celery worker.
 
     The web request only stores the upload in its own staging folder and records this row;
@@ -203,7 +203,6 @@ class BatchImport(TimeStampedModel):
     videos_name = models.CharField(max_length=255, blank=True)
     staging = models.CharField(max_length=32, unique=True)
 
-    stage = models.CharField(max_length=64, blank=True)
     batch = models.ForeignKey(
         Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
     )

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from annotation_server.batches import pairing
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.importers import ImportIssue, ImportPlan, VideoRecord, load_import
+from annotation_server.catalog.importers.records import Report
 from annotation_server.catalog.importers.storage import copy_sources, delete_sources, source_name
 from annotation_server.catalog.models import Prompt, Video
 from annotation_server.catalog.services import (
@@ -61,6 +62,7 @@ def batch_import(
     instructions: str = "",
     enqueue_transcode: bool = True,
     progress: bool = False,
+    report: Report | None = None,
 ) -> BatchImportResult:
     """Create batch `name` from a JSONL manifest or SafeSora config (or a folder of configs).
 
@@ -69,17 +71,21 @@ def batch_import(
     BatchImportError listing all of them, with the database and media storage unchanged.
     Then files are copied into media storage and one transaction writes the batch with
     batched inserts; transcoding of the new videos is queued after commit unless
-    `enqueue_transcode` is False (benchmarks, tests).
+    `enqueue_transcode` is False (benchmarks, tests). `progress` draws bars on the terminal
+    (the command line); `report(stage, done, total)` hears of every file hashed and copied
+    (the admin's import jobs).
     """
     issues = _check_arguments(name=name, overlap=overlap)
-    plan = load_import(Path(path), progress=progress)
+    plan = load_import(Path(path), progress=progress, report=report)
     issues += plan.issues
     existing = _Existing.load(plan, issues)
     if issues:
         raise BatchImportError(issues)
 
     new_videos = [v for v in plan.videos if v.video_id not in existing.videos]
-    stored, created_files = copy_sources(new_videos, progress=progress)
+    stored, created_files = copy_sources(new_videos, progress=progress, report=report)
+    if report is not None:
+        report("writing rows", 0, 0)
     try:
         fields = _BatchFields(name, overlap, priority, owner, instructions)
         result = _write(

@@ -4,6 +4,7 @@ a recorded job to the broker after commit."""
 from __future__ import annotations
 
 import logging
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,12 +14,38 @@ from django.db import connection, models
 
 logger = logging.getLogger(__name__)
 
+# progress(stage, done, total): what a long job reports as it goes.
+Progress = Callable[[str, int, int], None]
+
 
 class JobStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+
+
+class JobProgress(models.Model):
+    """Where a running job is: its stage and how far through it (job_row_progress)."""
+
+    progress_stage = models.CharField(max_length=64, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.status == JobStatus.SUCCEEDED else 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+def job_progress_text(job: JobProgress) -> str:
+    """ "42% – 21/50 (copying videos)" for the admin pages."""
+    stage = f" ({job.progress_stage})" if job.progress_stage else ""
+    return f"{job.percent}% – {job.progress_done}/{job.progress_total}{stage}"
 
 
 def job_queue(task, job_pk: int, *, what: str, fail: Callable[[str], None]) -> None:
@@ -61,3 +88,20 @@ def job_running_alone(kind: str, job_pk: int) -> Iterator[bool]:
         if alone:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+def job_row_progress(model: type[models.Model], job_pk: int) -> Progress:
+    """A Progress writing to the job's row (progress_stage, progress_done, progress_total):
+    at most one UPDATE a second, plus one per stage change and one at each stage's end."""
+    last = {"at": 0.0, "stage": ""}
+
+    def report(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage == last["stage"] and now - last["at"] < 1.0 and done < total:
+            return
+        last.update(at=now, stage=stage)
+        model.objects.filter(pk=job_pk).update(
+            progress_stage=stage[:64], progress_done=done, progress_total=total
+        )
+
+    return report

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from annotation_server.accounts import roles
 from annotation_server.batches.models import Batch
 from annotation_server.core.exceptions import ApplicationError
+from annotation_server.core.jobs import job_progress_text
 
 from . import services
 from .models import Export
@@ -138,8 +139,7 @@ class ExportAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress(self, obj: Export) -> str:
-        stage = f" ({obj.progress_stage})" if obj.progress_stage else ""
-        return f"{obj.percent}% – {obj.progress_done}/{obj.progress_total}{stage}"
+        return job_progress_text(obj)
 
     @admin.display(description="summary")
     def summary_text(self, obj: Export) -> str:

@@ -6,11 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from annotation_server.core.jobs import JobStatus
+from annotation_server.core.jobs import JobProgress, JobStatus
 from annotation_server.core.models import TimeStampedModel
 
 
-class Export(TimeStampedModel):
+class Export(JobProgress, TimeStampedModel):
     Status = JobStatus
 
     class Kind(models.TextChoices):
@@ -44,9 +44,6 @@ class Export(TimeStampedModel):
     min_annotations = models.PositiveSmallIntegerField(default=1)
     raw = models.BooleanField(default=False, help_text="Also write annotations.jsonl.")
 
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    progress_stage = models.CharField(max_length=64, blank=True)
     summary = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     # Relative to settings.EXPORT_ROOT: the packed dataset (.tar.gz) once succeeded.
@@ -81,9 +78,3 @@ class Export(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"export {self.pk} ({self.kind}, {self.status})"
-
-    @property
-    def percent(self) -> int:
-        if not self.progress_total:
-            return 100 if self.status == self.Status.SUCCEEDED else 0
-        return min(100, round(100 * self.progress_done / self.progress_total))

@@ -6,9 +6,8 @@ import hashlib
 import hmac
 import logging
 import shutil
-import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from django.utils import timezone
 
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import job_queue, job_running_alone
+from annotation_server.core.jobs import Progress, job_queue, job_row_progress, job_running_alone
 
 from . import selectors
 from .aggregation import DECISION_KEYS
@@ -31,7 +30,6 @@ from .writers import GzipJsonListWriter, JsonLinesWriter
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 VIDEO_MODES = ("none", "copy", "link")
 SKIP_FILE_MISSING = "video file missing"
 _PROGRESS_EVERY = 500
@@ -289,7 +287,7 @@ def _export_execute(export: Export) -> Export:
             min_annotations=export.min_annotations,
             raw=export.raw,
             force=True,
-            progress=_row_progress(export.pk),
+            progress=job_row_progress(Export, export.pk),
         )
         tar_folder(folder, archive)
     except Exception as error:
@@ -321,22 +319,6 @@ def _export_execute(export: Export) -> Export:
     )
     export.refresh_from_db()
     return export
-
-
-def _row_progress(export_id: int) -> Progress:
-    last = {"at": 0.0, "stage": ""}
-
-    def report(stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        # At most one UPDATE a second, plus one per stage change.
-        if stage == last["stage"] and now - last["at"] < 1.0 and done < total:
-            return
-        last.update(at=now, stage=stage)
-        Export.objects.filter(pk=export_id).update(
-            progress_stage=stage[:64], progress_done=done, progress_total=total
-        )
-
-    return report
 
 
 def export_result_path(export: Export) -> Path | None:

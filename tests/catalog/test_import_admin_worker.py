@@ -4,6 +4,7 @@ at once and says why (it never waits as pending for ever)."""
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -122,7 +123,7 @@ def test_a_job_interrupted_mid_way_starts_again_from_its_staged_upload(
     half = import_jobs.staging_folder(job) / import_jobs.UNPACKED / "p1"
     half.mkdir(parents=True)
     (half / "a.mp4").write_bytes(b"trunc")  # cut off mid-write
-    BatchImport.objects.filter(pk=job.pk).update(status="running", stage="unpacking")
+    BatchImport.objects.filter(pk=job.pk).update(status="running", progress_stage="unpacking")
 
     job = import_jobs.batch_import_execute(job_id=job.pk)
     assert job.status == "succeeded", job.problems
@@ -144,3 +145,52 @@ def test_a_job_another_worker_is_running_is_left_to_it(make_user, settings, tmp_
     # The first worker died (its lock went with its connection): the next delivery imports.
     assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
     assert Batch.objects.get(name="once").pairs.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_job_reports_its_progress_on_its_page(
+    make_user, settings, tmp_path, media, client, django_capture_on_commit_callbacks
+):
+    """Hashing and copying report each file to the job's row (at most once a second per
+    stage, and at each stage's end); the page shows how far the import has come."""
+    from annotation_server.catalog.importers.records import reported
+    from annotation_server.core.jobs import job_row_progress
+
+    settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
+    with django_capture_on_commit_callbacks():
+        job = _start(make_user, name="watched")
+    heard = []
+    with mock.patch.object(
+        import_jobs, "job_row_progress", lambda model, pk: lambda *a: heard.append(a)
+    ):
+        assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
+    assert heard[:3] == [
+        ("hashing videos", 0, 2),
+        ("hashing videos", 1, 2),
+        ("hashing videos", 2, 2),
+    ]
+    assert heard[3:] == [
+        ("copying videos", 0, 2),
+        ("copying videos", 1, 2),
+        ("copying videos", 2, 2),
+        ("writing rows", 0, 0),
+    ]
+
+    # The row's side: throttled within a stage, always written at a stage's end.
+    running = _start(make_user, name="running")
+    report = job_row_progress(BatchImport, running.pk)
+    for step in reported(range(40), "hashing videos", 40, report):
+        if step == 19:
+            running.refresh_from_db()
+            assert running.progress_done == 0  # a second has not passed since the start
+    running.refresh_from_db()
+    assert (running.progress_stage, running.progress_done, running.progress_total) == (
+        "hashing videos",
+        40,
+        40,
+    )
+    BatchImport.objects.filter(pk=running.pk).update(status="running", progress_done=21)
+    client.force_login(make_user(roles.ADMIN))
+    page = client.get(reverse("admin:batches_batchimport_change", args=[running.pk])).content
+    assert b"Importing: hashing videos, 21 of 40 (52%)" in page
+    assert b'http-equiv="refresh"' in page

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from .checks import merge_and_check
 from .manifest import read_manifest
-from .records import ImportIssue, ImportPlan, VideoRecord
+from .records import ImportIssue, ImportPlan, Report, VideoRecord, reported
 from .safesora import read_config
 
 CHUNK = 1024 * 1024
@@ -52,34 +52,34 @@ def _kind(path: Path) -> str | None:
     return None
 
 
-def load_import(path: Path, *, progress: bool = False) -> ImportPlan:
-    """Read, hash and check everything `path` describes; `plan.issues` lists every problem."""
+def load_import(path: Path, *, progress: bool = False, report: Report | None = None) -> ImportPlan:
+    """Read, hash and check everything `path` describes; `plan.issues` lists every problem.
+    `progress` draws a bar on the terminal; `report(stage, done, total)` hears of each file."""
     files, issues = input_files(path)
     plan = ImportPlan(issues=issues)
     for file in files:
         reader = read_manifest if _kind(file) == "manifest" else read_config
         plan.extend(reader(file))
-    plan.issues += hash_videos(plan.videos, progress=progress)
+    plan.issues += hash_videos(plan.videos, progress=progress, report=report)
     return merge_and_check(plan, need_two_videos=True)
 
 
-def hash_videos(videos: list[VideoRecord], *, progress: bool = False) -> list[ImportIssue]:
+def hash_videos(
+    videos: list[VideoRecord], *, progress: bool = False, report: Report | None = None
+) -> list[ImportIssue]:
     """Fill in sha256 and size of every video file, each distinct file read once."""
     unique = sorted({v.path for v in videos if v.path is not None})
     # Threads: hashlib releases the GIL on large buffers, and reads overlap disk waits.
     with ThreadPoolExecutor(max_workers=4) as pool:
+        hashed = tqdm(
+            pool.map(_sha256, unique),
+            total=len(unique),
+            desc="hashing videos",
+            unit="file",
+            disable=None if progress else True,
+        )
         results = dict(
-            zip(
-                unique,
-                tqdm(
-                    pool.map(_sha256, unique),
-                    total=len(unique),
-                    desc="hashing videos",
-                    unit="file",
-                    disable=None if progress else True,
-                ),
-                strict=True,
-            )
+            zip(unique, reported(hashed, "hashing videos", len(unique), report), strict=True)
         )
     issues = []
     for video in videos:

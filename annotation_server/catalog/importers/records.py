@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,3 +83,18 @@ class ImportInvalid(Exception):
     def __init__(self, issues: list[ImportIssue]):
         self.issues = issues
         super().__init__(f"{len(issues)} problem(s) in the import input")
+
+
+# report(stage, done, total): told how far a long step has come (the admin's import jobs).
+Report = Callable[[str, int, int], None]
+
+
+def reported(items: Iterable[T], stage: str, total: int, report: Report | None) -> Iterator[T]:
+    """Yield `items`, telling `report` how many have passed (nothing when it is None)."""
+    if report is None:
+        yield from items
+        return
+    report(stage, 0, total)
+    for done, item in enumerate(items, 1):
+        yield item
+        report(stage, done, total)

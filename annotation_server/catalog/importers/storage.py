@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from annotation_server.catalog.models import Video
 
-from .records import VideoRecord
+from .records import Report, VideoRecord, reported
 
 
 def source_name(record: VideoRecord) -> str:
@@ -21,7 +21,9 @@ def source_name(record: VideoRecord) -> str:
     return field.generate_filename(SimpleNamespace(sha256=record.sha256), record.path.name)
 
 
-def copy_sources(records: list[VideoRecord], *, progress: bool = False) -> tuple[dict, list]:
+def copy_sources(
+    records: list[VideoRecord], *, progress: bool = False, report: Report | None = None
+) -> tuple[dict, list]:
     """Store each distinct file once; returns ({content name: stored name}, newly saved names).
 
     A file already in storage under its content address is the same bytes, so it is
@@ -44,9 +46,8 @@ def copy_sources(records: list[VideoRecord], *, progress: bool = False) -> tuple
     # Threads overlap the many small file-system waits of copying thousands of files.
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = [pool.submit(store, item) for item in wanted.items()]
-        for future in tqdm(
-            futures, desc="copying videos", unit="file", disable=None if progress else True
-        ):
+        bar = tqdm(futures, desc="copying videos", unit="file", disable=None if progress else True)
+        for future in reported(bar, "copying videos", len(futures), report):
             try:
                 name, saved, new = future.result()
             except BaseException as exc:  # keep collecting: every saved copy must be undone
