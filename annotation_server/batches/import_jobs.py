@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from annotation_server.batches.models import Batch, BatchImport
 from annotation_server.batches.services import BatchImportError, batch_import
-from annotation_server.catalog.importers.archive import extract_zip
+from annotation_server.catalog.importers.archive import COPY_CHUNK, extract_zip
 from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
@@ -38,13 +38,13 @@ from annotation_server.core.jobs import job_queue, job_row_progress, job_running
 
 logger = logging.getLogger(__name__)
 
-# Inside a job's staging folder: the uploaded files as received, and (while the job runs)
-# the zip's content with a copy of the manifest at its root, where the manifest's relative
-# paths point.
+# Inside a job's staging folder: the uploaded zip and manifest as received (the manifest in
+# a folder of its own, so no manifest name can take the zip's place), and, while the job
+# runs, the zip's content with a copy of the manifest at its root, where the manifest's
+# relative paths point.
 UPLOADED_ZIP = "videos.zip"
-UPLOADED = "upload"
+MANIFEST_DIR = "manifest"
 UNPACKED = "unpacked"
-COPY_CHUNK = 1024 * 1024
 
 
 def safe_upload_name(upload_name: str, default: str) -> str:
@@ -83,10 +83,10 @@ def batch_import_start(
     folder = Path(settings.IMPORT_STAGING_ROOT) / staging
     manifest_name = safe_upload_name(manifest_name, "manifest.jsonl")
     try:
-        (folder / UPLOADED).mkdir(parents=True)
-        _save(manifest, folder / UPLOADED / manifest_name)
+        (folder / MANIFEST_DIR).mkdir(parents=True)
+        _save(manifest, folder / MANIFEST_DIR / manifest_name)
         if videos is not None:
-            _save(videos, folder / UPLOADED / UPLOADED_ZIP)
+            _save(videos, folder / UPLOADED_ZIP)
         with transaction.atomic():
             job = BatchImport.objects.create(
                 owner=owner,
@@ -134,6 +134,7 @@ def _queue(job_pk: int) -> None:
     def fail(reason: str) -> None:
         job = BatchImport.objects.get(pk=job_pk)
         _finish(job, BatchImport.Status.FAILED, problems=[f"{reason} Upload the files again."])
+        shutil.rmtree(staging_folder(job), ignore_errors=True)  # no job will ever read it
 
     job_queue(batch_import_task, job_pk, what="batch import", fail=fail)
 
@@ -152,7 +153,7 @@ def batch_import_execute(*, job_id: int) -> BatchImport:
 
 def _execute(job: BatchImport) -> BatchImport:
     folder = staging_folder(job)
-    if not (folder / UPLOADED / job.manifest_name).is_file():
+    if not (folder / MANIFEST_DIR / job.manifest_name).is_file():
         return _finish(
             job,
             BatchImport.Status.FAILED,
@@ -178,7 +179,7 @@ def _execute(job: BatchImport) -> BatchImport:
             BatchImport.Status.FAILED,
             problems=[
                 f"The import stopped with an internal error ({type(exc).__name__}: {exc}); "
-                "nothing was imported. See the worker log."
+                "nothing was imported. See the worker log, then upload the files again."
             ],
         )
     finally:
@@ -202,7 +203,7 @@ def _import_staged(job: BatchImport, folder: Path):
     unpacked = folder / UNPACKED
     shutil.rmtree(unpacked, ignore_errors=True)  # left by an interrupted run: start again
     unpacked.mkdir()
-    zip_path = folder / UPLOADED / UPLOADED_ZIP
+    zip_path = folder / UPLOADED_ZIP
     if zip_path.is_file():
         issues = extract_zip(
             zip_path,
@@ -216,7 +217,7 @@ def _import_staged(job: BatchImport, folder: Path):
     manifest = unpacked / job.manifest_name
     if manifest.is_dir():
         shutil.rmtree(manifest)
-    shutil.copyfile(folder / UPLOADED / job.manifest_name, manifest)
+    shutil.copyfile(folder / MANIFEST_DIR / job.manifest_name, manifest)
     return batch_import(
         path=manifest,
         name=job.name,

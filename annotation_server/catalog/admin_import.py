@@ -72,7 +72,6 @@ def batch_import_view(request):
         **admin.site.each_context(request),
         "title": "Import a batch",
         "form": form,
-        "problems": [],
         "opts": Batch._meta,
     }
     return TemplateResponse(request, "admin/catalog/batch_import.html", context)

@@ -114,6 +114,10 @@ def test_admin_uploads_manifest_and_zip_into_a_batch(
     assert reverse(URL).encode() in listing.content
     jobs = admin_client.get(reverse("admin:batches_batchimport_changelist")).content.decode()
     assert reverse(URL) in jobs and "uploaded" in jobs and "Succeeded" in jobs
+    # The batch deleted later: its import's page still tells what happened.
+    batch.delete()
+    page = admin_client_.get(response["Location"]).content.decode()
+    assert "uploaded (since deleted) imported with 1 pair." in page and "Waiting" not in page
 
 
 def test_manifest_problems_are_listed_and_nothing_is_written(

@@ -73,6 +73,7 @@ def test_an_upload_while_the_broker_is_down_fails_with_a_reason(make_user, setti
     assert job.status == "failed" and job.finished_at is not None
     assert "broker (CELERY_BROKER_URL) was unreachable" in job.problems[0]
     assert "Upload the files again" in job.problems[0]
+    assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []  # nothing left behind on disk
     assert not Batch.objects.exists()
 
 
@@ -141,7 +142,9 @@ def test_a_job_another_worker_is_running_is_left_to_it(make_user, settings, tmp_
     with job_held_elsewhere("batch_import", job.pk):
         second = import_jobs.batch_import_execute(job_id=job.pk)
         assert second.status == "pending" and not Batch.objects.exists()
-        assert (import_jobs.staging_folder(job) / import_jobs.UPLOADED).is_dir()  # untouched
+        staged = import_jobs.staging_folder(job)
+        assert (staged / import_jobs.UPLOADED_ZIP).is_file()  # the upload untouched
+        assert (staged / import_jobs.MANIFEST_DIR / "manifest.jsonl").is_file()
     # The first worker died (its lock went with its connection): the next delivery imports.
     assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
     assert Batch.objects.get(name="once").pairs.count() == 1
