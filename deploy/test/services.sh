@@ -10,9 +10,20 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffm
 # A CJK font, so the Chinese UI renders (and its screenshot is legible) in headless Chromium.
 apt_install fonts-wqy-microhei
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx-light
-# The compose client only validates docker-compose.yml in the suite (no engine needed).
+# The compose client validates docker-compose.yml; the engine builds the production image and
+# runs its roles (tests/deploy/test_docker_image.py).
 docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
   || apt_install docker-compose
+command -v dockerd >/dev/null || apt_install docker.io
+if ! docker info >/dev/null 2>&1; then
+  log "starting the Docker engine"
+  # systemd where there is one; a container or CI sandbox has none: start dockerd directly.
+  as_root systemctl start docker >/dev/null 2>&1 \
+    || as_root sh -c 'nohup dockerd >/var/log/dockerd-annotation-test.log 2>&1 &'
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 \
+    || { tail -20 /var/log/dockerd-annotation-test.log >&2; echo "dockerd did not start" >&2; exit 1; }
+fi
 command -v redis-server >/dev/null || apt_install redis-server
 command -v pg_ctlcluster >/dev/null || apt_install postgresql
 command -v ss >/dev/null || apt_install iproute2  # ss: listening sockets per gunicorn process
