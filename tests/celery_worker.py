@@ -179,20 +179,36 @@ def broker_unreachable():
 
 
 @contextmanager
-def job_held_elsewhere(kind: str, job_pk: int):
-    """Another worker running the job: its advisory lock taken on a second connection to the
-    test database, released when the block ends (that worker's connection closes, as when it
-    dies)."""
+def _second_connection():
+    """A connection of its own to the test database (psycopg, not Django's), closed at the end."""
     import psycopg
-
-    from annotation_server.core.jobs import job_lock_key
 
     conf = connection.settings_dict
     other = psycopg.connect(
         dbname=conf["NAME"], user=conf["USER"], host=conf["HOST"], port=conf["PORT"] or 5432
     )
     try:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", job_lock_key(kind, job_pk))
-        yield
+        yield other
     finally:
         other.close()
+
+
+@contextmanager
+def job_held_elsewhere(kind: str, job_pk: int):
+    """Another worker running the job: its advisory lock taken on a second connection to the
+    test database, released when the block ends (that worker's connection closes, as when it
+    dies)."""
+    from annotation_server.core.jobs import job_lock_key
+
+    with _second_connection() as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", job_lock_key(kind, job_pk))
+        yield
+
+
+@contextmanager
+def table_locked(table: str):
+    """Everyone else waits for `table` (even to read it) until the block ends: a way to catch
+    a worker in the middle of a job."""
+    with _second_connection() as other:
+        other.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')  # opens a transaction
+        yield

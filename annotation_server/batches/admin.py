@@ -138,6 +138,7 @@ class BatchImportAdmin(admin.ModelAdmin):
         "created_at",
         "started_at",
         "finished_at",
+        "attempts",
     )
     fields = readonly_fields
 

@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from annotation_server.batches.models import Batch, BatchImport
@@ -34,7 +35,12 @@ from annotation_server.catalog.importers.archive import COPY_CHUNK, extract_zip
 from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import job_queue, job_row_progress, job_running_alone
+from annotation_server.core.jobs import (
+    job_queue,
+    job_recover_stalled,
+    job_row_progress,
+    job_running_alone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +157,17 @@ def batch_import_execute(*, job_id: int) -> BatchImport:
         return _execute(job)
 
 
+def batch_import_recover_stalled() -> dict[str, list[int]]:
+    """Import jobs whose worker died mid-run start again from their staged upload, or fail
+    (staging removed) after STALLED_MAX_ATTEMPTS starts (core.jobs.job_recover_stalled)."""
+
+    def give_up(job: BatchImport, reason: str) -> None:
+        _finish(job, BatchImport.Status.FAILED, problems=[f"{reason} Upload the files again."])
+        shutil.rmtree(staging_folder(job), ignore_errors=True)
+
+    return job_recover_stalled(BatchImport, "batch_import", requeue=_queue, give_up=give_up)
+
+
 def _execute(job: BatchImport) -> BatchImport:
     folder = staging_folder(job)
     if not (folder / MANIFEST_DIR / job.manifest_name).is_file():
@@ -161,6 +178,7 @@ def _execute(job: BatchImport) -> BatchImport:
         )
     BatchImport.objects.filter(pk=job.pk).update(
         status=BatchImport.Status.RUNNING,
+        attempts=F("attempts") + 1,
         started_at=timezone.now(),
         progress_stage="unpacking the zip",
         progress_done=0,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +26,15 @@ class JobStatus(models.TextChoices):
 
 
 class JobProgress(models.Model):
-    """Where a running job is: its stage and how far through it (job_row_progress)."""
+    """Where a running job is: its stage and how far through it (job_row_progress), and how
+    many times a worker started it (job_recover_stalled)."""
 
     progress_stage = models.CharField(max_length=64, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker started this job."
+    )
 
     class Meta:
         abstract = True
@@ -105,3 +109,55 @@ def job_row_progress(model: type[models.Model], job_pk: int) -> Progress:
         )
 
     return report
+
+
+# A job whose worker died this many times is failed instead of started again: it may be what
+# kills its worker (memory, a time limit), and the admin must see that, not a loop.
+STALLED_MAX_ATTEMPTS = 3
+RESTARTING_STAGE = "restarting: its worker stopped"
+
+
+def job_recover_stalled(
+    model: type[models.Model],
+    kind: str,
+    *,
+    requeue: Callable[[int], None],
+    give_up: Callable[[models.Model, str], None],
+    max_attempts: int = STALLED_MAX_ATTEMPTS,
+) -> dict[str, list[int]]:
+    """Jobs marked running whose worker is gone (killed, out of memory, its machine
+    restarted): their advisory lock (job_running_alone), held for the whole run by the worker's
+    database connection, is free. Each goes back to pending and is queued again, or, once
+    started `max_attempts` times, fails with `give_up(job, reason)`. Without this such a job
+    waits for the broker's redelivery (CELERY_VISIBILITY_TIMEOUT, an hour), or for ever when the
+    message was lost. Run from beat; PostgreSQL only (SQLite runs jobs inline)."""
+    outcome: dict[str, list[int]] = {"requeued": [], "failed": []}
+    if connection.vendor != "postgresql":
+        return outcome
+    running = model.objects.filter(status=JobStatus.RUNNING).values_list("pk", flat=True)
+    for pk in list(running):
+        with job_running_alone(kind, pk) as alone:
+            if not alone:
+                continue  # its worker is still at it
+            with transaction.atomic():
+                job = model.objects.select_for_update().filter(pk=pk).first()
+                if job is None or job.status != JobStatus.RUNNING:
+                    continue  # finished meanwhile
+                if job.attempts >= max_attempts:
+                    give_up(
+                        job,
+                        f"Its worker stopped {job.attempts} times before finishing (killed, "
+                        "out of memory or restarted); see the worker log.",
+                    )
+                    outcome["failed"].append(pk)
+                else:
+                    model.objects.filter(pk=pk).update(
+                        status=JobStatus.PENDING, progress_stage=RESTARTING_STAGE
+                    )
+                    outcome["requeued"].append(pk)
+    # Queued once the locks are released: a worker taking the task at once must get the lock.
+    for pk in outcome["requeued"]:
+        requeue(pk)
+    if outcome["requeued"] or outcome["failed"]:
+        logger.warning("%s jobs whose worker stopped: %s", kind, outcome)
+    return outcome

@@ -72,6 +72,7 @@ class ExportAdmin(admin.ModelAdmin):
         "started_at",
         "finished_at",
         "created_at",
+        "attempts",
     )
 
     # Exports carry every answer of every batch: admins only, reviewers included out.

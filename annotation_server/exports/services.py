@@ -14,11 +14,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import Progress, job_queue, job_row_progress, job_running_alone
+from annotation_server.core.jobs import (
+    Progress,
+    job_queue,
+    job_recover_stalled,
+    job_row_progress,
+    job_running_alone,
+)
 
 from . import selectors
 from .aggregation import DECISION_KEYS
@@ -257,6 +264,20 @@ def _export_queue(export_pk: int) -> None:
     job_queue(export_run_task, export_pk, what="export", fail=fail)
 
 
+def export_recover_stalled() -> dict[str, list[int]]:
+    """Exports whose worker died mid-run start again, or fail after
+    core.jobs.STALLED_MAX_ATTEMPTS starts (core.jobs.job_recover_stalled)."""
+
+    def give_up(export: Export, reason: str) -> None:
+        Export.objects.filter(pk=export.pk).update(
+            status=Export.Status.FAILED,
+            error=f"{reason} Start the export again.",
+            finished_at=timezone.now(),
+        )
+
+    return job_recover_stalled(Export, "export", requeue=_export_queue, give_up=give_up)
+
+
 def export_execute(*, export_id: int) -> Export:
     """Run a recorded job: progress goes to the row; the dataset is packed as one .tar.gz
     under EXPORT_ROOT. Safe to run again after a worker died (acks_late redelivery); a job
@@ -270,7 +291,11 @@ def export_execute(*, export_id: int) -> Export:
 
 def _export_execute(export: Export) -> Export:
     Export.objects.filter(pk=export.pk).update(
-        status=Export.Status.RUNNING, started_at=timezone.now(), error="", progress_done=0
+        status=Export.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=timezone.now(),
+        error="",
+        progress_done=0,
     )
     root = Path(settings.EXPORT_ROOT)
     folder = root / f"export-{export.pk}"

@@ -17,3 +17,9 @@ from . import services
 def export_run_task(export_id: int) -> str:
     """Run one recorded Export job; its row holds progress, summary or the error."""
     return services.export_execute(export_id=export_id).status
+
+
+@shared_task(name="annotation_server.exports.tasks.export_recover_task")
+def export_recover_task() -> dict:
+    """Beat: start again (or fail) exports whose worker died mid-run."""
+    return services.export_recover_stalled()

@@ -13,7 +13,9 @@ from django.urls import reverse
 from annotation_server.accounts import roles
 from annotation_server.batches import import_jobs
 from annotation_server.batches.models import Batch, BatchImport
-from tests.celery_worker import broker_unreachable, job_held_elsewhere, wait_until
+from annotation_server.batches.tasks import batch_import_recover_task
+from annotation_server.core.jobs import STALLED_MAX_ATTEMPTS, job_lock_key
+from tests.celery_worker import broker_unreachable, job_held_elsewhere, table_locked, wait_until
 
 from .importing import media
 from .test_import_admin import _manifest, _zip, safesora_upload
@@ -148,6 +150,94 @@ def test_a_job_another_worker_is_running_is_left_to_it(make_user, settings, tmp_
     # The first worker died (its lock went with its connection): the next delivery imports.
     assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
     assert Batch.objects.get(name="once").pairs.count() == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_worker_was_killed_is_queued_again_and_imported(
+    make_user, media, celery_worker_factory, settings, tmp_path
+):
+    """A worker killed mid-import (out of memory, say) leaves its job "running". Its lock went
+    with its connection, so beat's sweep sends the job back to the queue and the next worker
+    imports it, instead of the job waiting an hour for the broker's redelivery."""
+    settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
+    job = _start(make_user, name="survivor")  # queued; no worker yet
+    with table_locked("batches_batch"):  # the import cannot finish while this is held
+        first = celery_worker_factory(IMPORT_STAGING_ROOT=settings.IMPORT_STAGING_ROOT)
+        wait_until(lambda: BatchImport.objects.get(pk=job.pk).status == "running", what="start")
+        # While its worker runs it, the sweep leaves the job alone.
+        assert import_jobs.batch_import_recover_stalled() == {"requeued": [], "failed": []}
+        first.kill()
+    # The killed worker's session ends once its statement gets the table.
+    wait_until(lambda: not _advisory_lock_held(job.pk), what="the killed worker's session to end")
+    assert BatchImport.objects.get(pk=job.pk).status == "running"  # and nobody will finish it
+
+    celery_worker_factory(IMPORT_STAGING_ROOT=settings.IMPORT_STAGING_ROOT)
+    batch_import_recover_task.delay()  # what beat sends every five minutes
+    wait_until(lambda: BatchImport.objects.get(pk=job.pk).finished, what="the import")
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.attempts == 2, job.problems
+    assert Batch.objects.get(name="survivor").pairs.count() == 1
+    assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []
+
+
+def _advisory_lock_held(job_pk: int) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
+            " AND objid = %s AND granted",
+            job_lock_key("batch_import", job_pk),
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stalled_job_waits_for_a_worker_again_and_its_page_says_why(
+    make_user, settings, tmp_path, media, client
+):
+    settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
+    job = _start(make_user, name="stalled")  # queued; no worker runs in this test
+    BatchImport.objects.filter(pk=job.pk).update(status="running", attempts=1)
+
+    assert import_jobs.batch_import_recover_stalled() == {"requeued": [job.pk], "failed": []}
+    job.refresh_from_db()
+    assert job.status == "pending" and job.attempts == 1
+    client.force_login(make_user(roles.ADMIN))
+    page = client.get(reverse("admin:batches_batchimport_change", args=[job.pk])).content
+    assert b"Waiting for a worker (restarting: its worker stopped)" in page
+    assert import_jobs.batch_import_recover_stalled() == {"requeued": [], "failed": []}
+    # The queued task's run: the import, from the staged upload.
+    job = import_jobs.batch_import_execute(job_id=job.pk)
+    assert job.status == "succeeded" and job.attempts == 2, job.problems
+
+
+def test_beat_runs_the_stalled_job_sweeps():
+    from django.conf import settings as django_settings
+
+    from annotation_server.celery import app
+    from annotation_server.exports.tasks import export_recover_task
+
+    scheduled = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
+    for task in (batch_import_recover_task, export_recover_task):
+        assert task.name in scheduled and task.name in app.tasks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_worker_keeps_dying_fails_and_says_so(make_user, settings, tmp_path):
+    settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
+    job = _start(make_user, name="doomed")  # queued; no worker runs in this test
+    BatchImport.objects.filter(pk=job.pk).update(status="running", attempts=STALLED_MAX_ATTEMPTS)
+
+    assert import_jobs.batch_import_recover_stalled() == {"requeued": [], "failed": [job.pk]}
+    job.refresh_from_db()
+    assert job.status == "failed" and job.finished_at is not None
+    assert f"worker stopped {STALLED_MAX_ATTEMPTS} times" in job.problems[0]
+    assert "Upload the files again" in job.problems[0]
+    assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []  # the upload goes with it
+    assert import_jobs.batch_import_recover_stalled() == {"requeued": [], "failed": []}
+    assert not Batch.objects.exists()
 
 
 @pytest.mark.django_db

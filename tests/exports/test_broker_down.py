@@ -1,13 +1,21 @@
 """An export started while the task broker is down fails at once with a message saying why,
-instead of waiting as pending for ever behind a server error."""
+instead of waiting as pending for ever behind a server error; an export is run by one worker
+at a time, and one whose worker died is queued again."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import redis
 
 from annotation_server.accounts import roles
 from annotation_server.exports.models import Export
-from annotation_server.exports.services import export_execute, export_start
+from annotation_server.exports.services import (
+    export_execute,
+    export_recover_stalled,
+    export_start,
+)
 from tests.celery_worker import broker_unreachable, job_held_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit runs as in a real request
@@ -39,3 +47,31 @@ def test_an_export_another_worker_is_running_is_left_to_it(make_user, settings, 
         assert not settings.EXPORT_ROOT.exists() or not any(settings.EXPORT_ROOT.iterdir())
     ran = export_execute(export_id=export.pk)
     assert ran.status == Export.Status.SUCCEEDED, ran.error
+
+
+def test_an_export_whose_worker_died_is_queued_again(make_user, settings, tmp_path):
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("default")
+    export = export_start(owner=make_user(roles.ADMIN), kind="eval")  # queued; no worker here
+    broker.delete("default")
+    Export.objects.filter(pk=export.pk).update(status="running", attempts=1)
+
+    with job_held_elsewhere("export", export.pk):  # its worker is still at it
+        assert export_recover_stalled() == {"requeued": [], "failed": []}
+    assert broker.llen("default") == 0
+    # That worker died: the sweep puts the export back in the queue, for the task to run it.
+    assert export_recover_stalled() == {"requeued": [export.pk], "failed": []}
+    message = json.loads(broker.lpop("default"))
+    assert message["headers"]["task"] == "annotation_server.exports.tasks.export_run_task"
+    assert message["headers"]["argsrepr"] == f"({export.pk},)"
+    export.refresh_from_db()
+    assert export.status == Export.Status.PENDING
+    ran = export_execute(export_id=export.pk)
+    assert ran.status == Export.Status.SUCCEEDED and ran.attempts == 2, ran.error
+
+    Export.objects.filter(pk=export.pk).update(status="running", attempts=3)
+    assert export_recover_stalled() == {"requeued": [], "failed": [export.pk]}
+    export.refresh_from_db()
+    assert export.status == Export.Status.FAILED
+    assert "worker stopped 3 times" in export.error and "Start the export again" in export.error
