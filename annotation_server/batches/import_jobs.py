@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from annotation_server.batches.models import Batch, BatchImport
 from annotation_server.batches.services import BatchImportError, batch_import
-from annotation_server.catalog.importers.archive import COPY_CHUNK, extract_zip
+from annotation_server.catalog.importers.archive import COPY_CHUNK, UNPACKING, extract_zip
 from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
@@ -180,7 +180,7 @@ def _execute(job: BatchImport) -> BatchImport:
         status=BatchImport.Status.RUNNING,
         attempts=F("attempts") + 1,
         started_at=timezone.now(),
-        progress_stage="unpacking the zip",
+        progress_stage=UNPACKING,
         progress_done=0,
         progress_total=0,
     )
@@ -221,6 +221,7 @@ def _import_staged(job: BatchImport, folder: Path):
     unpacked = folder / UNPACKED
     shutil.rmtree(unpacked, ignore_errors=True)  # left by an interrupted run: start again
     unpacked.mkdir()
+    report = job_row_progress(BatchImport, job.pk)
     zip_path = folder / UPLOADED_ZIP
     if zip_path.is_file():
         issues = extract_zip(
@@ -228,6 +229,7 @@ def _import_staged(job: BatchImport, folder: Path):
             unpacked,
             display=job.videos_name or UPLOADED_ZIP,
             max_bytes=settings.IMPORT_MAX_UNZIPPED_BYTES,
+            report=report,
         )
         if issues:
             raise BatchImportError(issues)
@@ -243,7 +245,7 @@ def _import_staged(job: BatchImport, folder: Path):
         priority=job.priority,
         instructions=job.instructions,
         owner=job.owner,
-        report=job_row_progress(BatchImport, job.pk),
+        report=report,
     )
 
 

@@ -244,8 +244,8 @@ def test_a_job_whose_worker_keeps_dying_fails_and_says_so(make_user, settings, t
 def test_the_job_reports_its_progress_on_its_page(
     make_user, settings, tmp_path, media, client, django_capture_on_commit_callbacks
 ):
-    """Hashing and copying report each file to the job's row (at most once a second per
-    stage, and at each stage's end); the page shows how far the import has come."""
+    """Unpacking, hashing and copying report each file to the job's row (at most once a second
+    per stage, and at each stage's end); the page shows how far the import has come."""
     from annotation_server.catalog.importers.records import reported
     from annotation_server.core.jobs import job_row_progress
 
@@ -257,12 +257,15 @@ def test_the_job_reports_its_progress_on_its_page(
         import_jobs, "job_row_progress", lambda model, pk: lambda *a: heard.append(a)
     ):
         assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
-    assert heard[:3] == [
+    assert heard[:6] == [
+        ("unpacking the zip", 0, 2),
+        ("unpacking the zip", 1, 2),
+        ("unpacking the zip", 2, 2),
         ("hashing videos", 0, 2),
         ("hashing videos", 1, 2),
         ("hashing videos", 2, 2),
     ]
-    assert heard[3:] == [
+    assert heard[6:] == [
         ("copying videos", 0, 2),
         ("copying videos", 1, 2),
         ("copying videos", 2, 2),

@@ -8,19 +8,26 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from .records import ImportIssue
+from .records import ImportIssue, Report, reported
 
 COPY_CHUNK = 1024 * 1024
+UNPACKING = "unpacking the zip"  # the progress stage (report)
 
 
 def extract_zip(
-    source: str | Path | BinaryIO, dest: Path, *, max_bytes: int, display: str = "videos.zip"
+    source: str | Path | BinaryIO,
+    dest: Path,
+    *,
+    max_bytes: int,
+    display: str = "videos.zip",
+    report: Report | None = None,
 ) -> list[ImportIssue]:
     """Extract `source` into `dest`; on any problem extract nothing and return the problems.
 
     Member names must be relative and stay inside `dest`; symlink members are refused; the
     declared total size must stay under `max_bytes`, and so must the bytes actually written
-    (a forged size header cannot get past the running count).
+    (a forged size header cannot get past the running count). `report(stage, done, total)`
+    hears of every member unpacked (the admin's import jobs).
     """
 
     def issue(message: str, member: str = "") -> ImportIssue:
@@ -45,6 +52,7 @@ def extract_zip(
         if issues:
             return issues
         try:
+            members = reported(members, UNPACKING, len(members), report)
             return _extract(archive, members, dest.resolve(), max_bytes, issue)
         except (OSError, zipfile.BadZipFile) as exc:
             shutil.rmtree(dest, ignore_errors=True)
