@@ -274,6 +274,7 @@ def export_recover_stalled() -> dict[str, list[int]]:
             error=f"{reason} Start the export again.",
             finished_at=timezone.now(),
         )
+        _remove_leftovers(export.pk)
 
     return job_recover_stalled(Export, "export", requeue=_export_queue, give_up=give_up)
 
@@ -289,7 +290,19 @@ def export_execute(*, export_id: int) -> Export:
         return _export_execute(export)
 
 
+def _remove_leftovers(export_pk: int) -> None:
+    """What a run of this export killed mid-way left under EXPORT_ROOT: the dataset folder,
+    atomic_directory's hidden partial folders (video copies: possibly large) and a partial
+    archive. Only called while no other run of it can be writing (job_running_alone)."""
+    root = Path(settings.EXPORT_ROOT)
+    name = f"export-{export_pk}"
+    for path in [root / name, *root.glob(f".{name}.partial-*"), *root.glob(f".{name}.old-*")]:
+        shutil.rmtree(path, ignore_errors=True)
+    (root / f"{name}.tar.gz.partial").unlink(missing_ok=True)
+
+
 def _export_execute(export: Export) -> Export:
+    _remove_leftovers(export.pk)  # of a run whose worker died
     Export.objects.filter(pk=export.pk).update(
         status=Export.Status.RUNNING,
         attempts=F("attempts") + 1,

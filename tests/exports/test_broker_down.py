@@ -67,11 +67,24 @@ def test_an_export_whose_worker_died_is_queued_again(make_user, settings, tmp_pa
     assert message["headers"]["argsrepr"] == f"({export.pk},)"
     export.refresh_from_db()
     assert export.status == Export.Status.PENDING
+    _leave_what_a_killed_run_leaves(settings.EXPORT_ROOT, export.pk)
     ran = export_execute(export_id=export.pk)
     assert ran.status == Export.Status.SUCCEEDED and ran.attempts == 2, ran.error
+    assert sorted(p.name for p in settings.EXPORT_ROOT.iterdir()) == [ran.result_file]
 
     Export.objects.filter(pk=export.pk).update(status="running", attempts=3)
+    _leave_what_a_killed_run_leaves(settings.EXPORT_ROOT, export.pk)
     assert export_recover_stalled() == {"requeued": [], "failed": [export.pk]}
     export.refresh_from_db()
     assert export.status == Export.Status.FAILED
     assert "worker stopped 3 times" in export.error and "Start the export again" in export.error
+    assert sorted(p.name for p in settings.EXPORT_ROOT.iterdir()) == [ran.result_file]
+
+
+def _leave_what_a_killed_run_leaves(root, pk: int) -> None:
+    """The dataset folder, a hidden partial folder with a video copy, a partial archive."""
+    partial = root / f".export-{pk}.partial-0123456789ab" / "videos"
+    partial.mkdir(parents=True)
+    (partial / "v.mp4").write_bytes(b"video" * 1000)
+    (root / f"export-{pk}").mkdir(exist_ok=True)
+    (root / f"export-{pk}.tar.gz.partial").write_bytes(b"half an archive")
