@@ -115,32 +115,31 @@ def drop_column_checks(model_name: str, *field_names: str):
     """
     from django.db import migrations
 
-    def forward(apps, schema_editor):
+    def unnamed_checks(apps, schema_editor):
+        """(model, column, the column's CHECKs no model constraint names) per field; nothing
+        off PostgreSQL."""
         if schema_editor.connection.vendor != "postgresql":
             return
         model = apps.get_model(*model_name.split("."))
         named = {constraint.name for constraint in model._meta.constraints}
         for field_name in field_names:
             column = model._meta.get_field(field_name).column
-            for name in schema_editor._constraint_names(model, [column], check=True):
-                if name not in named:
-                    schema_editor.execute(schema_editor._delete_check_sql(model, name))
+            found = schema_editor._constraint_names(model, [column], check=True)
+            yield model, column, [name for name in found if name not in named]
+
+    def forward(apps, schema_editor):
+        for model, _, checks in unnamed_checks(apps, schema_editor):
+            for name in checks:
+                schema_editor.execute(schema_editor._delete_check_sql(model, name))
 
     def backward(apps, schema_editor):
         # Undone before the AlterFields (a migration's operations are reversed), while the
         # column still has its domain: put the `column >= 0` table CHECK back, since reverting
         # the type to a plain integer takes the domain's rule away and Django adds nothing.
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        model = apps.get_model(*model_name.split("."))
-        named = {constraint.name for constraint in model._meta.constraints}
-        for field_name in field_names:
-            column = model._meta.get_field(field_name).column
-            existing = set(schema_editor._constraint_names(model, [column], check=True))
-            if existing - named:
-                continue
-            name = schema_editor._create_index_name(model._meta.db_table, [column], "_check")
-            check = f"{schema_editor.quote_name(column)} >= 0"
-            schema_editor.execute(schema_editor._create_check_sql(model, name, check))
+        for model, column, checks in unnamed_checks(apps, schema_editor):
+            if not checks:
+                name = schema_editor._create_index_name(model._meta.db_table, [column], "_check")
+                check = f"{schema_editor.quote_name(column)} >= 0"
+                schema_editor.execute(schema_editor._create_check_sql(model, name, check))
 
     return migrations.RunPython(forward, backward)
