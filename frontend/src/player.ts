@@ -23,6 +23,22 @@ export function coveredToEnd(v: HTMLVideoElement): boolean {
   return covered >= Math.max(d * 0.9, d - 0.5);
 }
 
+/**
+ * Bringing two playing clocks back together: the video that ran ahead goes back to the other's
+ * time, never the one behind forward — a jump forward skips part of that video, which then
+ * never counts as watched (on a slow device a one-second clip could not be unlocked). null
+ * while they are within `tolerance` seconds of each other.
+ */
+export function resync(
+  left: number,
+  right: number,
+  tolerance = 0.25,
+): { side: Side; time: number } | null {
+  const drift = right - left;
+  if (Math.abs(drift) <= tolerance) return null;
+  return drift > 0 ? { side: "right", time: left } : { side: "left", time: right };
+}
+
 export interface PlayerHooks {
   onWatched(side: Side): void;
   onChange(): void; // play state, time, speed, loop or mute changed: redraw controls
@@ -173,10 +189,8 @@ export class DualPlayer {
     if (!this.videos || !this.playing) return;
     const { left, right } = this.videos;
     if (!left.paused && !right.paused && !left.seeking && !right.seeking) {
-      const drift = right.currentTime - left.currentTime;
-      if (Math.abs(drift) > 0.25 && left.currentTime < right.duration) {
-        right.currentTime = left.currentTime;
-      }
+      const fix = resync(left.currentTime, right.currentTime);
+      if (fix) this.videos[fix.side].currentTime = fix.time;
     }
     this.hooks.onChange();
     this.raf = requestAnimationFrame(this.tick);

@@ -65,7 +65,9 @@ def player_state(page: Page) -> list[dict]:
     return page.evaluate(
         """[...document.querySelectorAll('main.pair video')].map(v => ({
             paused: v.paused, ended: v.ended, time: v.currentTime, duration: v.duration,
-            readyState: v.readyState, error: v.error && v.error.message}))"""
+            readyState: v.readyState, error: v.error && v.error.message,
+            played: [...Array(v.played.length).keys()].map(
+                i => [v.played.start(i), v.played.end(i)])}))"""
     )
 
 
