@@ -52,6 +52,17 @@ def job_progress_text(job: JobProgress) -> str:
     return f"{job.percent}% – {job.progress_done}/{job.progress_total}{stage}"
 
 
+# Celery options of a job's task: acknowledged only once it has run, so a job whose worker
+# dies is delivered again (and job_running_alone keeps a redelivery from running beside a
+# live run). Six hours is far beyond any import or export measured (docs/benchmarks.md).
+JOB_TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "soft_time_limit": 6 * 3600,
+    "time_limit": 6 * 3600 + 300,
+}
+
+
 def job_queue(task, job_pk: int, *, what: str, fail: Callable[[str], None]) -> None:
     """After commit: hand the job to the broker, or fail it through `fail(reason)` with a
     message that says why (it would otherwise wait as pending for ever). Any failure to

@@ -57,6 +57,20 @@ def _check_replaceable(out: Path) -> None:
         )
 
 
+# How atomic_directory and tar_folder name what they write before it is complete.
+_PARTIAL, _OLD = ".partial", ".old"
+
+
+def remove_incomplete(out: Path, archive: Path) -> None:
+    """What a run killed mid-way left of `out` (atomic_directory's hidden partial and
+    replaced folders, `out` itself) and of `archive` (tar_folder's partial file). Only for
+    callers that know no other run is writing them."""
+    hidden = [p for kind in (_PARTIAL, _OLD) for p in out.parent.glob(f".{out.name}{kind}-*")]
+    for path in [out, *hidden]:
+        shutil.rmtree(path, ignore_errors=True)
+    archive.with_name(archive.name + _PARTIAL).unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_directory(out: Path, *, force: bool) -> Iterator[Path]:
     """Yields a temporary folder beside `out`; renames it to `out` only when the block
@@ -74,14 +88,14 @@ def atomic_directory(out: Path, *, force: bool) -> Iterator[Path]:
     _check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:12]
-    temp = out.parent / f".{out.name}.partial-{token}"
+    temp = out.parent / f".{out.name}{_PARTIAL}-{token}"
     temp.mkdir()
     try:
         yield temp
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    old = out.parent / f".{out.name}.old-{token}"
+    old = out.parent / f".{out.name}{_OLD}-{token}"
     if out.exists():
         # Checked again: the folder may have changed while the export ran.
         _check_replaceable(out)
@@ -153,7 +167,7 @@ def tar_videos(root: Path) -> Path:
 
 def tar_folder(folder: Path, target: Path) -> Path:
     """Packs a finished export folder into one .tar.gz for download."""
-    partial = target.with_name(target.name + ".partial")
+    partial = target.with_name(target.name + _PARTIAL)
     with tarfile.open(partial, "w:gz") as tar:
         tar.add(folder, arcname=folder.name)
     partial.rename(target)

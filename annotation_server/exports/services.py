@@ -30,7 +30,7 @@ from annotation_server.core.jobs import (
 from . import selectors
 from .aggregation import DECISION_KEYS
 from .dataset import ITEMS, Judgements, Selection, item_count, judgements_collect
-from .files import VideoPlacer, atomic_directory, tar_folder, tar_videos
+from .files import VideoPlacer, atomic_directory, remove_incomplete, tar_folder, tar_videos
 from .models import Export
 from .safesora import KINDS
 from .writers import GzipJsonListWriter, JsonLinesWriter
@@ -255,11 +255,7 @@ def _export_queue(export_pk: int) -> None:
     from .tasks import export_run_task
 
     def fail(reason: str) -> None:
-        Export.objects.filter(pk=export_pk, status=Export.Status.PENDING).update(
-            status=Export.Status.FAILED,
-            error=f"{reason} Start the export again once it is back.",
-            finished_at=timezone.now(),
-        )
+        _fail(export_pk, f"{reason} Start the export again once it is back.", only_pending=True)
 
     job_queue(export_run_task, export_pk, what="export", fail=fail)
 
@@ -269,12 +265,8 @@ def export_recover_stalled() -> dict[str, list[int]]:
     core.jobs.STALLED_MAX_ATTEMPTS starts (core.jobs.job_recover_stalled)."""
 
     def give_up(export: Export, reason: str) -> None:
-        Export.objects.filter(pk=export.pk).update(
-            status=Export.Status.FAILED,
-            error=f"{reason} Start the export again.",
-            finished_at=timezone.now(),
-        )
-        _remove_leftovers(export.pk)
+        _fail(export.pk, f"{reason} Start the export again.")
+        remove_incomplete(*_job_paths(export.pk))
 
     return job_recover_stalled(Export, "export", requeue=_export_queue, give_up=give_up)
 
@@ -290,19 +282,22 @@ def export_execute(*, export_id: int) -> Export:
         return _export_execute(export)
 
 
-def _remove_leftovers(export_pk: int) -> None:
-    """What a run of this export killed mid-way left under EXPORT_ROOT: the dataset folder,
-    atomic_directory's hidden partial folders (video copies: possibly large) and a partial
-    archive. Only called while no other run of it can be writing (job_running_alone)."""
+def _job_paths(export_pk: int) -> tuple[Path, Path]:
+    """(the dataset folder, the .tar.gz) of an export job under EXPORT_ROOT."""
     root = Path(settings.EXPORT_ROOT)
-    name = f"export-{export_pk}"
-    for path in [root / name, *root.glob(f".{name}.partial-*"), *root.glob(f".{name}.old-*")]:
-        shutil.rmtree(path, ignore_errors=True)
-    (root / f"{name}.tar.gz.partial").unlink(missing_ok=True)
+    return root / f"export-{export_pk}", root / f"export-{export_pk}.tar.gz"
+
+
+def _fail(export_pk: int, message: str, *, only_pending: bool = False) -> None:
+    rows = Export.objects.filter(pk=export_pk)
+    if only_pending:
+        rows = rows.filter(status=Export.Status.PENDING)
+    rows.update(status=Export.Status.FAILED, error=message, finished_at=timezone.now())
 
 
 def _export_execute(export: Export) -> Export:
-    _remove_leftovers(export.pk)  # of a run whose worker died
+    folder, archive = _job_paths(export.pk)
+    remove_incomplete(folder, archive)  # of a run whose worker died
     Export.objects.filter(pk=export.pk).update(
         status=Export.Status.RUNNING,
         attempts=F("attempts") + 1,
@@ -310,9 +305,6 @@ def _export_execute(export: Export) -> Export:
         error="",
         progress_done=0,
     )
-    root = Path(settings.EXPORT_ROOT)
-    folder = root / f"export-{export.pk}"
-    archive = root / f"export-{export.pk}.tar.gz"
     try:
         summary = export_run(
             out=folder,
@@ -337,9 +329,7 @@ def _export_execute(export: Export) -> Export:
                 "see the worker log."
             )
         )
-        Export.objects.filter(pk=export.pk).update(
-            status=Export.Status.FAILED, error=message, finished_at=timezone.now()
-        )
+        _fail(export.pk, message)
         if not isinstance(error, ApplicationError):
             logger.exception("export %s failed", export.pk)
         export.refresh_from_db()

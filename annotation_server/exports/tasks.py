@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from annotation_server.core.jobs import JOB_TASK_OPTIONS
+
 from . import services
 
 
-@shared_task(
-    name="annotation_server.exports.tasks.export_run_task",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=6 * 3600,
-    time_limit=6 * 3600 + 300,
-)
+@shared_task(name="annotation_server.exports.tasks.export_run_task", **JOB_TASK_OPTIONS)
 def export_run_task(export_id: int) -> str:
     """Run one recorded Export job; its row holds progress, summary or the error."""
     return services.export_execute(export_id=export_id).status

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "stack"))
 import prodstack  # noqa: E402 - a script folder, not a package
 
+from tests.deploy.envfile import read_env_file  # noqa: E402
+
 APP_ROLES = ("migrate", "web", "worker", "transcoder", "beat")
 
 
@@ -44,12 +46,7 @@ def _compose_config(env_overrides: dict[str, str]) -> subprocess.CompletedProces
 
 
 def _production_env() -> dict[str, str]:
-    values = {"APP_ENV_FILE": "deploy/production.env.example"}
-    for line in (ROOT / "deploy" / "production.env.example").read_text().splitlines():
-        if line.strip() and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key] = value
-    return values
+    return {"APP_ENV_FILE": "deploy/production.env.example", **read_env_file()}
 
 
 def test_compose_file_validates_and_wires_every_service():

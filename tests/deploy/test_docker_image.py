@@ -23,6 +23,7 @@ import requests
 import yaml
 
 from annotation_server.accounts import demo
+from tests.deploy.envfile import read_env_file
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,11 +60,7 @@ def _redis_url() -> str:
 def _app_environment(web_port: int) -> dict[str, str]:
     """What compose gives the app containers: the env file (here the shipped example) and the
     x-app `environment`, with the database and broker pointed at this machine's."""
-    env: dict[str, str] = {}
-    for line in (ROOT / "deploy" / "production.env.example").read_text().splitlines():
-        if line.strip() and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            env[key] = value
+    env = read_env_file()
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     env.update({k: str(v) for k, v in compose["services"]["web"]["environment"].items()})
     env.update(

@@ -11,18 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.envfile import PRODUCTION_ENV, read_env_file
+
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION_ENV = ROOT / "deploy" / "production.env.example"
-
-
-def _env_file(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key.strip()] = value.strip()
-    return values
 
 
 def _check_deploy(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -42,7 +33,7 @@ def _check_deploy(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_check_deploy_passes_without_warnings_given_the_production_env():
-    result = _check_deploy(_env_file(PRODUCTION_ENV))
+    result = _check_deploy(read_env_file(PRODUCTION_ENV))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -64,7 +55,7 @@ def test_check_deploy_flags_the_embedded_defaults():
 
 
 def test_a_malformed_prepare_threshold_is_named_not_a_traceback_deep_in_psycopg():
-    env = {**_env_file(PRODUCTION_ENV), "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x"}
+    env = {**read_env_file(PRODUCTION_ENV), "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x"}
     result = _check_deploy({**env, "DATABASE_PREPARE_THRESHOLD": "five"})
     assert result.returncode != 0
     assert "DATABASE_PREPARE_THRESHOLD='five': give a whole number" in result.stderr
