@@ -3,6 +3,7 @@ a recorded job to the broker after commit."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import zlib
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +128,12 @@ def job_row_progress(model: type[models.Model], job_pk: int) -> Progress:
 # kills its worker (memory, a time limit), and the admin must see that, not a loop.
 STALLED_MAX_ATTEMPTS = 3
 RESTARTING_STAGE = "restarting: its worker stopped"
+# A job still pending this long after it was queued (or last queued again) has its task sent
+# once more: its message may have been lost (a broker restarted without its data). A message
+# that was only waiting behind other jobs then arrives twice, which is harmless: the second
+# delivery finds the job running (job_running_alone) or finished, and leaves it.
+PENDING_RESEND_AFTER = dt.timedelta(minutes=15)
+RESENT_STAGE = "queued again: no worker had taken it"
 
 
 def job_recover_stalled(
@@ -135,16 +143,25 @@ def job_recover_stalled(
     requeue: Callable[[int], None],
     give_up: Callable[[models.Model, str], None],
     max_attempts: int = STALLED_MAX_ATTEMPTS,
+    resend_after: dt.timedelta = PENDING_RESEND_AFTER,
 ) -> dict[str, list[int]]:
     """Jobs marked running whose worker is gone (killed, out of memory, its machine
     restarted): their advisory lock (job_running_alone), held for the whole run by the worker's
     database connection, is free. Each goes back to pending and is queued again, or, once
     started `max_attempts` times, fails with `give_up(job, reason)`. Without this such a job
     waits for the broker's redelivery (CELERY_VISIBILITY_TIMEOUT, an hour), or for ever when the
-    message was lost. Run from beat; PostgreSQL only (SQLite runs jobs inline)."""
-    outcome: dict[str, list[int]] = {"requeued": [], "failed": []}
+    message was lost. Jobs pending for longer than `resend_after` since they were last queued
+    have their task sent again (PENDING_RESEND_AFTER). Run from beat; PostgreSQL only (SQLite
+    runs jobs inline)."""
+    outcome: dict[str, list[int]] = {"resent": [], "requeued": [], "failed": []}
     if connection.vendor != "postgresql":
         return outcome
+    now = timezone.now()
+    waiting = model.objects.filter(status=JobStatus.PENDING, updated_at__lt=now - resend_after)
+    for pk in list(waiting.values_list("pk", flat=True)):
+        # updated_at is when it was last queued: the next resend is `resend_after` from now.
+        if waiting.filter(pk=pk).update(updated_at=now, progress_stage=RESENT_STAGE):
+            outcome["resent"].append(pk)
     running = model.objects.filter(status=JobStatus.RUNNING).values_list("pk", flat=True)
     for pk in list(running):
         with job_running_alone(kind, pk) as alone:
@@ -163,12 +180,12 @@ def job_recover_stalled(
                     outcome["failed"].append(pk)
                 else:
                     model.objects.filter(pk=pk).update(
-                        status=JobStatus.PENDING, progress_stage=RESTARTING_STAGE
+                        status=JobStatus.PENDING, progress_stage=RESTARTING_STAGE, updated_at=now
                     )
                     outcome["requeued"].append(pk)
     # Queued once the locks are released: a worker taking the task at once must get the lock.
-    for pk in outcome["requeued"]:
+    for pk in outcome["resent"] + outcome["requeued"]:
         requeue(pk)
-    if outcome["requeued"] or outcome["failed"]:
+    if any(outcome.values()):
         logger.warning("%s jobs whose worker stopped: %s", kind, outcome)
     return outcome

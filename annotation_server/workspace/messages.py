@@ -78,6 +78,9 @@ MESSAGES = {
     "error_load": _("Could not load a pair ({reason}). Trying again…"),
     "done_title": _("No more pairs for now"),
     "done_text": _("Thank you! Every pair available to you is done."),
+    "study_finishing": _(
+        "That was the last pair of this study. Taking you to the completion page…"
+    ),
     "back_to_workspace": _("Back to the workspace"),
     "keymap_title": _("Keyboard shortcuts"),
     "close": _("Close"),

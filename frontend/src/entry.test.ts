@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EntryWatch, MAX_RETRIES, type EntryStatus } from "./entry";
+import { EntryWatch, MAX_RETRIES, StudyQuota, type EntryStatus } from "./entry";
 import type { EntryConfig } from "./types";
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -28,7 +28,9 @@ function setup(replies: (EntryStatus | null | Error)[], cfg: Partial<EntryConfig
   const timers: (() => void)[] = [];
   let asked = 0;
   let pending = 0;
+  const seen: EntryStatus[] = [];
   const watch = new EntryWatch({ ...CFG, ...cfg }, {
+    onStatus: (s) => seen.push(s),
     fetchStatus: async () => {
       const reply = replies[Math.min(asked, replies.length - 1)];
       asked += 1;
@@ -46,7 +48,7 @@ function setup(replies: (EntryStatus | null | Error)[], cfg: Partial<EntryConfig
     await flush();
   };
   return {
-    watch, visited, timers, delivered,
+    watch, visited, timers, delivered, seen,
     asked: () => asked,
     setPending: (n: number) => { pending = n; },
   };
@@ -62,6 +64,7 @@ describe("study workers are sent to the finish URL once the quota is met", () =>
     expect(t.asked()).toBe(1);
     expect(t.visited).toEqual([]);
     expect(t.watch.status?.submitted).toBe(1);
+    expect(t.seen.map((s) => s.submitted)).toEqual([1]); // handed to the task page too
     await t.delivered();
     expect(t.visited).toEqual(["/entry/complete/"]);
     await t.delivered(); // gone already: no more requests, no second navigation
@@ -142,5 +145,31 @@ describe("study workers are sent to the finish URL once the quota is met", () =>
     working.watch.start();
     expect(working.visited).toEqual([]);
     expect(working.asked()).toBe(0);
+  });
+});
+
+describe("the study's count on the task page", () => {
+  it("counts delivered submits and those still on their way", () => {
+    const quota = new StudyQuota({ ...CFG, required: 3, submitted: 1 });
+    expect(quota.left(0)).toBe(2);
+    expect(quota.left(1)).toBe(1); // the pair on screen is the last: nothing to prefetch
+    quota.delivered();
+    expect(quota.left(0)).toBe(1);
+    expect(quota.left(1)).toBe(0); // the last answer is on its way: show no further pair
+    expect(quota.left(5)).toBe(0);
+  });
+
+  it("takes the server's count when it reports one", () => {
+    const quota = new StudyQuota({ ...CFG, required: 3, submitted: 1 });
+    quota.delivered();
+    quota.delivered(); // a re-sent submit the server had stored already
+    expect(quota.left(0)).toBe(0);
+    quota.corrected(status(2, 3));
+    expect(quota.left(0)).toBe(1);
+  });
+
+  it("sets no limit for workers without a study quota", () => {
+    expect(new StudyQuota(null).left(3)).toBe(Infinity);
+    expect(new StudyQuota({ ...CFG, required: 0 }).left(0)).toBe(Infinity);
   });
 });

@@ -20,6 +20,8 @@ export type FetchStatus = () => Promise<EntryStatus | null>;
 
 export interface EntryDeps {
   fetchStatus: FetchStatus;
+  /** Every status the server reports (the task page keeps its count in step with it). */
+  onStatus?: (s: EntryStatus) => void;
   /** Leave the app for this URL (location.assign in the page). */
   go: (url: string) => void;
   /** Answers not yet delivered: never leave while the outbox holds one. */
@@ -79,6 +81,7 @@ export class EntryWatch {
         this.stopped = true;
       } else {
         this.status = status;
+        this.deps.onStatus?.(status);
         if (status.complete) this.leave(status.finish_url || this.cfg.finish_url);
       }
     } catch {
@@ -103,6 +106,37 @@ export class EntryWatch {
     }
     this.left = true;
     this.deps.go(url);
+  }
+}
+
+/**
+ * How many pairs a study worker still has to submit, so the task page neither prefetches a
+ * pair the study does not need nor shows one after the last answer (the worker would see it
+ * flash up before being sent to the completion page). Counts what the server has counted
+ * (at page load, then each delivered submit, corrected by every status check) plus the
+ * submits still in the outbox.
+ */
+export class StudyQuota {
+  private counted: number;
+
+  constructor(private readonly cfg: EntryConfig | null) {
+    this.counted = cfg?.submitted ?? 0;
+  }
+
+  /** A submit the server accepted. */
+  delivered(): void {
+    this.counted += 1;
+  }
+
+  /** The server's own count (a re-sent submit it had already stored must not count twice). */
+  corrected(s: EntryStatus): void {
+    this.counted = s.submitted;
+  }
+
+  /** Pairs still to submit beyond those on their way; Infinity for a worker with no study quota. */
+  left(pendingSubmits: number): number {
+    if (!this.cfg || this.cfg.required <= 0) return Infinity;
+    return Math.max(0, this.cfg.required - this.counted - pendingSubmits);
   }
 }
 

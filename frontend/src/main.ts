@@ -67,6 +67,7 @@ function boot(): void {
   const entry = cfg.entry
     ? new EntryWatch(cfg.entry, {
         fetchStatus: fetchEntryStatus(cfg.entry.status_url),
+        onStatus: (s) => task?.onStudyStatus(s),
         go: (url) => location.assign(url),
         pending: () => outbox.pending,
         setTimeout: (fn, ms) => window.setTimeout(fn, ms),

@@ -77,6 +77,11 @@ export class Outbox {
     return this.items.length;
   }
 
+  /** Answers of one kind not delivered yet. */
+  pendingOf(kind: OutboxKind): number {
+    return this.items.filter((i) => i.kind === kind).length;
+  }
+
   has(assignmentId: string): boolean {
     return this.items.some((i) => i.assignmentId === assignmentId);
   }

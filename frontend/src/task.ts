@@ -3,6 +3,7 @@ import { Api, ApiError } from "./api";
 import { askReason, keymapDialog } from "./dialogs";
 import { $, h } from "./dom";
 import type { DraftStore } from "./draft";
+import { StudyQuota, type EntryStatus } from "./entry";
 import { t } from "./i18n";
 import type { Outbox, OutboxStatus } from "./outbox";
 import { handleTaskKey } from "./keys";
@@ -40,6 +41,10 @@ export class TaskView {
   private switchMark = false;
   /** A study worker (Prolific, MTurk link) claims only from the study's batch. */
   private readonly batch: string | undefined;
+  private readonly quota: StudyQuota;
+  /** The study's last answer is on its way: claim and show nothing more; the entry watch
+   * sends the worker to the completion page once it is delivered. */
+  private finishing = false;
 
   constructor(
     private readonly cfg: AppConfig,
@@ -49,16 +54,26 @@ export class TaskView {
   ) {
     this.dims = cfg.dimensions.map((d) => d.key);
     this.batch = cfg.entry?.batch;
+    this.quota = new StudyQuota(cfg.entry);
     this.player = new DualPlayer({
       onWatched: () => this.onWatched(),
       onChange: () => this.drawControls(),
     });
     this.root = h("div", { id: "task", class: "task" }, this.keymap);
-    outbox.onDelivered = () => {
+    outbox.onDelivered = (item) => {
       this.cfg.counts.today += 1;
       this.cfg.counts.total += 1;
+      if (item.kind === "submit") this.quota.delivered();
     };
-    outbox.onRejected = (_item, reason) => this.flash(t("status_rejected", { reason }), true);
+    outbox.onRejected = (item, reason) => {
+      if (this.finishing && item.kind === "submit") {
+        // That answer did not count: the study needs another pair after all.
+        this.finishing = false;
+        this.waitingForNext = true;
+        this.showMessage(t("loading"));
+      }
+      this.flash(t("status_rejected", { reason }), true);
+    };
     outbox.onStatus = (s) => {
       this.drawStatus(s);
       if (s.state === "idle") this.afterOutboxIdle();
@@ -97,6 +112,7 @@ export class TaskView {
   }
 
   private afterOutboxIdle(): void {
+    if (this.finishing) return;
     if (this.waitingForNext) {
       this.waitingForNext = false;
       void this.loadCurrent();
@@ -108,6 +124,8 @@ export class TaskView {
   /** Claim the following pair and start loading its videos while the worker works. */
   private async prefetch(): Promise<void> {
     if (!this.cur || this.next !== null || this.fetching || this.outbox.pending > 0) return;
+    // The pair on screen is the last one the study needs.
+    if (this.quota.left(this.outbox.pendingOf("submit")) <= 1) return;
     // ?prefetch=0 turns prefetching off: the benchmark's baseline, and a debugging aid.
     if (new URLSearchParams(location.search).get("prefetch") === "0") return;
     this.fetching = true;
@@ -366,6 +384,11 @@ export class TaskView {
     const next = this.next;
     this.next = null;
     this.root.dataset.prefetched = "";
+    if (kind === "submit" && this.quota.left(this.outbox.pendingOf("submit")) === 0) {
+      // A pair prefetched before the count said so is given back when the study completes.
+      this.finishing = true;
+      return this.showMessage(t("study_finishing"));
+    }
     if (next === "none") return this.showDone();
     if (next) return this.show(next);
     this.waitingForNext = true;
@@ -392,6 +415,16 @@ export class TaskView {
       h("h2", {}, t("done_title")), h("p", {}, t("done_text")),
       h("a", { class: "btn primary", href: this.cfg.urls.workspace, "data-nav": "workspace" },
         t("back_to_workspace"))));
+  }
+
+  /** Each study status the server reports (EntryWatch): keep the count in step, and go on
+   * working if the quota turned out not to be met (say, the count at page load was stale). */
+  onStudyStatus(s: EntryStatus): void {
+    this.quota.corrected(s);
+    if (this.finishing && !s.complete) {
+      this.finishing = false;
+      void this.loadCurrent();
+    }
   }
 
   /** Global keys; returns true when the key was used. */

@@ -58,17 +58,16 @@ def child(mode: str, requests: int, token: str) -> None:
     os.environ.setdefault("DJANGO_DEBUG", "false")
     # Long enough that a slow valgrind run never reconnects mid-way (a reconnect costs ~1 M).
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "3600")
-    import django
+    # The application gunicorn loads (views imported, start-up objects frozen out of the
+    # garbage collector's way), called directly; loading it sets Django up, so it comes first.
+    import importlib
 
-    django.setup()
-    from django.core.handlers.wsgi import WSGIHandler
-
-    from annotation_server.assignments import services
+    app = importlib.import_module("annotation_server.wsgi").application
+    services = importlib.import_module("annotation_server.assignments.services")
 
     # A claim sweeps stale assignments every few seconds of wall-clock time; under valgrind
     # that would run a varying number of times. Real servers do it ~once per 3,000 requests.
     services._EXPIRY_CHECK_EVERY_S = float("inf")
-    app = WSGIHandler()
 
     def call(method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
         environ = {

@@ -157,18 +157,39 @@ def test_prolific_worker_finishing_in_the_app_lands_on_the_completion_url(
         ),
     )
 
+    # Every pair and message the app puts on screen, reported as it happens (the page is gone
+    # once the worker is sent on, and the last screens last only a moment).
+    shown: list[str] = []
+    page.expose_function("reportScreen", lambda screen: shown.append(screen))
     page.goto(f"{base}/entry/prolific/{study.entry_token}/?PROLIFIC_PID={PID}&STUDY_ID=st1")
     page.wait_for_url(f"{base}/work/")
     # The workspace shows only the study's batch.
     assert page.locator(".batch h3").all_inner_texts() == [study.name]
     page.locator("#start").wait_for()
     first = start_task(page)
+    page.evaluate(
+        """() => {
+          let last = null;
+          const report = () => {
+            const pair = document.querySelector('main.pair')?.dataset.assignment;
+            const text = document.querySelector('main.message [role=status]')?.textContent;
+            const now = pair ? `pair ${pair}` : text ? `message ${text}` : null;
+            if (now && now !== last) { last = now; window.reportScreen(now); }
+          };
+          report();
+          new MutationObserver(report).observe(document.body, {childList: true, subtree: true});
+        }"""
+    )
     _answer_in_the_app(page)
     wait_until(page, "id => document.querySelector('main.pair')?.dataset.assignment !== id", first)
     assert page.url == f"{base}/work/task/"  # one pair is not enough: the worker goes on
     _answer_in_the_app(page)
 
     page.wait_for_url(COMPLETION)
+    # The last answer ends the work: no third pair was claimed, nor flashed up before leaving.
+    pairs = [screen for screen in shown if screen.startswith("pair ")]
+    assert len(pairs) == 2, shown
+    assert shown[-1].startswith("message That was the last pair of this study"), shown
     assert page.url == COMPLETION and "cc=C0DE42" in page.url
     assert page.locator("#prolific").inner_text() == "Submission complete"
     assert finish == [(302, COMPLETION)]
@@ -176,5 +197,6 @@ def test_prolific_worker_finishing_in_the_app_lands_on_the_completion_url(
     assert identity.completed_at is not None
     claimed = Assignment.objects.filter(annotator=identity.user)
     assert {a.batch_id for a in claimed} == {study.pk}
+    assert claimed.count() == 2  # the study needs two; a third was never taken
     assert not Assignment.objects.filter(batch=other).exists()
     assert claimed.filter(status=Assignment.Status.SUBMITTED).count() == 2

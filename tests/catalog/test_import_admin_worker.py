@@ -166,7 +166,11 @@ def test_a_job_whose_worker_was_killed_is_queued_again_and_imported(
         first = celery_worker_factory(IMPORT_STAGING_ROOT=settings.IMPORT_STAGING_ROOT)
         wait_until(lambda: BatchImport.objects.get(pk=job.pk).status == "running", what="start")
         # While its worker runs it, the sweep leaves the job alone.
-        assert import_jobs.batch_import_recover_stalled() == {"requeued": [], "failed": []}
+        assert import_jobs.batch_import_recover_stalled() == {
+            "resent": [],
+            "requeued": [],
+            "failed": [],
+        }
         first.kill()
     # The killed worker's session ends once its statement gets the table.
     wait_until(lambda: not _advisory_lock_held(job.pk), what="the killed worker's session to end")
@@ -201,13 +205,21 @@ def test_a_stalled_job_waits_for_a_worker_again_and_its_page_says_why(
     job = _start(make_user, name="stalled")  # queued; no worker runs in this test
     BatchImport.objects.filter(pk=job.pk).update(status="running", attempts=1)
 
-    assert import_jobs.batch_import_recover_stalled() == {"requeued": [job.pk], "failed": []}
+    assert import_jobs.batch_import_recover_stalled() == {
+        "resent": [],
+        "requeued": [job.pk],
+        "failed": [],
+    }
     job.refresh_from_db()
     assert job.status == "pending" and job.attempts == 1
     client.force_login(make_user(roles.ADMIN))
     page = client.get(reverse("admin:batches_batchimport_change", args=[job.pk])).content
     assert b"Waiting for a worker (restarting: its worker stopped)" in page
-    assert import_jobs.batch_import_recover_stalled() == {"requeued": [], "failed": []}
+    assert import_jobs.batch_import_recover_stalled() == {
+        "resent": [],
+        "requeued": [],
+        "failed": [],
+    }
     # The queued task's run: the import, from the staged upload.
     job = import_jobs.batch_import_execute(job_id=job.pk)
     assert job.status == "succeeded" and job.attempts == 2, job.problems
@@ -230,13 +242,21 @@ def test_a_job_whose_worker_keeps_dying_fails_and_says_so(make_user, settings, t
     job = _start(make_user, name="doomed")  # queued; no worker runs in this test
     BatchImport.objects.filter(pk=job.pk).update(status="running", attempts=STALLED_MAX_ATTEMPTS)
 
-    assert import_jobs.batch_import_recover_stalled() == {"requeued": [], "failed": [job.pk]}
+    assert import_jobs.batch_import_recover_stalled() == {
+        "resent": [],
+        "requeued": [],
+        "failed": [job.pk],
+    }
     job.refresh_from_db()
     assert job.status == "failed" and job.finished_at is not None
     assert f"worker stopped {STALLED_MAX_ATTEMPTS} times" in job.problems[0]
     assert "Upload the files again" in job.problems[0]
     assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []  # the upload goes with it
-    assert import_jobs.batch_import_recover_stalled() == {"requeued": [], "failed": []}
+    assert import_jobs.batch_import_recover_stalled() == {
+        "resent": [],
+        "requeued": [],
+        "failed": [],
+    }
     assert not Batch.objects.exists()
 
 

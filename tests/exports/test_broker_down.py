@@ -1,15 +1,18 @@
 """An export started while the task broker is down fails at once with a message saying why,
 instead of waiting as pending for ever behind a server error; an export is run by one worker
-at a time, and one whose worker died is queued again."""
+at a time, one whose worker died is queued again, and one whose message was lost is sent
+again."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 import redis
 
 from annotation_server.accounts import roles
+from annotation_server.core.jobs import PENDING_RESEND_AFTER, RESENT_STAGE
 from annotation_server.exports.models import Export
 from annotation_server.exports.services import (
     export_execute,
@@ -58,10 +61,10 @@ def test_an_export_whose_worker_died_is_queued_again(make_user, settings, tmp_pa
     Export.objects.filter(pk=export.pk).update(status="running", attempts=1)
 
     with job_held_elsewhere("export", export.pk):  # its worker is still at it
-        assert export_recover_stalled() == {"requeued": [], "failed": []}
+        assert export_recover_stalled() == {"resent": [], "requeued": [], "failed": []}
     assert broker.llen("default") == 0
     # That worker died: the sweep puts the export back in the queue, for the task to run it.
-    assert export_recover_stalled() == {"requeued": [export.pk], "failed": []}
+    assert export_recover_stalled() == {"resent": [], "requeued": [export.pk], "failed": []}
     message = json.loads(broker.lpop("default"))
     assert message["headers"]["task"] == "annotation_server.exports.tasks.export_run_task"
     assert message["headers"]["argsrepr"] == f"({export.pk},)"
@@ -74,11 +77,51 @@ def test_an_export_whose_worker_died_is_queued_again(make_user, settings, tmp_pa
 
     Export.objects.filter(pk=export.pk).update(status="running", attempts=3)
     _leave_what_a_killed_run_leaves(settings.EXPORT_ROOT, export.pk)
-    assert export_recover_stalled() == {"requeued": [], "failed": [export.pk]}
+    assert export_recover_stalled() == {"resent": [], "requeued": [], "failed": [export.pk]}
     export.refresh_from_db()
     assert export.status == Export.Status.FAILED
     assert "worker stopped 3 times" in export.error and "Start the export again" in export.error
     assert sorted(p.name for p in settings.EXPORT_ROOT.iterdir()) == [ran.result_file]
+
+
+def test_an_export_whose_message_was_lost_is_sent_again(make_user, settings, tmp_path):
+    """A broker restarted without its data loses the queued message: the export would wait as
+    pending for ever. Once it has waited PENDING_RESEND_AFTER, the sweep sends it again, at
+    most once per that interval; the extra copy of a message that was merely late is
+    harmless."""
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("default")
+    export = export_start(owner=make_user(roles.ADMIN), kind="eval")
+    assert broker.llen("default") == 1
+    broker.delete("default")  # lost
+
+    # Queued a moment ago: it may just be waiting for a free worker.
+    assert export_recover_stalled()["resent"] == []
+    assert broker.llen("default") == 0
+
+    queued_at = export.updated_at - PENDING_RESEND_AFTER - dt.timedelta(seconds=1)
+    Export.objects.filter(pk=export.pk).update(updated_at=queued_at)
+    assert export_recover_stalled() == {"resent": [export.pk], "requeued": [], "failed": []}
+    message = json.loads(broker.lpop("default"))
+    assert message["headers"]["task"] == "annotation_server.exports.tasks.export_run_task"
+    assert message["headers"]["argsrepr"] == f"({export.pk},)"
+    export.refresh_from_db()
+    assert export.status == Export.Status.PENDING and export.progress_stage == RESENT_STAGE
+    # Not again at the next sweep: the interval starts over.
+    assert export_recover_stalled()["resent"] == []
+    assert broker.llen("default") == 0
+
+    ran = export_execute(export_id=export.pk)
+    assert ran.status == Export.Status.SUCCEEDED and ran.attempts == 1, ran.error
+    # The original message arriving late after all changes nothing.
+    again = export_execute(export_id=export.pk)
+    assert (again.status, again.attempts, again.result_file) == (
+        Export.Status.SUCCEEDED,
+        1,
+        ran.result_file,
+    )
+    assert export_recover_stalled()["resent"] == []
 
 
 def _leave_what_a_killed_run_leaves(root, pk: int) -> None:
