@@ -206,9 +206,10 @@ def job_held_elsewhere(kind: str, job_pk: int):
 
 
 @contextmanager
-def table_locked(table: str):
-    """Everyone else waits for `table` (even to read it) until the block ends: a way to catch
-    a worker in the middle of a job."""
+def table_locked(table: str, mode: str = "ACCESS EXCLUSIVE"):
+    """Everyone else waits for `table` (even to read it; with mode SHARE, only to write it)
+    until the block ends: a way to catch a worker in the middle of a job."""
+    assert mode in ("ACCESS EXCLUSIVE", "SHARE"), mode
     with _second_connection() as other:
-        other.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')  # opens a transaction
+        other.execute(f'LOCK TABLE "{table}" IN {mode} MODE')  # opens a transaction
         yield

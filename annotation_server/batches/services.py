@@ -84,8 +84,6 @@ def batch_import(
 
     new_videos = [v for v in plan.videos if v.video_id not in existing.videos]
     stored, created_files = copy_sources(new_videos, progress=progress, report=report)
-    if report is not None:
-        report("writing rows", 0, 0)
     try:
         fields = _BatchFields(name, overlap, priority, owner, instructions)
         result = _write(
@@ -95,7 +93,7 @@ def batch_import(
             stored,
             fields,
             enqueue_transcode=enqueue_transcode,
-            progress=progress,
+            rows=_RowProgress(progress=progress, report=report),
         )
     except BaseException:
         _undo_copies(created_files)
@@ -266,13 +264,15 @@ def _write(
     fields: _BatchFields,
     *,
     enqueue_transcode: bool,
-    progress: bool,
+    rows: _RowProgress,
 ) -> BatchImportResult:
-    bar = tqdm(desc="writing rows", unit="row", disable=None if progress else True)
+    new_prompts = [p for p in plan.prompts if p.prompt_id not in existing.prompts]
+    pair_specs = _pair_specs(plan)
     try:
-        with bar, transaction.atomic():
-            prompt_pks, prompts_created = _insert_prompts(plan, existing, bar)
-            videos = _insert_videos(new_videos, stored, prompt_pks, bar)
+        with rows, transaction.atomic():
+            rows.start(len(new_prompts) + len(new_videos) + len(pair_specs))
+            prompt_pks = _insert_prompts(new_prompts, existing, rows)
+            videos = _insert_videos(new_videos, stored, prompt_pks, rows)
             video_pks = {v: row["id"] for v, row in existing.videos.items()}
             video_pks.update({v.video_id: v.pk for v in videos})
             # Reused videos that already finished (ready or failed) need no transcoding.
@@ -293,8 +293,8 @@ def _write(
                 for row in existing.videos.values()
                 if row["status"] == Video.Status.FAILED
             }
-            pairs = _pair_rows(plan, batch, prompt_pks, video_pks, failed)
-            _bulk_create(Pair, pairs, bar)
+            pairs = _pair_rows(pair_specs, batch, prompt_pks, video_pks, failed)
+            _bulk_create(Pair, pairs, rows)
             queued = [v.pk for v in videos] if enqueue_transcode else []
             if queued:
                 transaction.on_commit(lambda: videos_enqueue_transcode(queued))
@@ -311,7 +311,7 @@ def _write(
         ) from exc
     return BatchImportResult(
         batch=batch,
-        prompts_created=prompts_created,
+        prompts_created=len(new_prompts),
         prompts_reused=len(existing.prompts),
         videos_created=len(videos),
         videos_reused=len(existing.videos),
@@ -320,7 +320,38 @@ def _write(
     )
 
 
-def _insert_prompts(plan: ImportPlan, existing: _Existing, bar: tqdm) -> tuple[dict[str, int], int]:
+class _RowProgress:
+    """The "writing rows" stage, advanced per INSERT statement: a bar on the terminal (the
+    command line) and/or the job's report (its row is written through a connection of its
+    own, so the admin sees the count while the import's transaction is still open)."""
+
+    STAGE = "writing rows"
+
+    def __init__(self, *, progress: bool, report: Report | None):
+        self.bar = tqdm(desc=self.STAGE, unit="row", disable=None if progress else True)
+        self.report = report
+        self.done = self.total = 0  # a disabled bar counts nothing
+
+    def start(self, total: int) -> None:
+        self.done, self.total = 0, total
+        self.bar.reset(total=total)
+        if self.report is not None:
+            self.report(self.STAGE, 0, total)
+
+    def advance(self, rows: int) -> None:
+        self.done += rows
+        self.bar.update(rows)
+        if self.report is not None:
+            self.report(self.STAGE, self.done, self.total)
+
+    def __enter__(self) -> _RowProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+
+def _insert_prompts(records: list, existing: _Existing, rows: _RowProgress) -> dict[str, int]:
     prompt_pks = {p: row["id"] for p, row in existing.prompts.items()}
     new_prompts = [
         Prompt(
@@ -329,10 +360,9 @@ def _insert_prompts(plan: ImportPlan, existing: _Existing, bar: tqdm) -> tuple[d
             prompt_type=p.prompt_type,
             prompt_labels=p.prompt_labels,
         )
-        for p in plan.prompts
-        if p.prompt_id not in existing.prompts
+        for p in records
     ]
-    for prompt in _bulk_create(Prompt, new_prompts, bar):
+    for prompt in _bulk_create(Prompt, new_prompts, rows):
         prompt_pks[prompt.prompt_id] = prompt.pk
     if existing.label_updates:
         Prompt.objects.bulk_update(
@@ -340,11 +370,14 @@ def _insert_prompts(plan: ImportPlan, existing: _Existing, bar: tqdm) -> tuple[d
             ["prompt_labels"],
             batch_size=BULK_SIZE,
         )
-    return prompt_pks, len(new_prompts)
+    return prompt_pks
 
 
 def _insert_videos(
-    records: list[VideoRecord], stored: dict[str, str], prompt_pks: dict[str, int], bar: tqdm
+    records: list[VideoRecord],
+    stored: dict[str, str],
+    prompt_pks: dict[str, int],
+    rows: _RowProgress,
 ) -> list[Video]:
     now = timezone.now()
     return _bulk_create(
@@ -363,22 +396,25 @@ def _insert_videos(
             )
             for v in records
         ],
-        bar,
+        rows,
     )
 
 
+def _pair_specs(plan: ImportPlan) -> list[tuple[str, str, str, str]]:
+    """(prompt_id, pair_id, video_0, video_1) of every pair the batch gets."""
+    if plan.pairs is not None:
+        return [(p.prompt_id, p.pair_id, p.video_0, p.video_1) for p in plan.pairs]
+    return pairing.all_pairs_by_prompt((v.prompt_id, v.video_id) for v in plan.videos)
+
+
 def _pair_rows(
-    plan: ImportPlan,
+    specs: list[tuple[str, str, str, str]],
     batch: Batch,
     prompt_pks: dict[str, int],
     video_pks: dict[str, int],
     failed: set[int],
 ) -> list[Pair]:
     # A pair with a video that already failed transcoding is never handed out.
-    if plan.pairs is not None:
-        rows = [(p.prompt_id, p.pair_id, p.video_0, p.video_1) for p in plan.pairs]
-    else:
-        rows = pairing.all_pairs_by_prompt((v.prompt_id, v.video_id) for v in plan.videos)
     return [
         Pair(
             batch=batch,
@@ -388,7 +424,7 @@ def _pair_rows(
             video_1_id=video_pks[v1],
             active=not ({video_pks[v0], video_pks[v1]} & failed),
         )
-        for prompt_id, pair_id, v0, v1 in rows
+        for prompt_id, pair_id, v0, v1 in specs
     ]
 
 
@@ -398,13 +434,11 @@ def _undo_copies(names: list[str]) -> None:
     delete_sources([n for n in names if n not in still_used])
 
 
-def _bulk_create(model: Any, objs: list, bar: tqdm) -> list:
-    """INSERT `objs` BULK_SIZE rows per statement, advancing the progress bar per statement."""
-    bar.total = (bar.total or 0) + len(objs)
-    bar.refresh()
+def _bulk_create(model: Any, objs: list, rows: _RowProgress) -> list:
+    """INSERT `objs` BULK_SIZE rows per statement, advancing the progress per statement."""
     created = []
     for start in range(0, len(objs), BULK_SIZE):
         chunk = objs[start : start + BULK_SIZE]
         created += model.objects.bulk_create(chunk)
-        bar.update(len(chunk))
+        rows.advance(len(chunk))
     return created

@@ -185,6 +185,51 @@ def test_a_job_whose_worker_was_killed_is_queued_again_and_imported(
     assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_page_shows_the_rows_count_while_the_import_writes_them(
+    make_user, media, celery_worker_factory, settings, tmp_path, client
+):
+    """The rows are written in one transaction; their count reaches the job's row (and page)
+    through a connection of its own, while that transaction is still open."""
+    settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
+    job = _start(make_user, name="counted")
+    client.force_login(make_user(roles.ADMIN))
+    with table_locked("catalog_video", mode="SHARE"):  # the import waits to insert its videos
+        celery_worker_factory(IMPORT_STAGING_ROOT=settings.IMPORT_STAGING_ROOT)
+        wait_until(
+            lambda: BatchImport.objects.get(pk=job.pk).progress_stage == "writing rows",
+            what="the job's row to say it is writing rows",
+        )
+        job.refresh_from_db()
+        assert job.status == "running" and job.progress_total == 4  # 1 prompt, 2 videos, 1 pair
+        page = client.get(reverse("admin:batches_batchimport_change", args=[job.pk])).content
+        assert b"Importing: writing rows, 0 of 4 (0%)" in page
+        assert not Batch.objects.filter(name="counted").exists()  # nothing committed yet
+    wait_until(lambda: BatchImport.objects.get(pk=job.pk).finished, what="the import")
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.problems
+    assert (job.progress_done, job.progress_total) == (4, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_never_waits_for_a_job_row_its_own_transaction_locked(make_user, caplog):
+    """Progress written aside cannot see through the caller's own lock on the job's row: it
+    gives up after a moment with a warning, and the job goes on."""
+    from django.db import transaction
+
+    from annotation_server.core.jobs import job_row_progress
+
+    job = _start(make_user, name="locked")
+    report = job_row_progress(BatchImport, job.pk)
+    with transaction.atomic():
+        BatchImport.objects.select_for_update().get(pk=job.pk)
+        report("writing rows", 0, 10)
+    assert "progress of BatchImport" in caplog.text and "not written" in caplog.text
+    job.refresh_from_db()
+    assert job.progress_stage != "writing rows"
+
+
 def _advisory_lock_held(job_pk: int) -> bool:
     from django.db import connection
 
@@ -289,7 +334,11 @@ def test_the_job_reports_its_progress_on_its_page(
         ("copying videos", 0, 2),
         ("copying videos", 1, 2),
         ("copying videos", 2, 2),
-        ("writing rows", 0, 0),
+        # 1 prompt, 2 videos, 1 pair: one INSERT each.
+        ("writing rows", 0, 4),
+        ("writing rows", 1, 4),
+        ("writing rows", 3, 4),
+        ("writing rows", 4, 4),
     ]
 
     # The row's side: throttled within a stage, always written at a stage's end.
