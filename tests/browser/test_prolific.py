@@ -106,6 +106,30 @@ def _expect_sent_to_completion(page, url: str, *, from_url: str) -> None:
     assert sent.value.redirected_from.url == from_url
 
 
+def _screens_reported(page) -> list[str]:
+    """Every pair and message the app puts on screen, as `_report_screens` reports them (the
+    page is gone once the worker is sent on, and the last screens last only a moment)."""
+    shown: list[str] = []
+    page.expose_function("reportScreen", lambda screen: shown.append(screen))
+    return shown
+
+
+def _report_screens(page) -> None:
+    page.evaluate(
+        """() => {
+          let last = null;
+          const report = () => {
+            const pair = document.querySelector('main.pair')?.dataset.assignment;
+            const text = document.querySelector('main.message [role=status]')?.textContent;
+            const now = pair ? `pair ${pair}` : text ? `message ${text}` : null;
+            if (now && now !== last) { last = now; window.reportScreen(now); }
+          };
+          report();
+          new MutationObserver(report).observe(document.body, {childList: true, subtree: true});
+        }"""
+    )
+
+
 def _answer_in_the_app(page) -> None:
     """Answer the shown pair with the app's own form and press Submit."""
     for name, value in [
@@ -157,29 +181,14 @@ def test_prolific_worker_finishing_in_the_app_lands_on_the_completion_url(
         ),
     )
 
-    # Every pair and message the app puts on screen, reported as it happens (the page is gone
-    # once the worker is sent on, and the last screens last only a moment).
-    shown: list[str] = []
-    page.expose_function("reportScreen", lambda screen: shown.append(screen))
+    shown = _screens_reported(page)
     page.goto(f"{base}/entry/prolific/{study.entry_token}/?PROLIFIC_PID={PID}&STUDY_ID=st1")
     page.wait_for_url(f"{base}/work/")
     # The workspace shows only the study's batch.
     assert page.locator(".batch h3").all_inner_texts() == [study.name]
     page.locator("#start").wait_for()
     first = start_task(page)
-    page.evaluate(
-        """() => {
-          let last = null;
-          const report = () => {
-            const pair = document.querySelector('main.pair')?.dataset.assignment;
-            const text = document.querySelector('main.message [role=status]')?.textContent;
-            const now = pair ? `pair ${pair}` : text ? `message ${text}` : null;
-            if (now && now !== last) { last = now; window.reportScreen(now); }
-          };
-          report();
-          new MutationObserver(report).observe(document.body, {childList: true, subtree: true});
-        }"""
-    )
+    _report_screens(page)
     _answer_in_the_app(page)
     wait_until(page, "id => document.querySelector('main.pair')?.dataset.assignment !== id", first)
     assert page.url == f"{base}/work/task/"  # one pair is not enough: the worker goes on
@@ -200,3 +209,43 @@ def test_prolific_worker_finishing_in_the_app_lands_on_the_completion_url(
     assert claimed.count() == 2  # the study needs two; a third was never taken
     assert not Assignment.objects.filter(batch=other).exists()
     assert claimed.filter(status=Assignment.Status.SUBMITTED).count() == 2
+
+
+def test_a_refused_last_answer_does_not_count_and_the_worker_goes_on(page, live_server, make_batch):
+    """The app stops after the study's last answer; if the server refuses that answer, it did
+    not count, so the worker is given a pair again instead of being left waiting."""
+    study = make_batch(pairs=2, must_watch=False)
+    lifecycle.batch_entry_configure(
+        batch=study, actor=None, enabled=True, pairs_required=1, completion_code="C0DE42"
+    )
+    base = live_server.url
+    shown = _screens_reported(page)
+    page.goto(f"{base}/entry/prolific/{study.entry_token}/?PROLIFIC_PID={PID}&STUDY_ID=st1")
+    page.locator("#start").wait_for()
+    first = start_task(page)
+    _report_screens(page)
+
+    refused = f"{base}/api/v1/assignments/*/submit/"
+    page.route(
+        refused,
+        lambda route: route.fulfill(
+            status=409,
+            content_type="application/json",
+            body='{"detail": "This assignment is closed.", "code": "assignment_closed"}',
+        ),
+    )
+    _answer_in_the_app(page)
+    page.locator("main.pair").wait_for()  # working again
+    assert shown[1].startswith("message That was the last pair of this study"), shown
+    assert "The server refused an answer" in page.locator("#flash").inner_text()
+    assert page.url == f"{base}/work/task/"
+    # The refused pair is still the worker's open assignment: it comes back.
+    assert page.locator("main.pair").get_attribute("data-assignment") == first
+
+    page.unroute(refused)
+    with page.expect_request(COMPLETION) as sent:  # (Prolific itself is out of reach here)
+        _answer_in_the_app(page)
+    assert sent.value.redirected_from.url == f"{base}/entry/complete/"
+    identity = ExternalIdentity.objects.get(external_id=PID)
+    assert identity.completed_at is not None
+    assert Assignment.objects.filter(annotator=identity.user).count() == 1
