@@ -134,7 +134,7 @@ def _save(upload: BinaryIO, path: Path) -> None:
             shutil.copyfileobj(upload, out, COPY_CHUNK)
 
 
-def _queue(job_pk: int) -> None:
+def _queue(job_pk: int, *, resend: bool = False) -> None:
     from .tasks import batch_import_task
 
     def fail(reason: str) -> None:
@@ -142,7 +142,7 @@ def _queue(job_pk: int) -> None:
         _finish(job, BatchImport.Status.FAILED, problems=[f"{reason} Upload the files again."])
         shutil.rmtree(staging_folder(job), ignore_errors=True)  # no job will ever read it
 
-    job_queue(batch_import_task, job_pk, what="batch import", fail=fail)
+    job_queue(batch_import_task, job_pk, what="batch import", fail=None if resend else fail)
 
 
 def batch_import_execute(*, job_id: int) -> BatchImport:
@@ -165,7 +165,13 @@ def batch_import_recover_stalled() -> dict[str, list[int]]:
         _finish(job, BatchImport.Status.FAILED, problems=[f"{reason} Upload the files again."])
         shutil.rmtree(staging_folder(job), ignore_errors=True)
 
-    return job_recover_stalled(BatchImport, "batch_import", requeue=_queue, give_up=give_up)
+    return job_recover_stalled(
+        BatchImport,
+        "batch_import",
+        requeue=_queue,
+        resend=partial(_queue, resend=True),
+        give_up=give_up,
+    )
 
 
 def _execute(job: BatchImport) -> BatchImport:

@@ -65,18 +65,20 @@ JOB_TASK_OPTIONS = {
 }
 
 
-def job_queue(task, job_pk: int, *, what: str, fail: Callable[[str], None]) -> None:
+def job_queue(task, job_pk: int, *, what: str, fail: Callable[[str], None] | None) -> None:
     """After commit: hand the job to the broker, or fail it through `fail(reason)` with a
     message that says why (it would otherwise wait as pending for ever). Any failure to
     publish (refused connection, a full Redis refusing writes, ...) is reported on the job,
-    never as a server error after the commit."""
+    never as a server error after the commit. With `fail` None (a resend, whose first
+    message may still be queued) the job is left as it is and the failure only logged."""
     try:
         task.delay(job_pk)
     except Exception as exc:  # noqa: BLE001
         if settings.CELERY_TASK_ALWAYS_EAGER:
             raise  # no broker at all: the task ran here and its own error is the news
         logger.warning("%s %s could not be queued: %s", what, job_pk, exc)
-        fail(f"Not started: the task broker (CELERY_BROKER_URL) was unreachable ({exc}).")
+        if fail is not None:
+            fail(f"Not started: the task broker (CELERY_BROKER_URL) was unreachable ({exc}).")
 
 
 def job_lock_key(kind: str, job_pk: int) -> tuple[int, int]:
@@ -170,6 +172,7 @@ def job_recover_stalled(
     kind: str,
     *,
     requeue: Callable[[int], None],
+    resend: Callable[[int], None],
     give_up: Callable[[models.Model, str], None],
     max_attempts: int = STALLED_MAX_ATTEMPTS,
     resend_after: dt.timedelta = PENDING_RESEND_AFTER,
@@ -180,8 +183,9 @@ def job_recover_stalled(
     started `max_attempts` times, fails with `give_up(job, reason)`. Without this such a job
     waits for the broker's redelivery (CELERY_VISIBILITY_TIMEOUT, an hour), or for ever when the
     message was lost. Jobs pending for longer than `resend_after` since they were last queued
-    have their task sent again (PENDING_RESEND_AFTER). Run from beat; PostgreSQL only (SQLite
-    runs jobs inline)."""
+    have their task sent again (PENDING_RESEND_AFTER) by `resend`, which must leave the job
+    pending if the broker is out of reach (the first message may still be there). Run from
+    beat; PostgreSQL only (SQLite runs jobs inline)."""
     outcome: dict[str, list[int]] = {"resent": [], "requeued": [], "failed": []}
     if connection.vendor != "postgresql":
         return outcome
@@ -213,7 +217,9 @@ def job_recover_stalled(
                     )
                     outcome["requeued"].append(pk)
     # Queued once the locks are released: a worker taking the task at once must get the lock.
-    for pk in outcome["resent"] + outcome["requeued"]:
+    for pk in outcome["resent"]:
+        resend(pk)
+    for pk in outcome["requeued"]:
         requeue(pk)
     if any(outcome.values()):
         logger.warning("%s jobs whose worker stopped: %s", kind, outcome)

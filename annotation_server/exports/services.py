@@ -251,13 +251,13 @@ def export_start(
     return export
 
 
-def _export_queue(export_pk: int) -> None:
+def _export_queue(export_pk: int, *, resend: bool = False) -> None:
     from .tasks import export_run_task
 
     def fail(reason: str) -> None:
         _fail(export_pk, f"{reason} Start the export again once it is back.", only_pending=True)
 
-    job_queue(export_run_task, export_pk, what="export", fail=fail)
+    job_queue(export_run_task, export_pk, what="export", fail=None if resend else fail)
 
 
 def export_recover_stalled() -> dict[str, list[int]]:
@@ -268,7 +268,13 @@ def export_recover_stalled() -> dict[str, list[int]]:
         _fail(export.pk, f"{reason} Start the export again.")
         remove_incomplete(*_job_paths(export.pk))
 
-    return job_recover_stalled(Export, "export", requeue=_export_queue, give_up=give_up)
+    return job_recover_stalled(
+        Export,
+        "export",
+        requeue=_export_queue,
+        resend=partial(_export_queue, resend=True),
+        give_up=give_up,
+    )
 
 
 def export_execute(*, export_id: int) -> Export:

@@ -124,6 +124,19 @@ def test_an_export_whose_message_was_lost_is_sent_again(make_user, settings, tmp
     assert export_recover_stalled()["resent"] == []
 
 
+def test_a_resend_while_the_broker_is_down_leaves_the_export_waiting(make_user, settings):
+    """Unlike a new export, one being sent again may still have its first message queued:
+    an unreachable broker must not fail it. The next sweep tries again."""
+    export = export_start(owner=make_user(roles.ADMIN), kind="eval")
+    queued_at = export.updated_at - PENDING_RESEND_AFTER - dt.timedelta(seconds=1)
+    Export.objects.filter(pk=export.pk).update(updated_at=queued_at)
+
+    with broker_unreachable():
+        assert export_recover_stalled()["resent"] == [export.pk]
+    export.refresh_from_db()
+    assert (export.status, export.error) == (Export.Status.PENDING, "")
+
+
 def _leave_what_a_killed_run_leaves(root, pk: int) -> None:
     """The dataset folder, a hidden partial folder with a video copy, a partial archive."""
     partial = root / f".export-{pk}.partial-0123456789ab" / "videos"
