@@ -165,13 +165,7 @@ def batch_import_recover_stalled() -> dict[str, list[int]]:
         _finish(job, BatchImport.Status.FAILED, problems=[f"{reason} Upload the files again."])
         shutil.rmtree(staging_folder(job), ignore_errors=True)
 
-    return job_recover_stalled(
-        BatchImport,
-        "batch_import",
-        requeue=_queue,
-        resend=partial(_queue, resend=True),
-        give_up=give_up,
-    )
+    return job_recover_stalled(BatchImport, "batch_import", queue=_queue, give_up=give_up)
 
 
 def _execute(job: BatchImport) -> BatchImport:

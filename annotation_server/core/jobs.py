@@ -171,21 +171,20 @@ def job_recover_stalled(
     model: type[models.Model],
     kind: str,
     *,
-    requeue: Callable[[int], None],
-    resend: Callable[[int], None],
+    queue: Callable[..., None],
     give_up: Callable[[models.Model, str], None],
     max_attempts: int = STALLED_MAX_ATTEMPTS,
     resend_after: dt.timedelta = PENDING_RESEND_AFTER,
 ) -> dict[str, list[int]]:
     """Jobs marked running whose worker is gone (killed, out of memory, its machine
     restarted): their advisory lock (job_running_alone), held for the whole run by the worker's
-    database connection, is free. Each goes back to pending and is queued again, or, once
-    started `max_attempts` times, fails with `give_up(job, reason)`. Without this such a job
-    waits for the broker's redelivery (CELERY_VISIBILITY_TIMEOUT, an hour), or for ever when the
-    message was lost. Jobs pending for longer than `resend_after` since they were last queued
-    have their task sent again (PENDING_RESEND_AFTER) by `resend`, which must leave the job
-    pending if the broker is out of reach (the first message may still be there). Run from
-    beat; PostgreSQL only (SQLite runs jobs inline)."""
+    database connection, is free. Each goes back to pending and is queued again (`queue(pk)`),
+    or, once started `max_attempts` times, fails with `give_up(job, reason)`. Without this such
+    a job waits for the broker's redelivery (CELERY_VISIBILITY_TIMEOUT, an hour), or for ever
+    when the message was lost. Jobs pending for longer than `resend_after` since they were last
+    queued have their task sent again (PENDING_RESEND_AFTER) by `queue(pk, resend=True)`, which
+    must leave the job pending if the broker is out of reach (the first message may still be
+    there). Run from beat; PostgreSQL only (SQLite runs jobs inline)."""
     outcome: dict[str, list[int]] = {"resent": [], "requeued": [], "failed": []}
     if connection.vendor != "postgresql":
         return outcome
@@ -218,9 +217,9 @@ def job_recover_stalled(
                     outcome["requeued"].append(pk)
     # Queued once the locks are released: a worker taking the task at once must get the lock.
     for pk in outcome["resent"]:
-        resend(pk)
+        queue(pk, resend=True)
     for pk in outcome["requeued"]:
-        requeue(pk)
+        queue(pk)
     if any(outcome.values()):
         logger.warning("%s jobs whose worker stopped: %s", kind, outcome)
     return outcome

@@ -268,13 +268,7 @@ def export_recover_stalled() -> dict[str, list[int]]:
         _fail(export.pk, f"{reason} Start the export again.")
         remove_incomplete(*_job_paths(export.pk))
 
-    return job_recover_stalled(
-        Export,
-        "export",
-        requeue=_export_queue,
-        resend=partial(_export_queue, resend=True),
-        give_up=give_up,
-    )
+    return job_recover_stalled(Export, "export", queue=_export_queue, give_up=give_up)
 
 
 def export_execute(*, export_id: int) -> Export:
