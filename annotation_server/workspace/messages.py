@@ -78,6 +78,7 @@ MESSAGES = {
     "error_load": _("Could not load a pair ({reason}). Trying again…"),
     "done_title": _("No more pairs for now"),
     "done_text": _("Thank you! Every pair available to you is done."),
+    "study_progress": _("Study: {done} of {required} pairs"),
     "study_finishing": _(
         "That was the last pair of this study. Taking you to the completion page…"
     ),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EntryWatch, MAX_RETRIES, StudyQuota, type EntryStatus } from "./entry";
+import { EntryWatch, MAX_RETRIES, StudyQuota, studyProgressText, type EntryStatus } from "./entry";
+import { setCatalogue } from "./i18n";
 import type { EntryConfig } from "./types";
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -171,5 +172,15 @@ describe("the study's count on the task page", () => {
   it("sets no limit for workers without a study quota", () => {
     expect(new StudyQuota(null).left(3)).toBe(Infinity);
     expect(new StudyQuota({ ...CFG, required: 0 }).left(0)).toBe(Infinity);
+  });
+});
+
+describe("the study's progress in the header", () => {
+  it("says how far the worker is, never beyond the quota", () => {
+    setCatalogue({ study_progress: "Study: {done} of {required} pairs" });
+    expect(studyProgressText({ ...CFG, required: 5 }, 2)).toBe("Study: 2 of 5 pairs");
+    expect(studyProgressText({ ...CFG, required: 5 }, 7)).toBe("Study: 5 of 5 pairs");
+    expect(studyProgressText(null, 2)).toBeNull();
+    expect(studyProgressText({ ...CFG, required: 0 }, 0)).toBeNull();
   });
 });

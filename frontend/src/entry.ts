@@ -2,6 +2,7 @@
 // ask how far they are and, once the study's quota is met, send them to the finish URL (which
 // records the completion and redirects to the platform's completion page). Workers without a
 // study link have no `entry` in the page config and never get here.
+import { t } from "./i18n";
 import type { OutboxStatus } from "./outbox";
 import type { EntryConfig } from "./types";
 
@@ -117,27 +118,38 @@ export class EntryWatch {
  * submits still in the outbox.
  */
 export class StudyQuota {
-  private counted: number;
+  private counted_: number;
 
   constructor(private readonly cfg: EntryConfig | null) {
-    this.counted = cfg?.submitted ?? 0;
+    this.counted_ = cfg?.submitted ?? 0;
+  }
+
+  /** Submits the server has counted, as far as this page knows. */
+  get counted(): number {
+    return this.counted_;
   }
 
   /** A submit the server accepted. */
   delivered(): void {
-    this.counted += 1;
+    this.counted_ += 1;
   }
 
   /** The server's own count (a re-sent submit it had already stored must not count twice). */
   corrected(s: EntryStatus): void {
-    this.counted = s.submitted;
+    this.counted_ = s.submitted;
   }
 
   /** Pairs still to submit beyond those on their way; Infinity for a worker with no study quota. */
   left(pendingSubmits: number): number {
     if (!this.cfg || this.cfg.required <= 0) return Infinity;
-    return Math.max(0, this.cfg.required - this.counted - pendingSubmits);
+    return Math.max(0, this.cfg.required - this.counted_ - pendingSubmits);
   }
+}
+
+/** "Study: 1 of 5 pairs" for the header; null for a worker with no study quota. */
+export function studyProgressText(cfg: EntryConfig | null, counted: number): string | null {
+  if (!cfg || cfg.required <= 0) return null;
+  return t("study_progress", { done: Math.min(counted, cfg.required), required: cfg.required });
 }
 
 /** The status request as the page makes it: 404 means "no study link", other failures throw. */

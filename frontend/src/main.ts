@@ -4,7 +4,7 @@ import { Api } from "./api";
 import { keymapDialog } from "./dialogs";
 import { $, h } from "./dom";
 import { DraftStore, memoryStore, type KeyValueStore } from "./draft";
-import { EntryWatch, fetchEntryStatus } from "./entry";
+import { EntryWatch, fetchEntryStatus, studyProgressText } from "./entry";
 import { setCatalogue, t } from "./i18n";
 import { Outbox, type OutboxStatus } from "./outbox";
 import { TaskView } from "./task";
@@ -38,6 +38,8 @@ function header(cfg: AppConfig): HTMLElement {
     h("span", { id: "sync", class: "sync", role: "status", "aria-live": "polite" }),
     h("span", { id: "flash", class: "flash", role: "alert" }),
     h("span", { class: "grow" }),
+    h("span", { id: "study-progress", class: "study" },
+      studyProgressText(cfg.entry, cfg.entry?.submitted ?? 0) ?? ""),
     h("button", { type: "button", class: "btn small", id: "help", "aria-keyshortcuts": "?",
       onclick: () => document.dispatchEvent(new KeyboardEvent("keydown", { key: "?" })) }, "?"),
     h("form", { method: "post", action: cfg.urls.setlang, class: "lang",

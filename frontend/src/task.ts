@@ -3,7 +3,7 @@ import { Api, ApiError } from "./api";
 import { askReason, keymapDialog } from "./dialogs";
 import { $, h } from "./dom";
 import type { DraftStore } from "./draft";
-import { StudyQuota, type EntryStatus } from "./entry";
+import { StudyQuota, studyProgressText, type EntryStatus } from "./entry";
 import { t } from "./i18n";
 import type { Outbox, OutboxStatus } from "./outbox";
 import { handleTaskKey } from "./keys";
@@ -63,7 +63,10 @@ export class TaskView {
     outbox.onDelivered = (item) => {
       this.cfg.counts.today += 1;
       this.cfg.counts.total += 1;
-      if (item.kind === "submit") this.quota.delivered();
+      if (item.kind === "submit") {
+        this.quota.delivered();
+        this.drawStudyProgress();
+      }
     };
     outbox.onRejected = (item, reason) => {
       if (this.finishing && item.kind === "submit") {
@@ -417,10 +420,17 @@ export class TaskView {
         t("back_to_workspace"))));
   }
 
+  private drawStudyProgress(): void {
+    const el = document.getElementById("study-progress");
+    const text = studyProgressText(this.cfg.entry, this.quota.counted);
+    if (el && text !== null) el.textContent = text;
+  }
+
   /** Each study status the server reports (EntryWatch): keep the count in step, and go on
    * working if the quota turned out not to be met (say, the count at page load was stale). */
   onStudyStatus(s: EntryStatus): void {
     this.quota.corrected(s);
+    this.drawStudyProgress();
     if (this.finishing && !s.complete) {
       this.finishing = false;
       void this.loadCurrent();

@@ -189,9 +189,14 @@ def test_prolific_worker_finishing_in_the_app_lands_on_the_completion_url(
     page.locator("#start").wait_for()
     first = start_task(page)
     _report_screens(page)
+    progress = page.locator("#study-progress")
+    assert progress.inner_text() == "Study: 0 of 2 pairs"
     _answer_in_the_app(page)
     wait_until(page, "id => document.querySelector('main.pair')?.dataset.assignment !== id", first)
     assert page.url == f"{base}/work/task/"  # one pair is not enough: the worker goes on
+    wait_until(
+        page, "() => document.querySelector('#study-progress').textContent.includes('1 of 2')"
+    )
     _answer_in_the_app(page)
 
     page.wait_for_url(COMPLETION)
