@@ -427,11 +427,13 @@ export class TaskView {
   }
 
   /** Each study status the server reports (EntryWatch): keep the count in step, and go on
-   * working if the quota turned out not to be met (say, the count at page load was stale). */
+   * working if the quota turned out not to be met (say, the count at page load was stale).
+   * A status asked for before the last answer went out says nothing about it: the check that
+   * follows its delivery decides. */
   onStudyStatus(s: EntryStatus): void {
     this.quota.corrected(s);
     this.drawStudyProgress();
-    if (this.finishing && !s.complete) {
+    if (this.finishing && !s.complete && this.outbox.pendingOf("submit") === 0) {
       this.finishing = false;
       void this.loadCurrent();
     }
