@@ -221,5 +221,5 @@ def job_recover_stalled(
     for pk in outcome["requeued"]:
         queue(pk)
     if any(outcome.values()):
-        logger.warning("%s jobs whose worker stopped: %s", kind, outcome)
+        logger.warning("%s jobs sent again, restarted or given up: %s", kind, outcome)
     return outcome

@@ -128,7 +128,7 @@ export class TaskView {
   private async prefetch(): Promise<void> {
     if (!this.cur || this.next !== null || this.fetching || this.outbox.pending > 0) return;
     // The pair on screen is the last one the study needs.
-    if (this.quota.left(this.outbox.pendingOf("submit")) <= 1) return;
+    if (this.studyPairsLeft() <= 1) return;
     // ?prefetch=0 turns prefetching off: the benchmark's baseline, and a debugging aid.
     if (new URLSearchParams(location.search).get("prefetch") === "0") return;
     this.fetching = true;
@@ -387,7 +387,7 @@ export class TaskView {
     const next = this.next;
     this.next = null;
     this.root.dataset.prefetched = "";
-    if (kind === "submit" && this.quota.left(this.outbox.pendingOf("submit")) === 0) {
+    if (kind === "submit" && this.studyPairsLeft() === 0) {
       // A pair prefetched before the count said so is given back when the study completes.
       this.finishing = true;
       return this.showMessage(t("study_finishing"));
@@ -418,6 +418,11 @@ export class TaskView {
       h("h2", {}, t("done_title")), h("p", {}, t("done_text")),
       h("a", { class: "btn primary", href: this.cfg.urls.workspace, "data-nav": "workspace" },
         t("back_to_workspace"))));
+  }
+
+  /** Pairs the study still needs beyond the answers on their way (Infinity: no study). */
+  private studyPairsLeft(): number {
+    return this.quota.left(this.outbox.pendingOf("submit"));
   }
 
   private drawStudyProgress(): void {
