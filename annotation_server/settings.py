@@ -256,7 +256,7 @@ ASSIGNMENT_CLAIM_ASYNC_COMMIT = env.bool("ASSIGNMENT_CLAIM_ASYNC_COMMIT", defaul
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "annotation_server.accounts.authentication.TokenWithRolesAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "annotation_server.accounts.authentication.SessionWithHintAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -277,6 +277,10 @@ SPECTACULAR_SETTINGS = {
         "HarmKeyEnum": "annotation_server.taxonomy.HARM_KEYS",
     },
 }
+
+# Django's database sessions; the store also keeps each loaded row's data as stored, which the
+# hot worker statements compare (accounts.authentication, SessionCaller).
+SESSION_ENGINE = "annotation_server.accounts.sessions"
 
 # --- Security (production values come from the environment) ------------------------------------
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=False)

@@ -4,15 +4,24 @@ Every worker request checks a role (annotator, reviewer, admin); reading the rol
 with the token saves one statement per request on the hot claim and submit paths.
 
 The hottest endpoints (claim, submit, skip and report) go one step further: their work is one
-SQL statement anyway, so the token is checked *inside* that statement (`TokenInStatementMixin`):
-one round trip per request instead of two. A statement needs the caller's user id as a plain
-parameter (the claim uses it in eight places), so each process remembers which user id a
-token key belonged to when it last authenticated it the usual way (`_TOKEN_USERS`, a hint
-only); the statement then re-checks, on the rows it reads in the same snapshot, that this
-key still belongs to that user, that the user is active and may do the work, and only then
-writes. It returns the caller's row, so `request.user` is built from fresh data exactly as the
-usual path would build it; when the key is unknown to the process, or the statement finds no
-such token for that user, the request takes the usual way (same answers, same errors).
+SQL statement anyway, so the caller is checked *inside* that statement
+(`CallerInStatementMixin`): one round trip per request instead of two (a token) or four (a
+browser's session: session, user, roles, work). A statement needs the caller's user id as a
+plain parameter (the claim uses it in eight places), so each process remembers what it found
+when it last authenticated a token key or session the usual way (`_TOKEN_USERS`,
+`_SESSION_USERS`, hints only); the statement then re-checks, on the rows it reads in the same
+snapshot, that they are still what the usual check accepted, that the user is active and may
+do the work, and only then writes. It returns the caller's row, so `request.user` is built
+from fresh data exactly as the usual path would build it; when the process knows no hint, or
+the statement finds no such caller, the request takes the usual way (same answers, same
+errors).
+
+A session's hint is the user id, the session row's data as stored and the user's password
+hash: Django accepts a session when its row is unexpired, its data names the user (and an
+allowed backend) and carries an HMAC of that user's password hash. The statement requires
+the same unexpired row with the same data and the same password hash, so it accepts exactly
+when the usual check, run again, would. The CSRF check runs before the statement, as DRF's
+SessionAuthentication runs it; when it fails, the usual way gives the refusal.
 """
 
 from __future__ import annotations
@@ -20,21 +29,29 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.authentication import (
+    SessionAuthentication,
+    TokenAuthentication,
+    get_authorization_header,
+)
 
+from annotation_server.accounts.sessions import SessionStore
 from annotation_server.core import sql
 
 _AGGREGATE = {"postgresql": "string_agg(g.name, ',')", "sqlite": "group_concat(g.name, ',')"}
 
-# Token key -> the user id it belonged to when this process last authenticated it. Only a
-# hint for the statement (which re-checks it); bounded by starting over when full.
+# Token key -> the user id it belonged to when this process last authenticated it; session
+# key -> (user id, session data as stored, password hash) when this process last accepted it.
+# Only hints for the statements (which re-check them); bounded by starting over when full.
 _TOKEN_USERS: dict[str, int] = {}
-_TOKEN_USERS_MAX = 100_000
+_SESSION_USERS: dict[str, tuple[int, str, str]] = {}
+_HINTS_MAX = 100_000
 
 
 def _role_names_sql(user_column: str) -> str | None:
@@ -81,21 +98,49 @@ class TokenWithRolesAuthentication(TokenAuthentication):
             _TOKEN_USERS.pop(key, None)
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         user, token = _user_and_token(self.get_model(), key, row)
-        if len(_TOKEN_USERS) >= _TOKEN_USERS_MAX:
-            _TOKEN_USERS.clear()
-        _TOKEN_USERS[key] = user.pk
+        _remember(_TOKEN_USERS, key, user.pk)
         return (user, token)
+
+
+class SessionWithHintAuthentication(SessionAuthentication):
+    """DRF's session check (same user, same CSRF check, same errors), remembering what it
+    accepted for the hot statements (see the module's docstring)."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None:
+            session = getattr(request._request, "session", None)
+            data = getattr(session, "stored_data", None)
+            # Only a session read as stored and left unchanged (Django rotates the key or
+            # rewrites the data when it re-verifies a session with an old secret).
+            if data is not None and not session.modified and session.session_key:
+                user = result[0]
+                _remember(_SESSION_USERS, session.session_key, (user.pk, data, user.password))
+        return result
+
+
+def _remember(hints: dict, key: str, value) -> None:
+    if len(hints) >= _HINTS_MAX:
+        hints.clear()
+    hints[key] = value
+
+
+def _user_from_row(row):
+    """The user (with its role cache) from a row of `_caller_columns()`."""
+    user_model = get_user_model()
+    _, role_names, *user_values = row
+    user = user_model.from_db(connection.alias, sql.attnames(user_model), user_values)
+    user._role_cache = set(filter(None, (role_names or "").split(",")))
+    return user
 
 
 def _user_and_token(token_model, key: str, row):
     """The user (with its role cache) and token from a row of `_caller_columns()`; raises
     DRF's error for an inactive user."""
-    user_model = get_user_model()
-    created, role_names, *user_values = row
-    user = user_model.from_db(connection.alias, sql.attnames(user_model), user_values)
+    user = _user_from_row(row)
     if not user.is_active:
         raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-    user._role_cache = set(filter(None, (role_names or "").split(",")))
+    created = row[0]
     token = token_model.from_db(
         connection.alias, ["key", "user_id", "created"], (key, user.pk, created)
     )
@@ -104,10 +149,10 @@ def _user_and_token(token_model, key: str, row):
 
 
 @functools.cache
-def _caller_columns() -> str:
+def _caller_columns(created: str = 't."created"', user_id: str = "t.user_id") -> str:
     """The token's creation time, the user's role names, then every user column."""
     columns = ", ".join(f'u."{field.column}"' for field in get_user_model()._meta.concrete_fields)
-    return f'SELECT t."created", ({_role_names_sql("t.user_id")}) AS role_names, {columns}'
+    return f"SELECT {created}, ({_role_names_sql(user_id)}) AS role_names, {columns}"
 
 
 @functools.cache
@@ -127,10 +172,39 @@ class TokenCaller(NamedTuple):
 
     key: str
     user_id: int
+    kind = "token"
 
     def params(self) -> dict:
         """The statement's parameters for `caller_cte_sql` (the user id is `%(user)s`)."""
         return {"token": self.key, "user": self.user_id}
+
+    def forget(self) -> None:
+        _TOKEN_USERS.pop(self.key, None)
+
+
+class SessionCaller(NamedTuple):
+    """A browser's session key and what this process last accepted for it (a hint)."""
+
+    key: str
+    user_id: int
+    data: str  # the session row's data as stored
+    password: str  # the user's password hash, from which the session's auth hash derives
+    kind = "session"
+
+    def params(self) -> dict:
+        """The statement's parameters for `caller_cte_sql("session")`."""
+        return {
+            "session": self.key,
+            "session_data": self.data,
+            "password": self.password,
+            "user": self.user_id,
+        }
+
+    def forget(self) -> None:
+        _SESSION_USERS.pop(self.key, None)
+
+
+Caller = TokenCaller | SessionCaller
 
 
 @functools.cache
@@ -140,14 +214,28 @@ def caller_width() -> int:
 
 
 @functools.cache
-def caller_cte_sql() -> str:
-    """`caller AS (...)`: the token's row joined to its user, if the key (`%(token)s`) still
-    belongs to user `%(user)s`; the same columns as the usual token lookup."""
+def caller_cte_sql(kind: str) -> str:
+    """`caller AS (...)`, the same columns as the usual token lookup. For a token: its row
+    joined to its user, if the key (`%(token)s`) still belongs to user `%(user)s`. For a
+    session: user `%(user)s`, if session `%(session)s` is unexpired and still holds
+    `%(session_data)s` and the user's password hash is still `%(password)s`."""
     meta = get_user_model()._meta
+    users, pk = meta.db_table, meta.pk.column
+    if kind == "token":
+        return (
+            f'caller AS ({_caller_columns()} FROM "authtoken_token" t '
+            f'JOIN "{users}" u ON u."{pk}" = t."user_id" '
+            f'WHERE t."key" = %(token)s AND t."user_id" = %(user)s)'
+        )
+    if kind != "session":
+        raise ValueError(f"unknown caller kind {kind!r}")
+    sessions = SessionStore.get_model_class()._meta.db_table
+    password = meta.get_field("password").column
     return (
-        f'caller AS ({_caller_columns()} FROM "authtoken_token" t '
-        f'JOIN "{meta.db_table}" u ON u."{meta.pk.column}" = t."user_id" '
-        f'WHERE t."key" = %(token)s AND t."user_id" = %(user)s)'
+        f"caller AS ({_caller_columns('NULL::timestamptz', f'u.{pk}')} "
+        f'FROM "{sessions}" s JOIN "{users}" u ON u."{pk}" = %(user)s '
+        f"WHERE s.session_key = %(session)s AND s.session_data = %(session_data)s "
+        f'AND s.expire_date > now() AND u."{password}" = %(password)s)'
     )
 
 
@@ -181,42 +269,64 @@ def caller_may_sql(role: str) -> str:
     )
 
 
-def token_caller(request) -> TokenCaller | None:
-    """The request's token and its hinted user, when the endpoint may check them in its
-    statement: PostgreSQL, a well-formed `Authorization: Token <key>` header for the token
-    authenticator, a key this process has authenticated before. None otherwise (the usual
-    authentication then runs, with its errors for malformed headers)."""
-    if connection.vendor != "postgresql" or not request.authenticators:
-        return None
-    if type(request.authenticators[0]) is not TokenWithRolesAuthentication:
+def statement_caller(request) -> Caller | None:
+    """The request's caller as a statement can check it, when the endpoint may: PostgreSQL,
+    this project's two authenticators in their order, and a hint for the caller's token (a
+    well-formed `Authorization: Token <key>` header) or, without a token, for their session
+    (whose CSRF check passes). None otherwise: the usual authentication then runs, with its
+    errors for malformed headers, missing CSRF tokens and the like."""
+    authenticators = request.authenticators
+    if (
+        connection.vendor != "postgresql"
+        or len(authenticators) != 2
+        or type(authenticators[0]) is not TokenWithRolesAuthentication
+        or type(authenticators[1]) is not SessionWithHintAuthentication
+    ):
         return None
     auth = get_authorization_header(request).split()
-    if len(auth) != 2 or auth[0].lower() != b"token":
+    if auth and auth[0].lower() == b"token":  # the token authenticator decides alone
+        if len(auth) != 2:
+            return None
+        try:
+            key = auth[1].decode()
+        except UnicodeError:
+            return None
+        user_id = _TOKEN_USERS.get(key)
+        return None if user_id is None else TokenCaller(key, user_id)
+    return _session_caller(request)
+
+
+def _session_caller(request) -> SessionCaller | None:
+    django_request = request._request
+    if settings.SESSION_SAVE_EVERY_REQUEST or hasattr(django_request, "_cached_user"):
+        return None  # the session is to be saved anyway, or was loaded already
+    key = django_request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    hint = _SESSION_USERS.get(key) if key else None
+    if hint is None or not isinstance(getattr(django_request, "session", None), SessionStore):
         return None
     try:
-        key = auth[1].decode()
-    except UnicodeError:
-        return None
-    user_id = _TOKEN_USERS.get(key)
-    return None if user_id is None else TokenCaller(key, user_id)
+        request.authenticators[1].enforce_csrf(request)
+    except exceptions.PermissionDenied:
+        return None  # the usual way refuses it, with DRF's message
+    return SessionCaller(key, *hint)
 
 
-class TokenInStatementMixin:
-    """For an APIView whose work is one statement that checks the token itself.
+class CallerInStatementMixin:
+    """For an APIView whose work is one statement that checks its caller itself.
 
-    With a `token_caller`, DRF's authentication and permission checks are postponed: the
-    handler calls its service through `call_service`, whose by-token form passes the caller
-    to its statement (which writes nothing unless `caller_may_sql` holds) and then calls
+    With a `statement_caller`, DRF's authentication and permission checks are postponed: the
+    handler calls its service through `call_service`, whose in-statement form passes the
+    caller to its statement (which writes nothing unless `caller_may_sql` holds) and then calls
     `authenticated_user` with the caller's row from that statement — from then on
     `request.user` and the permission checks are exactly those of the usual path. Any error
     raised before that (unparsable body, invalid input, a database error) first authenticates
     the usual way, so a request with a bad token still gets 401 rather than a validation error.
     """
 
-    caller: TokenCaller | None = None
+    caller: Caller | None = None
 
     def perform_authentication(self, request):
-        self.caller = token_caller(request)
+        self.caller = statement_caller(request)
         if self.caller is None:
             super().perform_authentication(request)
 
@@ -224,16 +334,16 @@ class TokenInStatementMixin:
         if self.caller is None:
             super().check_permissions(request)
 
-    def call_service(self, request, usual, by_token, **kwargs):
-        """`by_token(caller=…, authenticate=…, **kwargs)` when the token is to be checked in
-        the service's statement, else `usual(annotator=request.user, **kwargs)`."""
+    def call_service(self, request, usual, in_statement, **kwargs):
+        """`in_statement(caller=…, authenticate=…, **kwargs)` when the caller is to be checked
+        in the service's statement, else `usual(annotator=request.user, **kwargs)`."""
         caller = self.pending_caller(request)
         if caller is None:
             return usual(annotator=request.user, **kwargs)
         authenticate = functools.partial(self.authenticated_user, request)
-        return by_token(caller=caller, authenticate=authenticate, **kwargs)
+        return in_statement(caller=caller, authenticate=authenticate, **kwargs)
 
-    def pending_caller(self, request) -> TokenCaller | None:
+    def pending_caller(self, request) -> Caller | None:
         """The caller to check in the statement, or None when `request.user` is known."""
         if self.caller is not None and hasattr(request, "_user"):
             # Something read request.user meanwhile: DRF authenticated it the usual way.
@@ -242,13 +352,21 @@ class TokenInStatementMixin:
         return self.caller
 
     def authenticated_user(self, request, row):
-        """After the statement: `row` is its caller part (None when it found no such token
-        for the hinted user). Authenticates the request (raising 401/403 as the usual path
-        would) and returns `request.user`."""
+        """After the statement: `row` is its caller part (None when it found no such caller).
+        Authenticates the request (raising 401/403 as the usual path would) and returns
+        `request.user`."""
         caller, self.caller = self.caller, None
-        if row is None:
-            super().perform_authentication(request)  # the usual lookup, with its errors
-        else:
+        if row is not None and caller.kind == "session":
+            user = _user_from_row(row)
+            if user.is_active:  # else the statement did nothing: the usual way refuses it
+                request._authenticator = request.authenticators[1]
+                request.user, request.auth = user, None
+                # As the usual session check leaves it: the response varies on the cookie.
+                request._request.session.accessed = True
+                row = user
+            else:
+                row = None
+        elif row is not None:
             authenticator = request.authenticators[0]
             try:
                 user, token = _user_and_token(authenticator.get_model(), caller.key, row)
@@ -257,6 +375,9 @@ class TokenInStatementMixin:
                 raise
             request._authenticator = authenticator
             request.user, request.auth = user, token
+        if row is None:
+            caller.forget()
+            super().perform_authentication(request)  # the usual lookup, with its errors
         super().check_permissions(request)
         return request.user
 

@@ -8,7 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation_server.accounts.authentication import TokenInStatementMixin
+from annotation_server.accounts.authentication import CallerInStatementMixin
 from annotation_server.annotations import services
 from annotation_server.assignments.apis import error_responses, parse_assignment_id
 from annotation_server.core.parsing import JSONBodyParser, request_data
@@ -75,7 +75,7 @@ class SubmitOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class AssignmentSubmitApi(TokenInStatementMixin, APIView):
+class AssignmentSubmitApi(CallerInStatementMixin, APIView):
     """Submit your answers. Repeating the same submit is safe and stores one annotation."""
 
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
@@ -95,7 +95,7 @@ class AssignmentSubmitApi(TokenInStatementMixin, APIView):
         annotation, created = self.call_service(
             request,
             services.annotation_submit,
-            services.annotation_submit_for,  # the token checked in the submit statement
+            services.annotation_submit_for,  # the caller checked in the submit statement
             assignment_id=assignment_id,
             answers=answers,
         )

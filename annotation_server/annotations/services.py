@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from annotation_server.accounts import roles
 from annotation_server.accounts.authentication import (
-    TokenCaller,
+    Caller,
     caller_cte_sql,
     caller_may_sql,
     caller_result_sql,
@@ -57,14 +57,14 @@ def annotation_submit(
 
 def annotation_submit_for(
     *,
-    caller: TokenCaller,
+    caller: Caller,
     authenticate: Callable[[tuple | None], object],
     assignment_id,
     answers: dict[str, Any],
     now: dt.datetime | None = None,
 ) -> tuple[Annotation, bool]:
-    """`annotation_submit` for a caller known by token only (PostgreSQL; see
-    accounts.authentication): the everyday submit's statement checks the token too.
+    """`annotation_submit` for a caller known by token or session only (PostgreSQL; see
+    accounts.authentication): the everyday submit's statement checks the caller too.
     `authenticate(row)` turns the caller's row from it (None if it found none) into the
     annotator, raising if the caller may not submit; it runs before anything else is done."""
     now = now or timezone.now()
@@ -84,7 +84,7 @@ _ORDER_DEPENDENT = answer_rules.ANSWER_FIELDS
 def _submit_open_regular(
     *,
     user_id: int,
-    caller: TokenCaller | None,
+    caller: Caller | None,
     assignment_id,
     answers: dict[str, Any],
     now: dt.datetime,
@@ -96,8 +96,8 @@ def _submit_open_regular(
     Returns (annotation, caller row). The annotation is None, nothing having changed, for
     every other case (someone else's or an unknown id, expired, already submitted or given
     up, gold, prompt labels asked); `_submit` then decides with the full rules. With a
-    `caller`, the statement also checks the token (and stores nothing unless the caller may
-    annotate) and returns the caller's row (None: no such token for that user); without one
+    `caller`, the statement also checks the token or session (and stores nothing unless the
+    caller may annotate) and returns the caller's row (None: no such caller); without one
     the caller row is always None.
     """
     answers = {**answers, "prompt_harm_labels": None}  # not asked on this path
@@ -119,8 +119,9 @@ def _submit_open_regular(
     }
     if caller is not None:
         params.update(caller.params())
+    statement = _submit_open_regular_sql(caller_kind=caller.kind if caller else None)
     with connection.cursor() as cursor:
-        cursor.execute(_submit_open_regular_sql(by_token=caller is not None), params)
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     caller_row = None
     if caller is not None:
@@ -155,7 +156,7 @@ def _order_dependent_fields() -> tuple[tuple[str, models.Field], ...]:
 
 
 @functools.cache
-def _submit_open_regular_sql(*, by_token: bool = False) -> str:
+def _submit_open_regular_sql(*, caller_kind: str | None = None) -> str:
     values = {
         "assignment_id": "t.id",
         "pair_id": "t.pair_id",
@@ -189,16 +190,16 @@ def _submit_open_regular_sql(*, by_token: bool = False) -> str:
     # assignment waits, then finds it no longer open and takes the full path), so no separate
     # SELECT … FOR UPDATE (one plan node and one row-lock WAL record less); the annotation is
     # inserted from the closed row, in the same statement, all or nothing.
-    # By token (accounts.authentication): nothing is stored unless the token still belongs
-    # to %(user)s and that user may annotate; the caller's row comes first in the result,
-    # also when nothing was stored.
-    caller = f"{caller_cte_sql()}," if by_token else ""
-    may = f"AND {caller_may_sql(roles.ANNOTATOR)}" if by_token else ""
+    # With a caller kind (accounts.authentication): nothing is stored unless the token or
+    # session is still %(user)s's and that user may annotate; the caller's row comes first in
+    # the result, also when nothing was stored.
+    caller = f"{caller_cte_sql(caller_kind)}," if caller_kind else ""
+    may = f"AND {caller_may_sql(roles.ANNOTATOR)}" if caller_kind else ""
     result = (
         "SELECT stored.id, t.id, t.pair_id, t.batch_id, t.left_is_video_0, t.duration_ms "
         "FROM stored, t"
     )
-    if by_token:
+    if caller_kind:
         result = caller_result_sql(result)
     return sql.compact(f"""
         WITH {caller} t AS (

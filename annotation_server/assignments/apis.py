@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation_server.accounts import roles
-from annotation_server.accounts.authentication import TokenInStatementMixin
+from annotation_server.accounts.authentication import CallerInStatementMixin
 from annotation_server.assignments import selectors, services
 from annotation_server.assignments.claim_sql import ClaimDisplay
 from annotation_server.assignments.models import Assignment, PairReport
@@ -167,7 +167,7 @@ class NextInputSerializer(serializers.Serializer):
 _NEXT_INPUT = InputValidator(NextInputSerializer)
 
 
-class AssignmentNextApi(TokenInStatementMixin, APIView):
+class AssignmentNextApi(CallerInStatementMixin, APIView):
     """Resume your open assignment, or claim the next pair (204 when nothing is left)."""
 
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
@@ -188,7 +188,7 @@ class AssignmentNextApi(TokenInStatementMixin, APIView):
         assignment = self.call_service(
             request,
             services.assignment_claim_next,
-            services.assignment_claim_next_for,  # the token checked in the claim statement
+            services.assignment_claim_next_for,  # the caller checked in the claim statement
             batch_name=data.get("batch"),
             prefetch=prefetch,
         )
@@ -225,7 +225,7 @@ class GiveUpOutSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Assignment.Status.choices)
 
 
-class _GiveUpApi(TokenInStatementMixin, APIView):
+class _GiveUpApi(CallerInStatementMixin, APIView):
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
     parser_classes = [JSONBodyParser]
     kind = ""
@@ -236,7 +236,7 @@ class _GiveUpApi(TokenInStatementMixin, APIView):
         assignment = self.call_service(
             request,
             services.assignment_give_up,
-            services.assignment_give_up_for,  # the token checked in the give-up statement
+            services.assignment_give_up_for,  # the caller checked in the give-up statement
             assignment_id=assignment_id,
             kind=self.kind,
             **given,

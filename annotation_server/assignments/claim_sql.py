@@ -27,7 +27,7 @@ from django.db import connection
 
 from annotation_server.accounts import roles
 from annotation_server.accounts.authentication import (
-    TokenCaller,
+    Caller,
     caller_cte_sql,
     caller_may_sql,
     caller_result_sql,
@@ -247,7 +247,7 @@ def claim_next_fast(
     """
     params = selectors.batch_eligibility_params(user_id=annotator.pk, name=batch_name)
     assignment_id, row = _run_fast_claim(
-        params, batch_name, prefetch, now, gold_draw, left_is_video_0, by_token=False
+        params, batch_name, prefetch, now, gold_draw, left_is_video_0, caller_kind=None
     )
     if row is None:
         return None
@@ -258,23 +258,24 @@ def claim_next_fast(
 
 def claim_next_fast_for(
     *,
-    caller: TokenCaller,
+    caller: Caller,
     batch_name: str | None,
     prefetch: bool,
     now: dt.datetime,
     gold_draw: float,
     left_is_video_0: bool,
 ) -> tuple[Assignment | None, tuple | None]:
-    """`claim_next_fast` for a caller known by token only (accounts.authentication): the
-    statement also checks the token and claims only for an active annotator. Returns the
-    assignment (or None, as above) and the caller's row (None: no such token for that user),
+    """`claim_next_fast` for a caller known by token or session only
+    (accounts.authentication): the statement also checks the caller and claims only for an
+    active annotator. Returns the
+    assignment (or None, as above) and the caller's row (None: no such caller),
     from which the view authenticates the request; the assignment's `annotator` is unset."""
     params = {
         **selectors.batch_eligibility_params(user_id=caller.user_id, name=batch_name),
         **caller.params(),
     }
     assignment_id, row = _run_fast_claim(
-        params, batch_name, prefetch, now, gold_draw, left_is_video_0, by_token=True
+        params, batch_name, prefetch, now, gold_draw, left_is_video_0, caller_kind=caller.kind
     )
     caller_row, row = split_caller_row(row)
     if row is None:
@@ -282,7 +283,9 @@ def claim_next_fast_for(
     return _fast_claimed(assignment_id, row, caller.user_id, now, left_is_video_0), caller_row
 
 
-def _run_fast_claim(params, batch_name, prefetch, now, gold_draw, left_is_video_0, *, by_token):
+def _run_fast_claim(
+    params, batch_name, prefetch, now, gold_draw, left_is_video_0, *, caller_kind: str | None
+):
     """Runs the fast claim statement: (the new assignment's id, the result row or None)."""
     assignment_id = uuid.uuid4()
     params.update(
@@ -291,7 +294,7 @@ def _run_fast_claim(params, batch_name, prefetch, now, gold_draw, left_is_video_
     statement = _fast_claim_sql(
         by_name=batch_name is not None,
         async_commit=settings.ASSIGNMENT_CLAIM_ASYNC_COMMIT,
-        by_token=by_token,
+        caller_kind=caller_kind,
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
@@ -340,7 +343,7 @@ _ELIGIBLE_COLUMNS = (
 
 
 @functools.cache
-def _fast_claim_sql(*, by_name: bool, async_commit: bool, by_token: bool = False) -> str:
+def _fast_claim_sql(*, by_name: bool, async_commit: bool, caller_kind: str | None = None) -> str:
     assignment = Assignment._meta.db_table
     prompt, video = Prompt._meta.db_table, Video._meta.db_table
     open_ = Assignment.Status.OPEN.value
@@ -355,11 +358,11 @@ def _fast_claim_sql(*, by_name: bool, async_commit: bool, by_token: bool = False
         overlap="(SELECT overlap FROM eligible)",
         condition="EXISTS (SELECT 1 FROM allowed)",
     )
-    # By token (accounts.authentication): nothing is claimed unless the token still belongs
-    # to %(user)s and that user may annotate; the caller's row comes first in the result,
-    # also when nothing was claimed.
-    caller = f"{caller_cte_sql()}," if by_token else ""
-    may = f"AND {caller_may_sql(roles.ANNOTATOR)}" if by_token else ""
+    # With a caller kind (accounts.authentication): nothing is claimed unless the token or
+    # session is still %(user)s's and that user may annotate; the caller's row comes first in
+    # the result, also when nothing was claimed.
+    caller = f"{caller_cte_sql(caller_kind)}," if caller_kind else ""
+    may = f"AND {caller_may_sql(roles.ANNOTATOR)}" if caller_kind else ""
     # Columns: pair id, batch id, expiry, slot, prompt (text, type, labels missing), video_0
     # (uid, poster, duration), video_1 (same), sync setting, then the batch's display fields
     # (ClaimDisplay's order).
@@ -374,7 +377,7 @@ def _fast_claim_sql(*, by_name: bool, async_commit: bool, by_token: bool = False
         JOIN {video} v0 ON v0.id = bumped.video_0_id
         JOIN {video} v1 ON v1.id = bumped.video_1_id
         CROSS JOIN eligible e"""
-    if by_token:
+    if caller_kind:
         claimed = caller_result_sql(claimed)
     return sql.compact(f"""
         WITH {caller} mine AS (

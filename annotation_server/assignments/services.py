@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from annotation_server.accounts import roles
 from annotation_server.accounts.authentication import (
-    TokenCaller,
+    Caller,
     caller_cte_sql,
     caller_may_sql,
     caller_result_sql,
@@ -97,14 +97,14 @@ def assignment_claim_next(
 
 def assignment_claim_next_for(
     *,
-    caller: TokenCaller,
+    caller: Caller,
     authenticate: Callable[[tuple | None], object],
     batch_name: str | None = None,
     prefetch: bool = False,
     now: dt.datetime | None = None,
 ) -> Assignment | None:
-    """`assignment_claim_next` for a caller known by token only (PostgreSQL; see
-    accounts.authentication): the everyday claim's statement checks the token too.
+    """`assignment_claim_next` for a caller known by token or session only (PostgreSQL; see
+    accounts.authentication): the everyday claim's statement checks the caller too.
     `authenticate(row)` turns the caller's row from it (None if it found none) into the
     annotator, raising if the caller may not claim; it runs before anything else is done
     (the periodic sweep of stale assignments comes after it)."""
@@ -497,7 +497,7 @@ def assignment_give_up(
 
 def assignment_give_up_for(
     *,
-    caller: TokenCaller,
+    caller: Caller,
     authenticate: Callable[[tuple | None], object],
     assignment_id,
     kind: str,
@@ -505,9 +505,9 @@ def assignment_give_up_for(
     note: str = "",
     now: dt.datetime | None = None,
 ) -> Assignment:
-    """`assignment_give_up` for a caller known by token only (PostgreSQL; see
+    """`assignment_give_up` for a caller known by token or session only (PostgreSQL; see
     accounts.authentication): skipping or reporting one's own open assignment is one
-    statement that also checks the token. `authenticate(row)` turns the caller's row from it
+    statement that also checks the caller. `authenticate(row)` turns the caller's row from it
     (None if it found none) into the annotator, raising if the caller may not; every other
     case then takes `assignment_give_up`."""
     now = now or timezone.now()
@@ -517,7 +517,7 @@ def assignment_give_up_for(
     else:
         with connection.cursor() as cursor:
             cursor.execute(
-                _give_up_open_sql(),
+                _give_up_open_sql(caller.kind),
                 {
                     **caller.params(),
                     "id": assignment_id,
@@ -546,12 +546,12 @@ def assignment_give_up_for(
 
 
 @functools.cache
-def _give_up_open_sql() -> str:
+def _give_up_open_sql(caller_kind: str) -> str:
     """Close the caller's own open assignment as skipped or reported, give a regular pair's
-    slot back and file the report, in one statement, if the token (accounts.authentication)
-    still belongs to %(user)s and that user may annotate. The caller's row comes first, then
-    the closed assignment (NULLs when nothing was closed). Lock order as everywhere:
-    the assignment row (by the UPDATE), then the pair row."""
+    slot back and file the report, in one statement, if the token or session
+    (accounts.authentication) is still %(user)s's and that user may annotate. The caller's
+    row comes first, then the closed assignment (NULLs when nothing was closed). Lock order as
+    everywhere: the assignment row (by the UPDATE), then the pair row."""
     report_fields = sql.insert_fields(PairReport)
     values = {
         "assignment_id": "closed.id",
@@ -569,7 +569,7 @@ def _give_up_open_sql() -> str:
     returned = ", ".join(f"closed.{name}" for name in claim_sql.ASSIGNMENT_FIELDS)
     a, p = Assignment._meta.db_table, Pair._meta.db_table
     return sql.compact(f"""
-        WITH {caller_cte_sql()}, closed AS (
+        WITH {caller_cte_sql(caller_kind)}, closed AS (
             UPDATE {a} a SET status = %(status)s, finished_at = %(now)s
             WHERE a.id = %(id)s AND a.annotator_id = %(user)s
               AND a.status = '{Assignment.Status.OPEN.value}'

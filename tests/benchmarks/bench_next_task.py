@@ -125,6 +125,33 @@ def seed() -> tuple[object, list[str]]:
     return batch, tokens
 
 
+def credentials(tokens: list[str], auth: str) -> list[dict[str, str]]:
+    """Each account's request headers: its API token, or (`auth="session"`) what the worker's
+    browser sends — the session cookie of a logged-in session and the CSRF cookie and header."""
+    if auth == "token":
+        return [{"Authorization": f"Token {token}"} for token in tokens]
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+    from rest_framework.authtoken.models import Token
+
+    result = []
+    for token in Token.objects.filter(key__in=tokens).select_related("user"):
+        session = SessionStore()  # as django.contrib.auth.login leaves it
+        session[SESSION_KEY] = str(token.user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = token.user.get_session_auth_hash()
+        session.save()
+        secret = _get_new_csrf_string()
+        result.append(
+            {
+                "Cookie": f"sessionid={session.session_key}; csrftoken={secret}",
+                "X-CSRFToken": _mask_cipher_secret(secret),
+            }
+        )
+    return result
+
+
 def explain_claim(batch, label: str) -> None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
@@ -198,14 +225,14 @@ def explain_claim_statement(batch, user, label: str) -> None:
     print(f"-- EXPLAIN ANALYZE of the one-statement claim ({label}):\n{plan}\n")
 
 
-def count_queries(tokens: list[str]) -> None:
+def count_queries(headers: dict[str, str]) -> None:
     """SQL statements per request, in-process: the part of the cost that load cannot blur."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
 
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens[-1]}")
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(**{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
     counts = {}
     for label, call in (
         ("GET /ping/", lambda: client.get("/api/v1/ping/")),
@@ -299,9 +326,9 @@ def start_server(port: int) -> subprocess.Popen:
 class Client:
     """One keep-alive connection, one account."""
 
-    def __init__(self, port: int, token: str):
+    def __init__(self, port: int, headers: dict[str, str]):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.headers = {**headers, "Content-Type": "application/json"}
 
     def call(self, method: str, path: str, body: str | None = None) -> tuple[int, bytes, float]:
         started = time.perf_counter()
@@ -311,15 +338,15 @@ class Client:
         return response.status, data, (time.perf_counter() - started) * 1000
 
 
-def run_phase(port: int, tokens: list[str], concurrency: int, seconds: float, kind: str) -> dict:
+def run_phase(port: int, accounts: list[dict], concurrency: int, seconds: float, kind: str) -> dict:
     lat: dict[str, list[float]] = {"main": [], "submit": []}
     counts = {"requests": 0, "errors": 0, "empty": 0}
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
     barrier = threading.Barrier(concurrency)
 
-    def loop(token: str) -> None:
-        client = Client(port, token)
+    def loop(headers: dict[str, str]) -> None:
+        client = Client(port, headers)
         mine: dict[str, list[float]] = {"main": [], "submit": []}
         n = errors = empty = skips = 0
         barrier.wait()
@@ -358,7 +385,8 @@ def run_phase(port: int, tokens: list[str], concurrency: int, seconds: float, ki
 
     started = time.perf_counter()
     threads = [
-        threading.Thread(target=loop, args=(tokens[i % len(tokens)],)) for i in range(concurrency)
+        threading.Thread(target=loop, args=(accounts[i % len(accounts)],))
+        for i in range(concurrency)
     ]
     for t in threads:
         t.start()
@@ -396,7 +424,7 @@ def ensure_wrk() -> str:
     return ensure_tool("wrk", " (or run with --client python)")
 
 
-def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float, kind: str):
+def run_phase_wrk(port: int, accounts: list[dict], concurrency: int, seconds: float, kind: str):
     """Same measurement as run_phase, with wrk as the load generator (one thread, one
     connection and one account per client); each request is timed inside wrk's Lua."""
     split: list[int] = []
@@ -404,7 +432,9 @@ def run_phase_wrk(port: int, tokens: list[str], concurrency: int, seconds: float
     cpu_before = cpu_seconds()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "samples.txt"
-        env = {**os.environ, "BENCH_TOKENS": ",".join(tokens), "BENCH_OUT": str(out)}
+        # One line per account, its headers separated by tabs.
+        lines = "\n".join("\t".join(f"{k}: {v}" for k, v in h.items()) for h in accounts)
+        env = {**os.environ, "BENCH_HEADERS": lines, "BENCH_OUT": str(out)}
         mode = kind if kind in ("ping", "me") else "loop"
         sampler.start()
         subprocess.run(
@@ -588,6 +618,13 @@ def main() -> int:
         "--rounds", type=int, default=3, help="baseline/loop phase pairs per concurrency"
     )
     parser.add_argument(
+        "--auth",
+        choices=["token", "session"],
+        default="token",
+        help="how every request authenticates: an API token (default), or as the worker's "
+        "browser does (session cookie, CSRF header)",
+    )
+    parser.add_argument(
         "--client",
         choices=["wrk", "python"],
         default="wrk",
@@ -607,19 +644,21 @@ def main() -> int:
     t0 = time.perf_counter()
     batch, tokens = seed()
     print(f"seeded {PAIRS} pairs × K={K}, {ACCOUNTS} accounts in {time.perf_counter() - t0:.1f}s")
+    accounts = credentials(tokens, args.auth)
     explain_claim(batch, "fresh batch")
-    count_queries(tokens)
+    count_queries(accounts[-1])
 
     port = free_port()
     server = start_server(port)
     try:
         # warm-up: every worker process and thread imports, connects and prepares
-        phase(port, tokens, 20, 3, "next")
+        phase(port, accounts, 20, 3, "next")
         layout = server_layout()
         print(
             f"server: gunicorn -w {layout['workers']} -k {layout['worker_class']} "
             f"--threads {layout['threads']}{' --reuse-port' if layout['reuse_port'] else ''}"
-            f" on {os.cpu_count()} cores; conns = client connections per gunicorn process"
+            f" on {os.cpu_count()} cores; {args.auth} auth; conns = client connections per "
+            "gunicorn process"
         )
         print(f"{'':>4} {'endpoint':<26} {'latency':<42} {'req/s':>8}")
         for c in args.concurrency:
@@ -628,12 +667,12 @@ def main() -> int:
             # both sides met the same machine, then its median.
             rounds = [
                 (
-                    phase(port, tokens, c, args.seconds, "ping"),
-                    phase(port, tokens, c, args.seconds, "next"),
+                    phase(port, accounts, c, args.seconds, "ping"),
+                    phase(port, accounts, c, args.seconds, "next"),
                 )
                 for _ in range(args.rounds)
             ]
-            me = phase(port, tokens, c, args.seconds, "me")
+            me = phase(port, accounts, c, args.seconds, "me")
             ping, nxt = merge([r[0] for r in rounds]), merge([r[1] for r in rounds])
             ratios = [n["rps"] / p["rps"] for p, n in rounds]
             print(

@@ -2,11 +2,12 @@
 -- per connection, and every request timed here (CLOCK_MONOTONIC through LuaJIT's ffi) so that
 -- claims and submits get their own latency figures.
 --
---   BENCH_TOKENS=tok1,tok2,...  BENCH_OUT=/path/results.txt \
+--   BENCH_HEADERS="Authorization: Token tok1<newline>..."  BENCH_OUT=/path/results.txt \
 --     wrk -t 20 -c 20 -d 8s --timeout 30s -s next_task.lua http://127.0.0.1:PORT -- loop
 --
 -- Modes (the argument after --): `ping` (GET /api/v1/ping/), `me` (GET /api/v1/me/), `loop`
 -- (POST next/, then submit/ of the claimed assignment; every 10th pair skip/ instead).
+-- BENCH_HEADERS: one line per account, its request headers ("Name: value") separated by tabs.
 -- Results: BENCH_OUT gets one line per request, "<kind> <status> <microseconds>", written
 -- by done() after the run, so the measuring threads never touch the disk.
 
@@ -32,14 +33,14 @@ local SKIP = '{"reason": "unsure"}'
 
 -- setup phase (its own Lua state): hand each thread its account.
 local threads = {}
-local tokens = {}
-for token in string.gmatch(os.getenv("BENCH_TOKENS") or "", "[^,]+") do
-  tokens[#tokens + 1] = token
+local accounts = {}
+for line in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^\n]+") do
+  accounts[#accounts + 1] = line
 end
 
 function setup(thread)
   threads[#threads + 1] = thread
-  thread:set("token", tokens[((#threads - 1) % #tokens) + 1])
+  thread:set("account", accounts[((#threads - 1) % #accounts) + 1])
 end
 
 -- running phase (one Lua state per wrk thread)
@@ -48,7 +49,10 @@ local ping_request, claim_request
 
 function init(args)
   mode = args[1] or "loop"
-  headers = { ["Authorization"] = "Token " .. token, ["Content-Type"] = "application/json" }
+  headers = { ["Content-Type"] = "application/json" }
+  for name, value in string.gmatch(account, "([^\t:]+): ([^\t]*)") do
+    headers[name] = value
+  end
   ping_request = wrk.format("GET", "/api/v1/" .. mode .. "/", headers)
   claim_request = wrk.format("POST", "/api/v1/assignments/next/", headers, "{}")
   pairs_done = 0

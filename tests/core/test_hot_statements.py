@@ -24,19 +24,20 @@ def _hot_statements() -> dict[str, str]:
         "open assignments": selectors._open_sql(),
         "lock own": assignment_services._lock_own_sql(),
         "give up": assignment_services._give_up_sql(),
-        "give up open, by token": assignment_services._give_up_open_sql(),
+        "give up open, by token": assignment_services._give_up_open_sql("token"),
+        "give up open, by session": assignment_services._give_up_open_sql("session"),
         "submit lock": annotation_services._submit_lock_sql(),
         "store and close": annotation_services._store_and_close_sql(),
     }
-    for by_token in (False, True):
-        statements[f"submit, by token {by_token}"] = annotation_services._submit_open_regular_sql(
-            by_token=by_token
+    for caller in (None, "token", "session"):
+        statements[f"submit, caller {caller}"] = annotation_services._submit_open_regular_sql(
+            caller_kind=caller
         )
         for by_name in (False, True):
             for async_commit in (False, True):
-                statements[f"claim, by token {by_token}, by name {by_name}, {async_commit}"] = (
+                statements[f"claim, caller {caller}, by name {by_name}, {async_commit}"] = (
                     claim_sql._fast_claim_sql(
-                        by_name=by_name, async_commit=async_commit, by_token=by_token
+                        by_name=by_name, async_commit=async_commit, caller_kind=caller
                     )
                 )
     return statements
