@@ -34,7 +34,8 @@ def answers(**overrides) -> dict:
 
 
 def client_for(user) -> APIClient:
-    """An API client authenticated the way the worker app is: a token header."""
+    """An API client authenticated by a token header, as API scripts are (the worker app uses
+    its session: tests/accounts/test_session_in_statement.py)."""
     token, _ = Token.objects.get_or_create(user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
