@@ -11,6 +11,8 @@ to change it), then at concurrency 1, 20 and 50 measures:
 - the trivial authenticated endpoint GET /api/v1/ping/ (the baseline), and
 - the worker loop: POST /api/v1/assignments/next/ (always a fresh claim) then submit
   (every 10th pair is skipped instead), each client its own account.
+Every request authenticates with the account's API token, or with `--auth session` as the
+worker's browser does (session cookie, CSRF cookie and header) — the baseline too.
 It prints p50/p95/p99 latency, requests/s, the ratio against the baseline, and finally checks
 the database: no pair above K, `taken` equal to its open + submitted assignments, nobody with
 a pair twice.
