@@ -12,6 +12,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotation_server.accounts import authentication, roles
@@ -19,11 +20,9 @@ from annotation_server.accounts.sessions import SessionStore
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments import services
 from annotation_server.assignments.models import Assignment, PairReport
-from tests.assignments.workload import NEXT, make_batch, submit
+from tests.assignments.workload import CSRF, NEXT, browser_for, make_batch, submit
 
 pytestmark = pytest.mark.django_db
-
-CSRF = "k" * 32  # a CSRF secret, sent as cookie and header as the worker app does
 
 
 @pytest.fixture(autouse=True)
@@ -42,18 +41,9 @@ def _statements(queries) -> list[str]:
     ]
 
 
-def _browser(user) -> APIClient:
-    """A logged-in browser: session cookie, CSRF cookie and header, CSRF enforced."""
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(user)
-    client.cookies["csrftoken"] = CSRF
-    client.credentials(HTTP_X_CSRFTOKEN=CSRF)
-    return client
-
-
 def _known_browser(user) -> APIClient:
     """A browser whose session this process has already accepted the usual way."""
-    client = _browser(user)
+    client = browser_for(user)
     assert client.post(NEXT, {}, format="json").status_code == 200  # claims, then resumes
     assert authentication._SESSION_USERS[client.cookies["sessionid"].value][0] == user.pk
     return client
@@ -99,7 +89,7 @@ def test_everyday_claim_submit_and_skip_are_one_statement_each(make_user):
 def test_first_request_of_a_session_takes_the_usual_way(make_user):
     make_batch(1)
     user = make_user()
-    browser = _browser(user)
+    browser = browser_for(user)
     authentication._SESSION_USERS.clear()
     with CaptureQueriesContext(connection) as queries:
         assert browser.post(NEXT, {}, format="json").status_code == 200
@@ -248,8 +238,6 @@ def test_a_token_header_decides_alone(make_user):
     annotator, reviewer = make_user(), make_user(roles.REVIEWER)
     browser = _known_browser(annotator)
     Assignment.objects.all().delete()
-    from rest_framework.authtoken.models import Token
-
     browser.credentials(
         HTTP_X_CSRFTOKEN=CSRF,
         HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=reviewer).key}",

@@ -1,7 +1,10 @@
 """Many concurrent clients claim and submit until the batch is exhausted (PostgreSQL).
 
 Each thread is one browser tab with its own database connection. Eight of the 32 threads
-share one account, the case where platforms hand the same task out twice.
+share one account, the case where platforms hand the same task out twice. The race runs once
+with API tokens and once as the worker app authenticates (session cookie and CSRF header; the
+shared account's eight tabs share one session): the claim, submit and skip statements check
+the caller themselves, differently for each.
 """
 
 from __future__ import annotations
@@ -16,14 +19,25 @@ from django.db.models import Count
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Pair
-from tests.assignments.workload import NEXT, client_for, make_batch, submit
+from tests.assignments.workload import NEXT, browser_for, client_for, make_batch, submit
 
 PAIRS, K = 40, 3
 SOLO_ACCOUNTS, SHARED_THREADS = 24, 8
 SKIPPERS = 3  # these accounts skip the first pair they get
 
 
-def run_claim_race(make_user) -> dict:
+def _clients(plan, auth: str) -> list:
+    if auth == "token":
+        return [client_for(user) for user, _, _ in plan]  # tokens made before the race
+    first_tab, clients = {}, []  # one logged-in session per account, shared by its tabs
+    for user, _, _ in plan:
+        client = browser_for(user, session_of=first_tab.get(user.pk))
+        first_tab.setdefault(user.pk, client)
+        clients.append(client)
+    return clients
+
+
+def run_claim_race(make_user, auth: str = "token") -> dict:
     """Run the race; returns what the threads saw (statuses, claimed ids, errors)."""
     assert connection.vendor == "postgresql", "the concurrency tests need PostgreSQL"
     batch, pairs = make_batch(PAIRS, overlap=K)
@@ -31,7 +45,7 @@ def run_claim_race(make_user) -> dict:
     shared = make_user(username="shared-login")
     plan = [(user, i < SKIPPERS, i % 2 == 0) for i, user in enumerate(solo)]
     plan += [(shared, False, False)] * SHARED_THREADS
-    clients = [client_for(user) for user, _, _ in plan]  # tokens made before the race
+    clients = _clients(plan, auth)
     seen = {"statuses": Counter(), "claimed": set(), "errors": []}
     lock = threading.Lock()
     start = threading.Barrier(len(plan))
@@ -98,8 +112,9 @@ def assert_exactly_k_and_nothing_lost(seen: dict) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_32_concurrent_clients_give_every_pair_exactly_k(make_user):
-    seen = run_claim_race(make_user)
+@pytest.mark.parametrize("auth", ["token", "session"])
+def test_32_concurrent_clients_give_every_pair_exactly_k(make_user, auth):
+    seen = run_claim_race(make_user, auth)
     assert_exactly_k_and_nothing_lost(seen)
     # The shared account worked, and never held one pair twice.
     shared = Annotation.objects.filter(annotator__username="shared-login")

@@ -42,6 +42,23 @@ def client_for(user) -> APIClient:
     return client
 
 
+CSRF = "k" * 32  # a CSRF secret, sent as cookie and header as the worker app sends it
+
+
+def browser_for(user, session_of: APIClient | None = None) -> APIClient:
+    """A client authenticated as the worker app is: a logged-in session cookie, the CSRF
+    cookie and header, CSRF enforced. With `session_of`, another tab of that browser (the
+    same session)."""
+    client = APIClient(enforce_csrf_checks=True)
+    if session_of is None:
+        client.force_login(user)
+    else:
+        client.cookies["sessionid"] = session_of.cookies["sessionid"].value
+    client.cookies["csrftoken"] = CSRF
+    client.credentials(HTTP_X_CSRFTOKEN=CSRF)
+    return client
+
+
 def make_batch(pairs: int = 3, **fields) -> tuple[Batch, list[Pair]]:
     """A published batch (overlap 3 unless given) with `pairs` regular pairs."""
     batch = BatchFactory(**fields)
