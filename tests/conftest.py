@@ -13,6 +13,16 @@ from tests.s3 import s3_media, s3_server  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
+def no_claim_sweep(monkeypatch):
+    """A claim sweeps stale assignments every few seconds of wall-clock time (one more
+    statement when it falls due): off, for tests that count a request's statements."""
+    from annotation_server.assignments import services
+
+    monkeypatch.setattr(services, "_EXPIRY_CHECK_EVERY_S", float("inf"))
+    monkeypatch.setattr(services, "_last_expiry_check", float("inf"))
+
+
+@pytest.fixture
 def make_user(db):
     """make_user(role="annotator", username=None) → a user in that role.
 

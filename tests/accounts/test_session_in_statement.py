@@ -18,27 +18,19 @@ from rest_framework.test import APIClient
 from annotation_server.accounts import authentication, roles
 from annotation_server.accounts.sessions import SessionStore
 from annotation_server.annotations.models import Annotation
-from annotation_server.assignments import services
 from annotation_server.assignments.models import Assignment, PairReport
-from tests.assignments.workload import CSRF, NEXT, browser_for, make_batch, submit
+from tests.assignments.workload import (
+    CSRF,
+    NEXT,
+    browser_for,
+    deactivate,
+    make_batch,
+    make_reviewer_only,
+    statements_run,
+    submit,
+)
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_sweep(monkeypatch):
-    # The claim sweeps stale assignments every few seconds of wall-clock time (one more
-    # statement when it falls due): keep it out of the statement counts.
-    monkeypatch.setattr(services, "_EXPIRY_CHECK_EVERY_S", float("inf"))
-    monkeypatch.setattr(services, "_last_expiry_check", float("inf"))
-
-
-def _statements(queries) -> list[str]:
-    return [
-        query["sql"]
-        for query in queries
-        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO"))
-    ]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_claim_sweep")]
 
 
 def _known_browser(user) -> APIClient:
@@ -59,7 +51,7 @@ def _one_statement(call):
     """The response of `call()`, which must have run one statement, checking the session."""
     with CaptureQueriesContext(connection) as queries:
         response = call()
-    statements = _statements(queries)
+    statements = statements_run(queries)
     assert len(statements) == 1 and "django_session" in statements[0]
     return response
 
@@ -93,7 +85,7 @@ def test_first_request_of_a_session_takes_the_usual_way(make_user):
     authentication._SESSION_USERS.clear()
     with CaptureQueriesContext(connection) as queries:
         assert browser.post(NEXT, {}, format="json").status_code == 200
-    statements = _statements(queries)
+    statements = statements_run(queries)
     assert len(statements) == 4  # session, user, roles, then the claim
     assert "django_session" in statements[0]
     assert "django_session" not in statements[-1]
@@ -105,37 +97,29 @@ def test_first_request_of_a_session_takes_the_usual_way(make_user):
     )
 
 
-def _logged_out(client, user):
+def _logged_out(user, client):
     client.logout()
 
 
-def _deactivated(client, user):
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-
-
-def _made_reviewer(client, user):
-    user.groups.set([roles.role_groups()[roles.REVIEWER]])
-
-
-def _password_changed(client, user):
+def _password_changed(user, client):
     # Django ends every session of a user whose password changes (without re-login there).
     user.set_password("another-long-password")
     user.save(update_fields=["password"])
 
 
-def _session_expired(client, user):
+def _session_expired(user, client):
     Session.objects.update(expire_date=timezone.now() - timezone.timedelta(seconds=1))
 
 
 _NOT_LOGGED_IN = (401, "Authentication credentials were not provided.")
+_NOT_AN_ANNOTATOR = "Only annotator accounts can take and submit assignments."
 # A change to the caller after their session became known, and the usual path's answer to it.
 _REFUSALS = [
     (_logged_out, *_NOT_LOGGED_IN),
-    (_deactivated, *_NOT_LOGGED_IN),
+    (lambda user, client: deactivate(user), *_NOT_LOGGED_IN),
     (_password_changed, *_NOT_LOGGED_IN),
     (_session_expired, *_NOT_LOGGED_IN),
-    (_made_reviewer, 403, "Only annotator accounts can take and submit assignments."),
+    (lambda user, client: make_reviewer_only(user), 403, _NOT_AN_ANNOTATOR),
 ]
 
 
@@ -147,7 +131,7 @@ def test_a_caller_who_may_not_claim_gets_the_usual_answer_and_claims_nothing(
     user = make_user()
     browser = _known_browser(user)
     Assignment.objects.all().delete()
-    change(browser, user)
+    change(user, browser)
     session = browser.cookies.get("sessionid")
 
     response = browser.post(NEXT, {}, format="json")
@@ -165,7 +149,7 @@ def test_a_caller_who_may_not_submit_or_report_changes_nothing(make_user, change
     user = make_user()
     browser = _known_browser(user)
     assignment_id = str(Assignment.objects.get().pk)
-    change(browser, user)
+    change(user, browser)
 
     response = submit(browser, assignment_id)
     assert (response.status_code, response.json()["detail"]) == (status, detail)

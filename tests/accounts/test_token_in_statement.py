@@ -15,30 +15,21 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from annotation_server.accounts import authentication, roles
+from annotation_server.accounts import authentication
 from annotation_server.annotations.models import Annotation
-from annotation_server.assignments import services
 from annotation_server.assignments.models import Assignment, PairReport
-from tests.assignments.workload import NEXT, answers, client_for, make_batch, submit
+from tests.assignments.workload import (
+    NEXT,
+    answers,
+    client_for,
+    deactivate,
+    make_batch,
+    make_reviewer_only,
+    statements_run,
+    submit,
+)
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_sweep(monkeypatch):
-    # The claim sweeps stale assignments every few seconds of wall-clock time (one more
-    # statement when it falls due): keep it out of the statement counts.
-    monkeypatch.setattr(services, "_EXPIRY_CHECK_EVERY_S", float("inf"))
-    monkeypatch.setattr(services, "_last_expiry_check", float("inf"))
-
-
-def _statements(queries) -> list[str]:
-    """The statements a request ran, without the savepoints a test's transaction adds."""
-    return [
-        query["sql"]
-        for query in queries
-        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO"))
-    ]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_claim_sweep")]
 
 
 def _known_token_client(user):
@@ -69,7 +60,7 @@ def test_everyday_claim_and_submit_are_one_statement_each(make_user):
     assert submitted.status_code == 201
 
     for queries in (claim_queries, submit_queries):
-        statements = _statements(queries)
+        statements = statements_run(queries)
         assert len(statements) == 1 and "authtoken_token" in statements[0]
     assignment = Assignment.objects.get(pk=claimed.json()["id"])
     assert (assignment.annotator_id, assignment.status) == (user.pk, "submitted")
@@ -86,7 +77,7 @@ def test_everyday_skip_is_one_statement_and_frees_the_slot(make_user):
         response = worker.post(path, {"reason": "unsure", "note": "can't tell"}, format="json")
     assert response.status_code == 200
     assert response.json() == {"id": assignment_id, "status": "skipped"}
-    statements = _statements(queries)
+    statements = statements_run(queries)
     assert len(statements) == 1 and "authtoken_token" in statements[0]
     report = PairReport.objects.get()
     assert (report.kind, report.reason, report.note) == ("skip", "unsure", "can't tell")
@@ -105,7 +96,7 @@ def test_first_request_of_an_unknown_token_takes_the_usual_way(make_user):
     authentication._TOKEN_USERS.clear()
     with CaptureQueriesContext(connection) as queries:
         assert worker.post(NEXT, {}, format="json").status_code == 200
-    statements = _statements(queries)
+    statements = statements_run(queries)
     assert len(statements) == 2  # the token lookup, then the claim
     assert "authtoken_token" in statements[0] and "authtoken_token" not in statements[1]
     assert authentication._TOKEN_USERS[Token.objects.get(user=user).key] == user.pk
@@ -115,20 +106,11 @@ def _deleted_token(user):
     Token.objects.filter(user=user).delete()
 
 
-def _deactivated(user):
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-
-
-def _made_reviewer(user):
-    user.groups.set([roles.role_groups()[roles.REVIEWER]])
-
-
 # A change to the caller after their token became known, and the usual path's answer to it.
 _REFUSALS = [
     (_deleted_token, 401, "Invalid token."),
-    (_deactivated, 401, "User inactive or deleted."),
-    (_made_reviewer, 403, "Only annotator accounts can take and submit assignments."),
+    (deactivate, 401, "User inactive or deleted."),
+    (make_reviewer_only, 403, "Only annotator accounts can take and submit assignments."),
 ]
 
 
@@ -244,4 +226,4 @@ def test_needing_the_full_rules_costs_no_second_token_lookup(make_user):
     with CaptureQueriesContext(connection) as queries:
         again = worker.post(NEXT, {}, format="json")
     assert again.status_code == 200 and again.json()["id"] == first
-    assert sum("authtoken_token" in statement for statement in _statements(queries)) == 1
+    assert sum("authtoken_token" in statement for statement in statements_run(queries)) == 1

@@ -7,6 +7,7 @@ import copy
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from annotation_server.accounts import roles
 from annotation_server.batches.models import Batch, Pair
 from tests.factories import BatchFactory, PairFactory
 
@@ -69,3 +70,23 @@ def submit(client: APIClient, assignment_id: str, body: dict | None = None):
     return client.post(
         f"/api/v1/assignments/{assignment_id}/submit/", body or ANSWERS, format="json"
     )
+
+
+def statements_run(queries) -> list[str]:
+    """The statements a request ran (CaptureQueriesContext), without the savepoints a test's
+    transaction adds around them."""
+    return [
+        query["sql"]
+        for query in queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO"))
+    ]
+
+
+def deactivate(user) -> None:
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+
+def make_reviewer_only(user) -> None:
+    """Takes the annotator role away (the user becomes a reviewer)."""
+    user.groups.set([roles.role_groups()[roles.REVIEWER]])

@@ -7,7 +7,8 @@ changes to the hot path do. Instruction counts do not: valgrind (callgrind) coun
 instruction the Python process executes, the same for the same code and inputs whatever else
 the machine is doing. This script builds the same database as bench_next_task.py, then runs
 three child processes under valgrind, each calling the Django application in-process (WSGI,
-full middleware, token auth, real PostgreSQL, no HTTP server):
+full middleware, token auth (`--auth session`: the worker app's session cookie and CSRF
+header), real PostgreSQL, no HTTP server):
 - warm-up only (imports, connection, prepared statements),
 - warm-up + N × GET /api/v1/ping/ (the trivial authenticated endpoint),
 - warm-up + N/2 × (POST next/ then submit/) — N requests of the worker loop,
@@ -52,7 +53,7 @@ WARM_UP = 50
 _CHILD_ENV = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
 
 
-def child(mode: str, requests: int, token: str) -> None:
+def child(mode: str, requests: int, credential: str) -> None:
     """One measured child (under valgrind, or natively against a valgrind-run PostgreSQL):
     warm up, then `requests` requests of `mode` through WSGI; prints its backend's pid."""
     os.environ.setdefault("DJANGO_DEBUG", "false")
@@ -69,6 +70,12 @@ def child(mode: str, requests: int, token: str) -> None:
     # that would run a varying number of times. Real servers do it ~once per 3,000 requests.
     services._EXPIRY_CHECK_EVERY_S = float("inf")
 
+    # The request headers that authenticate (bench_next_task.credentials), as WSGI keys.
+    headers = {
+        "HTTP_" + name.upper().replace("-", "_"): value
+        for name, value in json.loads(credential).items()
+    }
+
     def call(method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
         environ = {
             "REQUEST_METHOD": method,
@@ -82,7 +89,7 @@ def child(mode: str, requests: int, token: str) -> None:
             "wsgi.errors": sys.stderr,
             "CONTENT_LENGTH": str(len(body)),
             "CONTENT_TYPE": "application/json",
-            "HTTP_AUTHORIZATION": f"Token {token}",
+            **headers,
             "HTTP_HOST": "127.0.0.1:8000",
             "REMOTE_ADDR": "127.0.0.1",
         }
@@ -118,7 +125,7 @@ def child(mode: str, requests: int, token: str) -> None:
         print(f"backend pid {cursor.fetchone()[0]}", flush=True)
 
 
-def _child_command(mode: str, requests: int, token: str) -> list[str]:
+def _child_command(mode: str, requests: int, credential: str) -> list[str]:
     return [
         sys.executable,
         __file__,
@@ -126,19 +133,21 @@ def _child_command(mode: str, requests: int, token: str) -> list[str]:
         mode,
         "--requests",
         str(requests),
-        "--token",
-        token,
+        "--credential",
+        credential,
     ]
 
 
-def count(valgrind: str, mode: str, requests: int, token: str, keep: Path | None = None) -> int:
+def count(
+    valgrind: str, mode: str, requests: int, credential: str, keep: Path | None = None
+) -> int:
     out_file = "/dev/null" if keep is None else str(keep / f"web-{mode}.out")
     result = subprocess.run(
         [
             valgrind,
             "--tool=callgrind",
             f"--callgrind-out-file={out_file}",
-            *_child_command(mode, requests, token),
+            *_child_command(mode, requests, credential),
         ],
         capture_output=True,
         text=True,
@@ -194,7 +203,9 @@ def _wait_ready(bindir: Path, port: int, seconds: float) -> None:
     raise SystemExit(f"the scratch PostgreSQL on port {port} did not start in {seconds:.0f} s")
 
 
-def count_postgres(valgrind: str, requests: int, keep: Path | None = None) -> dict[str, int]:
+def count_postgres(
+    valgrind: str, requests: int, auth: str, keep: Path | None = None
+) -> dict[str, int]:
     """Instructions of the backend serving each child, on a scratch cluster under valgrind.
 
     With `keep`, each child's callgrind file is copied there as `postgres-<mode>.out` (for
@@ -233,13 +244,13 @@ def count_postgres(valgrind: str, requests: int, keep: Path | None = None) -> di
         env = {**os.environ, "BENCH_DATABASE_URL": url}
         # Seed natively (fast), then count under valgrind.
         seeded = subprocess.run(
-            [sys.executable, __file__, "--seed-only"],
+            [sys.executable, __file__, "--seed-only", "--auth", auth],
             env=env,
             check=True,
             capture_output=True,
             text=True,
         )
-        token = seeded.stdout.strip().splitlines()[-1]
+        credential = seeded.stdout.strip().splitlines()[-1]
         _stop(bindir, data, "fast")
         server = subprocess.Popen(
             [
@@ -265,7 +276,7 @@ def count_postgres(valgrind: str, requests: int, keep: Path | None = None) -> di
         for mode in ("none", "ping", "loop"):
             print(f"valgrind (PostgreSQL): {mode} ...", flush=True)
             out = subprocess.run(
-                _child_command(mode, requests, token),
+                _child_command(mode, requests, credential),
                 env={**env, **_CHILD_ENV, "DATABASE_URL": url},
                 capture_output=True,
                 text=True,
@@ -288,8 +299,9 @@ def count_postgres(valgrind: str, requests: int, keep: Path | None = None) -> di
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def seed_database() -> str:
-    """Drop, recreate, migrate and seed the bench database; return a token.
+def seed_database(auth: str) -> str:
+    """Drop, recreate, migrate and seed the bench database; return one account's
+    authenticating headers (JSON).
 
     No ANALYZE, as in bench_next_task.py (this machine's PostgreSQL runs without autovacuum):
     with statistics of its 50 accounts, PostgreSQL reads the token and role tables by
@@ -302,14 +314,20 @@ def seed_database() -> str:
     django.setup()
     call_command("migrate", verbosity=0)
     _, tokens = bench.seed()
-    return tokens[0]
+    return json.dumps(bench.credentials(tokens[:1], auth)[0])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200, help="requests per measured run")
     parser.add_argument("--child", choices=["none", "ping", "loop"], help=argparse.SUPPRESS)
-    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--credential", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--auth",
+        choices=["token", "session"],
+        default="token",
+        help="authenticate with an API token (default) or as the worker app (session, CSRF)",
+    )
     parser.add_argument(
         "--postgres", action="store_true", help="also count PostgreSQL's instructions"
     )
@@ -326,22 +344,22 @@ def main() -> int:
         args.keep.mkdir(parents=True, exist_ok=True)
         args.keep = args.keep.resolve()
     if args.child:
-        child(args.child, args.requests, args.token)
+        child(args.child, args.requests, args.credential)
         return 0
     if args.seed_only:
-        print(seed_database())
+        print(seed_database(args.auth))
         return 0
     if args.requests < 100:
         # Python's occasional full garbage collection (millions of instructions) lands in a
         # short window or not: 20 requests gave loop counts from 2.3 to 2.9 M.
         raise SystemExit("--requests: give 100 or more (fewer give unstable counts)")
     valgrind = bench.ensure_tool("valgrind")
-    token = seed_database()
+    credential = seed_database(args.auth)
     counts = {}
     for mode in ("none", "ping", "loop"):
         print(f"valgrind (web): {mode} ...", flush=True)
-        counts[mode] = count(valgrind, mode, args.requests, token, args.keep)
-    db = count_postgres(valgrind, args.requests, args.keep) if args.postgres else None
+        counts[mode] = count(valgrind, mode, args.requests, credential, args.keep)
+    db = count_postgres(valgrind, args.requests, args.auth, args.keep) if args.postgres else None
     measured = args.requests // 2 * 2
 
     def per_request(totals: dict[str, int]) -> tuple[float, float]:
