@@ -356,30 +356,33 @@ class CallerInStatementMixin:
         Authenticates the request (raising 401/403 as the usual path would) and returns
         `request.user`."""
         caller, self.caller = self.caller, None
-        if row is not None and caller.kind == "session":
-            user = _user_from_row(row)
-            if user.is_active:  # else the statement did nothing: the usual way refuses it
-                request._authenticator = request.authenticators[1]
-                request.user, request.auth = user, None
-                # As the usual session check leaves it: the response varies on the cookie.
-                request._request.session.accessed = True
-                row = user
-            else:
-                row = None
-        elif row is not None:
-            authenticator = request.authenticators[0]
-            try:
-                user, token = _user_and_token(authenticator.get_model(), caller.key, row)
-            except exceptions.APIException:
-                request._not_authenticated()  # as DRF leaves a request it refused
-                raise
-            request._authenticator = authenticator
-            request.user, request.auth = user, token
-        if row is None:
+        if row is None or not self._accept(request, caller, row):
             caller.forget()
             super().perform_authentication(request)  # the usual lookup, with its errors
         super().check_permissions(request)
         return request.user
+
+    def _accept(self, request, caller: Caller, row) -> bool:
+        """Authenticates the request as the caller of `row`, as the usual path would; False
+        when the usual path must answer instead."""
+        if caller.kind == "session":
+            user = _user_from_row(row)
+            if not user.is_active:  # the statement did nothing: the usual way refuses it
+                return False
+            request._authenticator = request.authenticators[1]
+            request.user, request.auth = user, None
+            # As the usual session check leaves it: the response varies on the cookie.
+            request._request.session.accessed = True
+            return True
+        authenticator = request.authenticators[0]
+        try:
+            user, token = _user_and_token(authenticator.get_model(), caller.key, row)
+        except exceptions.APIException:
+            request._not_authenticated()  # as DRF leaves a request it refused
+            raise
+        request._authenticator = authenticator
+        request.user, request.auth = user, token
+        return True
 
     def handle_exception(self, exc):
         if self.caller is not None:
