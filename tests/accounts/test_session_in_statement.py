@@ -22,6 +22,7 @@ from annotation_server.assignments.models import Assignment, PairReport
 from tests.assignments.workload import (
     CSRF,
     NEXT,
+    answers,
     browser_for,
     deactivate,
     make_batch,
@@ -159,6 +160,9 @@ def test_a_caller_who_may_not_submit_or_report_changes_nothing(make_user, change
     assert (report.status_code, report.json()["detail"]) == (status, detail)
     assert not Annotation.objects.exists() and not PairReport.objects.exists()
     assert Assignment.objects.get(pk=assignment_id).status == "open"
+    path = f"/api/v1/assignments/{assignment_id}/submit/"
+    usual = _usual_way(browser, path, answers())
+    assert (usual.status_code, usual.json()) == (response.status_code, response.json())
 
 
 @pytest.mark.parametrize(
