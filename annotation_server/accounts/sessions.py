@@ -24,8 +24,10 @@ class SessionStore(db.SessionStore):
 
     def _get_session_from_db(self):
         model = self.model
-        with connections[router.db_for_read(model)].cursor() as cursor:
-            cursor.execute(_load_sql(model._meta.db_table), [self.session_key, timezone.now()])
+        connection = connections[router.db_for_read(model)]
+        now = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM passes it
+        with connection.cursor() as cursor:
+            cursor.execute(_load_sql(model._meta.db_table), [self.session_key, now])
             row = cursor.fetchone()
         if row is None:
             self._session_key = None  # as Django's engine: the key names no live session

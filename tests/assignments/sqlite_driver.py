@@ -1,6 +1,7 @@
 """Run by test_sqlite.py in a subprocess: 8 threads claim and submit on an SQLite database.
 
-Prints one JSON line: annotations per pair, the overlap, and any errors the threads hit.
+Prints one JSON line: annotations per pair, the overlap, any errors the threads hit, and
+whether the session engine (plain SQL) loads a live session and refuses an expired one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
+from annotation_server.accounts.sessions import SessionStore  # noqa: E402
 from annotation_server.annotations.models import Annotation  # noqa: E402
 from annotation_server.annotations.services import annotation_submit  # noqa: E402
 from annotation_server.assignments import services  # noqa: E402
@@ -28,6 +31,14 @@ from tests.assignments.workload import ANSWERS  # noqa: E402
 from tests.factories import BatchFactory, PairFactory  # noqa: E402
 
 THREADS, PAIRS, K = 8, 12, 3
+
+
+def session_loads(expires_in: timezone.timedelta) -> bool:
+    session = SessionStore()
+    session["worker"] = "sqlite"
+    session.set_expiry(expires_in)
+    session.save()
+    return SessionStore(session.session_key).get("worker") == "sqlite"
 
 
 def main() -> None:
@@ -55,7 +66,16 @@ def main() -> None:
     counts = [per_pair.get(pair.pk, 0) for pair in pairs]
     print(
         json.dumps(
-            {"vendor": connections["default"].vendor, "counts": counts, "k": K, "errors": errors}
+            {
+                "vendor": connections["default"].vendor,
+                "counts": counts,
+                "k": K,
+                "errors": errors,
+                "sessions": {
+                    "live": session_loads(timezone.timedelta(minutes=5)),
+                    "expired": session_loads(timezone.timedelta(microseconds=-1)),
+                },
+            }
         )
     )
 

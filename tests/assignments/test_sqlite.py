@@ -1,4 +1,5 @@
-"""The embedded SQLite default hands out work correctly in one (threaded) process."""
+"""The embedded SQLite default hands out work correctly in one (threaded) process, and keeps
+its workers' sessions."""
 
 from __future__ import annotations
 
@@ -31,3 +32,4 @@ def test_sqlite_threads_give_every_pair_exactly_k(tmp_path):
     assert result["vendor"] == "sqlite"
     assert result["errors"] == []
     assert result["counts"] == [result["k"]] * len(result["counts"])
+    assert result["sessions"] == {"live": True, "expired": False}
