@@ -150,7 +150,8 @@ def _user_and_token(token_model, key: str, row):
 
 @functools.cache
 def _caller_columns(created: str = 't."created"', user_id: str = "t.user_id") -> str:
-    """The token's creation time, the user's role names, then every user column."""
+    """`created` (the token's creation time; NULL for a session), the user's role names,
+    then every user column."""
     columns = ", ".join(f'u."{field.column}"' for field in get_user_model()._meta.concrete_fields)
     return f"SELECT {created}, ({_role_names_sql(user_id)}) AS role_names, {columns}"
 
@@ -181,6 +182,19 @@ class TokenCaller(NamedTuple):
     def forget(self) -> None:
         _TOKEN_USERS.pop(self.key, None)
 
+    def accept(self, request, row) -> bool:
+        """Authenticates `request` as the token's user from the statement's caller `row`, as
+        DRF's token check would (raising its 401 for an inactive user)."""
+        authenticator = request.authenticators[0]
+        try:
+            user, token = _user_and_token(authenticator.get_model(), self.key, row)
+        except exceptions.APIException:
+            request._not_authenticated()  # as DRF leaves a request it refused
+            raise
+        request._authenticator = authenticator
+        request.user, request.auth = user, token
+        return True
+
 
 class SessionCaller(NamedTuple):
     """A browser's session key and what this process last accepted for it (a hint)."""
@@ -202,6 +216,18 @@ class SessionCaller(NamedTuple):
 
     def forget(self) -> None:
         _SESSION_USERS.pop(self.key, None)
+
+    def accept(self, request, row) -> bool:
+        """Authenticates `request` as the session's user from the statement's caller `row`;
+        False for an inactive user (the statement did nothing; the usual way refuses it)."""
+        user = _user_from_row(row)
+        if not user.is_active:
+            return False
+        request._authenticator = request.authenticators[1]
+        request.user, request.auth = user, None
+        # As the usual session check leaves it: the response varies on the cookie.
+        request._request.session.accessed = True
+        return True
 
 
 Caller = TokenCaller | SessionCaller
@@ -356,33 +382,11 @@ class CallerInStatementMixin:
         Authenticates the request (raising 401/403 as the usual path would) and returns
         `request.user`."""
         caller, self.caller = self.caller, None
-        if row is None or not self._accept(request, caller, row):
+        if row is None or not caller.accept(request, row):
             caller.forget()
             super().perform_authentication(request)  # the usual lookup, with its errors
         super().check_permissions(request)
         return request.user
-
-    def _accept(self, request, caller: Caller, row) -> bool:
-        """Authenticates the request as the caller of `row`, as the usual path would; False
-        when the usual path must answer instead."""
-        if caller.kind == "session":
-            user = _user_from_row(row)
-            if not user.is_active:  # the statement did nothing: the usual way refuses it
-                return False
-            request._authenticator = request.authenticators[1]
-            request.user, request.auth = user, None
-            # As the usual session check leaves it: the response varies on the cookie.
-            request._request.session.accessed = True
-            return True
-        authenticator = request.authenticators[0]
-        try:
-            user, token = _user_and_token(authenticator.get_model(), caller.key, row)
-        except exceptions.APIException:
-            request._not_authenticated()  # as DRF leaves a request it refused
-            raise
-        request._authenticator = authenticator
-        request.user, request.auth = user, token
-        return True
 
     def handle_exception(self, exc):
         if self.caller is not None:
