@@ -1,0 +1,76 @@
+"""django-csp's middleware, with the settings' own policy built once instead of per response.
+
+django-csp 4 rebuilds the Content-Security-Policy header for every response: it copies the
+policy parts into a dict (`dataclasses.asdict`) and formats every directive again, for the
+enforced and the report-only header each. That was about 0.37 M instructions, a sixth of a
+trivial API request's web-side cost (docs/benchmarks.md, "session 11"). For almost every
+response the policy is the settings' one: no view decorator changed it and no nonce was
+asked for. That header depends only on the settings, so it is built once per settings value
+(and again when a test changes them). Everything else (a nonce, `@csp_update` and the other
+decorators, the debug pages) goes through django-csp's own `process_response`.
+"""
+
+from __future__ import annotations
+
+import functools
+import http
+
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
+from csp.middleware import CSPMiddleware as _CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+# What django-csp's decorators set on a response (csp.decorators).
+_PER_RESPONSE = tuple(
+    f"_csp_{part}{suffix}" for part in ("config", "update", "replace") for suffix in ("", "_ro")
+)
+_DEBUG_EXEMPT = (http.HTTPStatus.INTERNAL_SERVER_ERROR, http.HTTPStatus.NOT_FOUND)
+
+
+@functools.cache
+def _settings_headers() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    """(header, its exemption attribute, the settings' policy, excluded path prefixes) for
+    the enforced and the report-only policy that are set (a non-empty policy)."""
+    headers = []
+    for header, exempt, setting, report_only in (
+        (HEADER, "_csp_exempt", "CONTENT_SECURITY_POLICY", False),
+        (HEADER_REPORT_ONLY, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY", True),
+    ):
+        policy = build_policy(report_only=report_only)
+        if policy:
+            prefixes = tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ())
+            headers.append((header, exempt, policy, prefixes))
+    return tuple(headers)
+
+
+@receiver(setting_changed)
+def _forget_settings_headers(*, setting: str, **kwargs) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _settings_headers.cache_clear()
+
+
+class CSPMiddleware(_CSPMiddleware):
+    """django-csp's `CSPMiddleware` (same headers, same nonce behaviour)."""
+
+    def process_response(self, request, response):
+        if (
+            getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, name) for name in _PER_RESPONSE)
+            or (settings.DEBUG and response.status_code in _DEBUG_EXEMPT)
+        ):
+            return super().process_response(request, response)
+        path = request.path_info
+        for header, exempt, policy, prefixes in _settings_headers():
+            # django-csp's conditions: not set already, not exempted, not an excluded prefix.
+            if (
+                header not in response
+                and getattr(response, exempt, False) is False
+                and not path.startswith(prefixes)
+            ):
+                response[header] = policy
+        # As django-csp does: a nonce asked for after the header was written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
