@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "annotation_server.assignments.hot_path.HotPathMiddleware",  # first: claim and submit flat
     "django.middleware.security.SecurityMiddleware",
     "annotation_server.core.middleware.CSPMiddleware",  # django-csp, policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -195,6 +195,11 @@ class TokenCaller(NamedTuple):
         request.user, request.auth = user, token
         return True
 
+    def user(self, row):
+        """The user DRF's token check would accept from the caller `row`, or None."""
+        user = _user_from_row(row)
+        return user if user.is_active else None
+
 
 class SessionCaller(NamedTuple):
     """A browser's session key and what this process last accepted for it (a hint)."""
@@ -220,14 +225,19 @@ class SessionCaller(NamedTuple):
     def accept(self, request, row) -> bool:
         """Authenticates `request` as the session's user from the statement's caller `row`;
         False for an inactive user (the statement did nothing; the usual way refuses it)."""
-        user = _user_from_row(row)
-        if not user.is_active:
+        user = self.user(row)
+        if user is None:
             return False
         request._authenticator = request.authenticators[1]
         request.user, request.auth = user, None
         # As the usual session check leaves it: the response varies on the cookie.
         request._request.session.accessed = True
         return True
+
+    def user(self, row):
+        """The user Django's session check would accept from the caller `row`, or None."""
+        user = _user_from_row(row)
+        return user if user.is_active else None
 
 
 Caller = TokenCaller | SessionCaller
@@ -301,7 +311,11 @@ def statement_caller(request) -> Caller | None:
     well-formed `Authorization: Token <key>` header) or, without a token, for their session
     (whose CSRF check passes). None otherwise: the usual authentication then runs, with its
     errors for malformed headers, missing CSRF tokens and the like."""
-    authenticators = request.authenticators
+    return request_caller(request._request, request.authenticators)
+
+
+def request_caller(request, authenticators) -> Caller | None:
+    """`statement_caller` for a Django request and the authenticators its view would use."""
     if (
         connection.vendor != "postgresql"
         or len(authenticators) != 2
@@ -319,19 +333,20 @@ def statement_caller(request) -> Caller | None:
             return None
         user_id = _TOKEN_USERS.get(key)
         return None if user_id is None else TokenCaller(key, user_id)
-    return _session_caller(request)
+    return _session_caller(request, authenticators[1])
 
 
-def _session_caller(request) -> SessionCaller | None:
-    django_request = request._request
-    if settings.SESSION_SAVE_EVERY_REQUEST or hasattr(django_request, "_cached_user"):
+def _session_caller(request, authenticator) -> SessionCaller | None:
+    if settings.SESSION_SAVE_EVERY_REQUEST or hasattr(request, "_cached_user"):
         return None  # the session is to be saved anyway, or was loaded already
-    key = django_request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     hint = _SESSION_USERS.get(key) if key else None
-    if hint is None or not isinstance(getattr(django_request, "session", None), SessionStore):
+    if hint is None or not isinstance(getattr(request, "session", None), SessionStore):
         return None
     try:
-        request.authenticators[1].enforce_csrf(request)
+        # On the Django request: for a JSON body, CSRF's form-field fallback finds nothing
+        # there, as it finds nothing in DRF's request.POST.
+        authenticator.enforce_csrf(request)
     except exceptions.PermissionDenied:
         return None  # the usual way refuses it, with DRF's message
     return SessionCaller(key, *hint)

@@ -41,7 +41,8 @@ def _settings_headers() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
     ):
         policy = build_policy(report_only=report_only)
         if policy:
-            prefixes = tuple((getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ())
+            config = getattr(settings, setting, None) or {}
+            prefixes = tuple(config.get("EXCLUDE_URL_PREFIXES") or ())
             headers.append((header, exempt, policy, prefixes))
     return tuple(headers)
 

@@ -58,6 +58,11 @@ def _decode(text: str, strict: bool):
     return _DECODERS[strict].decode(text)
 
 
+def decode_json(body: bytes, encoding: str):
+    """A JSON body as JSONBodyParser decodes it (strict constants), or ValueError."""
+    return _decode(body.decode(encoding), JSONBodyParser.strict)
+
+
 def request_data(request):
     """`request.data` of a worker API request, parsed in one step in the everyday case: a
     view whose parser is JSONBodyParser, Content-Type exactly `application/json`, a body not
