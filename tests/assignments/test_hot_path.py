@@ -130,34 +130,26 @@ def test_https_answers_equal_the_usual_ones(make_user, dispatched, usual_way):
     assert _seen(flat) == _seen(usual)
 
 
+def _known_by(make_client, then=lambda user, client: None):
+    """A prepare step: the user's client after a first claim (a hint learnt), then `then`."""
+
+    def prepare(user):
+        client = make_client(user)
+        _known(client)
+        then(user, client)
+        return client
+
+    return prepare
+
+
 def _refusals():
     """(name, how to prepare the account and client, the request) for requests the hot path
     must leave to the usual way; each prepare returns the client."""
-
-    def known_token(user):
-        client = client_for(user)
-        _known(client)
-        return client
-
-    def known_browser(user):
-        client = browser_for(user)
-        _known(client)
-        return client
-
-    def without_csrf(user):
-        client = known_browser(user)
-        client.credentials()  # the X-CSRFToken header is gone
-        return client
-
-    def deactivated(user):
-        client = known_token(user)
-        deactivate(user)
-        return client
-
-    def lost_role(user):
-        client = known_browser(user)
-        make_reviewer_only(user)
-        return client
+    known_token, known_browser = _known_by(client_for), _known_by(browser_for)
+    # The X-CSRFToken header is gone.
+    without_csrf = _known_by(browser_for, lambda user, client: client.credentials())
+    deactivated = _known_by(client_for, lambda user, client: deactivate(user))
+    lost_role = _known_by(browser_for, lambda user, client: make_reviewer_only(user))
 
     def new_session(user):
         return browser_for(user)  # no hint yet: its first request
