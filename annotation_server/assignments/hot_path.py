@@ -231,10 +231,12 @@ class HotPathMiddleware:
 
 def _authenticate(caller, route, row):
     """The statement's caller row as the annotator the view would act for; `_UsualWay` when
-    the usual path would refuse (the statement then wrote nothing)."""
+    the usual path would refuse (the statement then wrote nothing), or when the claim
+    statement lost a race with another tab of the same account and returned no row at all.
+    The hint is kept: the view's own in-statement attempt drops it if the caller is gone
+    (dropping it here would send the account's other tabs the slow way meanwhile)."""
     user = None if row is None else caller.user(row)
     if user is None:
-        caller.forget()
         raise _UsualWay
     as_request = types.SimpleNamespace(user=user)
     if not all(p.has_permission(as_request, None) for p in route.permissions):
