@@ -21,10 +21,11 @@ a statement that found no such caller (it wrote nothing), a caller without the p
 error. Going the usual way after a statement is safe: a claim resumes the worker's open
 assignment and a repeated submit returns the stored result.
 
-Only the middleware kinds Django's handler would run the same way are accepted: old-style
-hooks (`MiddlewareMixin`) and WhiteNoise, which serves nothing under these paths; none may
-have `process_exception`-free behaviour outside its hooks. Otherwise the middleware steps
-aside and every request goes the usual way (SQLite included).
+It accepts only middleware whose whole behaviour lies in those hooks: plain `MiddlewareMixin`
+subclasses without `process_template_response` (`process_exception` never applies: an error
+sends the request the usual way), and WhiteNoise, which serves nothing under these paths.
+Otherwise, when it is not first in MIDDLEWARE, or on SQLite, it steps aside and every
+request goes the usual way.
 """
 
 from __future__ import annotations
