@@ -134,6 +134,13 @@ def _user_from_row(row):
     return user
 
 
+def active_user(row):
+    """The user (with its role cache) from a row of `_caller_columns()` if it is active, as
+    both the token and the session check require; else None."""
+    user = _user_from_row(row)
+    return user if user.is_active else None
+
+
 def _user_and_token(token_model, key: str, row):
     """The user (with its role cache) and token from a row of `_caller_columns()`; raises
     DRF's error for an inactive user."""
@@ -195,11 +202,6 @@ class TokenCaller(NamedTuple):
         request.user, request.auth = user, token
         return True
 
-    def user(self, row):
-        """The user DRF's token check would accept from the caller `row`, or None."""
-        user = _user_from_row(row)
-        return user if user.is_active else None
-
 
 class SessionCaller(NamedTuple):
     """A browser's session key and what this process last accepted for it (a hint)."""
@@ -225,7 +227,7 @@ class SessionCaller(NamedTuple):
     def accept(self, request, row) -> bool:
         """Authenticates `request` as the session's user from the statement's caller `row`;
         False for an inactive user (the statement did nothing; the usual way refuses it)."""
-        user = self.user(row)
+        user = active_user(row)
         if user is None:
             return False
         request._authenticator = request.authenticators[1]
@@ -233,11 +235,6 @@ class SessionCaller(NamedTuple):
         # As the usual session check leaves it: the response varies on the cookie.
         request._request.session.accessed = True
         return True
-
-    def user(self, row):
-        """The user Django's session check would accept from the caller `row`, or None."""
-        user = _user_from_row(row)
-        return user if user.is_active else None
 
 
 Caller = TokenCaller | SessionCaller

@@ -15,10 +15,11 @@ about as much web-side CPU again as the statement's own work (docs/benchmarks.md
 
 It answers only the everyday success (200 for a claim, 200/201 for a submit). Anything else
 goes the usual way, through the unchanged DRF view, which then gives its own answer: no caller
-hint, a failed CSRF check, an unusual Accept or Content-Type, a query string, invalid input,
-a statement that found no such caller (it wrote nothing), a caller without the permission
-(it wrote nothing: `caller_may_sql` is at least as strict), nothing left to claim, or any
-error. Going the usual way after a statement is safe: a claim resumes the worker's open
+hint, a failed CSRF check, an unusual Accept or Content-Type, a query string (the view's
+`?prefetch=`; the worker app sends `prefetch` in the body, served flat), invalid input, a
+statement that found no such caller (it wrote nothing), a caller without the permission (it
+wrote nothing: `caller_may_sql` is at least as strict), nothing left to claim, or any error.
+Going the usual way after a statement is safe: a claim resumes the worker's open
 assignment and a repeated submit returns the stored result.
 
 It accepts only middleware whose whole behaviour lies in those hooks: plain `MiddlewareMixin`
@@ -44,7 +45,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from annotation_server.accounts.authentication import request_caller
+from annotation_server.accounts.authentication import active_user, request_caller
 from annotation_server.annotations import apis as annotation_apis
 from annotation_server.annotations import services as annotation_services
 from annotation_server.assignments import apis, services
@@ -74,19 +75,22 @@ _USUAL_WAY = (
 )
 
 
-def _claim(request, caller, authenticate, data):
+def _claim(caller, authenticate, data):
+    # The worker app claims most pairs with `prefetch` (the next pair, while the worker
+    # annotates the current one).
     data = apis._NEXT_INPUT.validate(data)
-    if data["prefetch"]:  # rare: one worker app request in many
-        raise _UsualWay
     assignment = services.assignment_claim_next_for(
-        caller=caller, authenticate=authenticate, batch_name=data.get("batch"), prefetch=False
+        caller=caller,
+        authenticate=authenticate,
+        batch_name=data.get("batch"),
+        prefetch=data["prefetch"],
     )
     if assignment is None:
         raise _UsualWay  # nothing left: the view answers 204 (after its own sweep)
     return 200, apis.assignment_present(assignment)
 
 
-def _submit(request, caller, authenticate, data, assignment_id):
+def _submit(caller, authenticate, data, assignment_id):
     assignment_id = apis.parse_assignment_id(assignment_id)
     answers = annotation_apis._SUBMIT_INPUT.validate(data)
     annotation, created = annotation_services.annotation_submit_for(
@@ -96,7 +100,8 @@ def _submit(request, caller, authenticate, data, assignment_id):
 
 
 class _Route(types.SimpleNamespace):
-    """One hot view: its callback (for process_view), class, work and fixed headers."""
+    """One hot view: its callback (for process_view), work, renderer, fixed headers,
+    authenticators and permissions."""
 
 
 @functools.cache
@@ -119,7 +124,6 @@ def _routes() -> tuple[dict[str, _Route], tuple[str, str, _Route] | None]:
             return path, None
         return path, _Route(
             callback=match.func,
-            view_class=view_class,
             work=work,
             headers=headers,
             renderer=renderers[0],
@@ -214,7 +218,7 @@ class HotPathMiddleware:
                 return None
             data = decode_json(body, request.encoding or settings.DEFAULT_CHARSET)
             status, payload = route.work(
-                request, caller, functools.partial(_authenticate, caller, route), data, **kwargs
+                caller, functools.partial(_authenticate, caller, route), data, **kwargs
             )
         except _USUAL_WAY:
             return None
@@ -236,7 +240,7 @@ def _authenticate(caller, route, row):
     statement lost a race with another tab of the same account and returned no row at all.
     The hint is kept: the view's own in-statement attempt drops it if the caller is gone
     (dropping it here would send the account's other tabs the slow way meanwhile)."""
-    user = None if row is None else caller.user(row)
+    user = None if row is None else active_user(row)
     if user is None:
         raise _UsualWay
     as_request = types.SimpleNamespace(user=user)

@@ -77,7 +77,7 @@ LANGUAGES = {
 @pytest.mark.parametrize("language", LANGUAGES.values(), ids=LANGUAGES.keys())
 @pytest.mark.parametrize("make_client", CALLERS.values(), ids=CALLERS.keys())
 def test_flat_answers_equal_the_usual_ones(make_user, dispatched, usual_way, make_client, language):
-    make_batch(3)
+    make_batch(4)
     user = make_user()
     client = make_client(user)
     extra = dict(language)
@@ -95,17 +95,22 @@ def test_flat_answers_equal_the_usual_ones(make_user, dispatched, usual_way, mak
         f"/api/v1/assignments/{claimed.json()['id']}/submit/", answers(), format="json", **extra
     )
     second = client.post(NEXT, {}, format="json", **extra)  # a new claim, left open
-    assert dispatched == []  # all four served flat
+    # The worker app claims the following pair ahead, while the worker annotates `second`.
+    ahead = client.post(NEXT, {"prefetch": True}, format="json", **extra)
+    assert dispatched == []  # all five served flat
+    assert ahead.status_code == 200 and ahead.json()["id"] != second.json()["id"]
     assert (claimed.status_code, stored.status_code, repeated.status_code) == (200, 201, 200)
     assert Annotation.objects.filter(annotator=user).count() == 2
 
     usual_way()
     resumed = client.post(NEXT, {}, format="json", **extra)  # the usual way resumes `second`
+    ahead_again = client.post(NEXT, {"prefetch": True}, format="json", **extra)  # and `ahead`
     repeated_usual = client.post(
         f"/api/v1/assignments/{claimed.json()['id']}/submit/", answers(), format="json", **extra
     )
-    assert len(dispatched) == 2
+    assert len(dispatched) == 3
     assert _seen(second) == _seen(resumed)
+    assert _seen(ahead) == _seen(ahead_again)
     assert _seen(repeated) == _seen(repeated_usual)
     assert dict(stored.headers) == dict(repeated_usual.headers) | {
         "Content-Length": stored["Content-Length"]
@@ -162,7 +167,6 @@ def _refusals():
             ("post", "/api/v1/assignments/5e3c9bb6-0000-4000-8000-000000000000/submit/", None),
         ),
         "malformed assignment id": (known_browser, ("post", "/api/v1/assignments/x/submit/", None)),
-        "prefetch": (known_token, ("post", NEXT, {"prefetch": True})),
         "query string": (known_token, ("post", NEXT + "?prefetch=1", {})),
         "unknown batch": (known_browser, ("post", NEXT, {"batch": "no-such-batch"})),
         "html accepted only": (known_token, ("post", NEXT, {}, {"HTTP_ACCEPT": "text/html"})),
