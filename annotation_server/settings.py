@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "annotation_server.core.middleware.CSPMiddleware",  # django-csp, policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "annotation_server.core.middleware.LocaleMiddleware",  # Django's, no prefix lookups
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -1,4 +1,7 @@
-"""django-csp's middleware, with the settings' own policy built once instead of per response.
+"""Two of the stack's middleware, each with work it repeats for every request done once.
+
+`CSPMiddleware`: django-csp's middleware, with the settings' own policy built once instead of
+per response.
 
 django-csp 4 rebuilds the Content-Security-Policy header for every response: it copies the
 policy parts into a dict (`dataclasses.asdict`) and formats every directive again, for the
@@ -8,6 +11,14 @@ response the policy is the settings' one: no view decorator changed it and no no
 asked for. That header depends only on the settings, so it is built once per settings value
 (and again when a test changes them). Everything else (a nonce, `@csp_update` and the other
 decorators, the debug pages) goes through django-csp's own `process_response`.
+
+`LocaleMiddleware`: Django's, without the language-prefix work when the URLconf has no
+`i18n_patterns` (this project's has none). Django's version looks for a language code at the
+start of the path twice per request (`get_language_from_path`), once in each hook, even when
+no URL pattern is prefixed and the answer cannot matter. For `/api/...` that lookup fails
+slowly: `get_supported_language_variant("api")` is not cached when it raises `LookupError`,
+so every request tries each variant again, twice. A URLconf with `i18n_patterns` (a test's,
+or a later one of the project's) gets Django's own hooks.
 """
 
 from __future__ import annotations
@@ -20,8 +31,12 @@ from csp.middleware import CheckableLazyObject
 from csp.middleware import CSPMiddleware as _CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.middleware import locale
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 # What django-csp's decorators set on a response (csp.decorators).
 _PER_RESPONSE = tuple(
@@ -74,4 +89,29 @@ class CSPMiddleware(_CSPMiddleware):
                 response[header] = policy
         # As django-csp does: a nonce asked for after the header was written is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+
+def _prefixed_urls(request) -> bool:
+    """Whether the request's URLconf uses `i18n_patterns` (Django caches the answer per URLconf)."""
+    return is_language_prefix_patterns_used(getattr(request, "urlconf", settings.ROOT_URLCONF))[0]
+
+
+class LocaleMiddleware(locale.LocaleMiddleware):
+    """Django's `LocaleMiddleware` (same language, same headers)."""
+
+    def process_request(self, request):
+        if _prefixed_urls(request):
+            return super().process_request(request)
+        # Django's, where no pattern is prefixed: the cookie, then Accept-Language, then
+        # LANGUAGE_CODE; the path is not looked at.
+        translation.activate(translation.get_language_from_request(request))
+        request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(self, request, response):
+        if _prefixed_urls(request):
+            return super().process_response(request, response)
+        # Django's, where no pattern is prefixed: no redirect to a prefixed URL on a 404.
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
         return response
