@@ -10,7 +10,10 @@ loopback port (gthread, one process per core, 3 threads each, `--reuse-port`; se
 to change it), then at concurrency 1, 20 and 50 measures:
 - the trivial authenticated endpoint GET /api/v1/ping/ (the baseline), and
 - the worker loop: POST /api/v1/assignments/next/ (always a fresh claim) then submit
-  (every 10th pair is skipped instead), each client its own account.
+  (every 10th pair is skipped instead), each client its own account. With
+  `--claims prefetch` the loop follows the worker app's own order instead: each claim asks
+  for the next pair with `{"prefetch": true}` while one is open, then the older is submitted
+  (two open per account, as in the browser).
 Every request authenticates with the account's API token, or with `--auth session` as the
 worker's browser does (session cookie, CSRF cookie and header) — the baseline too.
 It prints p50/p95/p99 latency, requests/s, the ratio against the baseline, and finally checks
@@ -428,7 +431,8 @@ def ensure_wrk() -> str:
 
 def run_phase_wrk(port: int, accounts: list[dict], concurrency: int, seconds: float, kind: str):
     """Same measurement as run_phase, with wrk as the load generator (one thread, one
-    connection and one account per client); each request is timed inside wrk's Lua."""
+    connection and one account per client); each request is timed inside wrk's Lua.
+    `kind` "app" is the loop in the worker app's order (prefetch claims)."""
     split: list[int] = []
     sampler = threading.Timer(seconds / 4, lambda: split.extend(connection_split(port)))
     cpu_before = cpu_seconds()
@@ -437,7 +441,7 @@ def run_phase_wrk(port: int, accounts: list[dict], concurrency: int, seconds: fl
         # One line per account, its headers separated by tabs.
         lines = "\n".join("\t".join(f"{k}: {v}" for k, v in h.items()) for h in accounts)
         env = {**os.environ, "BENCH_HEADERS": lines, "BENCH_OUT": str(out)}
-        mode = kind if kind in ("ping", "me") else "loop"
+        mode = kind if kind in ("ping", "me", "app") else "loop"
         sampler.start()
         subprocess.run(
             [
@@ -627,12 +631,22 @@ def main() -> int:
         "browser does (session cookie, CSRF header)",
     )
     parser.add_argument(
+        "--claims",
+        choices=["fresh", "prefetch"],
+        default="fresh",
+        help="the loop's claims: a fresh claim, then its submit (default), or the worker "
+        "app's order: the next pair claimed with prefetch while one is open (wrk only)",
+    )
+    parser.add_argument(
         "--client",
         choices=["wrk", "python"],
         default="wrk",
         help="load generator: wrk (C, default) or Python threads (http.client)",
     )
     args = parser.parse_args()
+    if args.claims == "prefetch" and args.client != "wrk":
+        parser.error("--claims prefetch needs the wrk client")
+    loop_kind = "app" if args.claims == "prefetch" else "next"
     phase = run_phase_wrk if args.client == "wrk" else run_phase
     if args.client == "wrk":
         ensure_wrk()
@@ -659,10 +673,11 @@ def main() -> int:
         print(
             f"server: gunicorn -w {layout['workers']} -k {layout['worker_class']} "
             f"--threads {layout['threads']}{' --reuse-port' if layout['reuse_port'] else ''}"
-            f" on {os.cpu_count()} cores; {args.auth} auth; conns = client connections per "
-            "gunicorn process"
+            f" on {os.cpu_count()} cores; {args.auth} auth; {args.claims} claims; conns = "
+            "client connections per gunicorn process"
         )
         print(f"{'':>4} {'endpoint':<26} {'latency':<42} {'req/s':>8}")
+        claim_label = "POST next/ (prefetch)" if args.claims == "prefetch" else "POST next/ (claim)"
         for c in args.concurrency:
             # Baseline and loop alternate, `--rounds` times: the machine's speed drifts (other
             # tenants, the load of the previous phase), and the ratio is taken per round, where
@@ -670,7 +685,7 @@ def main() -> int:
             rounds = [
                 (
                     phase(port, accounts, c, args.seconds, "ping"),
-                    phase(port, accounts, c, args.seconds, "next"),
+                    phase(port, accounts, c, args.seconds, loop_kind),
                 )
                 for _ in range(args.rounds)
             ]
@@ -686,7 +701,7 @@ def main() -> int:
                 f"{me['rps']:8.1f}"
             )
             print(
-                f"{'':>5} {'POST next/ (claim)':<26} {fmt(nxt['lat']['main']):<42} "
+                f"{'':>5} {claim_label:<26} {fmt(nxt['lat']['main']):<42} "
                 f"{nxt['main_rps']:8.1f}  conns {fmt_split(nxt)}  {fmt_cpu(nxt)}"
             )
             print(f"{'':>5} {'POST submit/ or skip/':<26} {fmt(nxt['lat']['submit']):<42}")

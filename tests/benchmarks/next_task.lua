@@ -6,7 +6,10 @@
 --     wrk -t 20 -c 20 -d 8s --timeout 30s -s next_task.lua http://127.0.0.1:PORT -- loop
 --
 -- Modes (the argument after --): `ping` (GET /api/v1/ping/), `me` (GET /api/v1/me/), `loop`
--- (POST next/, then submit/ of the claimed assignment; every 10th pair skip/ instead).
+-- (POST next/, then submit/ of the claimed assignment; every 10th pair skip/ instead), `app`
+-- (the worker app's own order: a plain claim on arrival, then while one pair is open the next
+-- is claimed with {"prefetch": true}, so two are open; the older is submitted, the next
+-- prefetched, and so on; every 10th pair skip/ instead).
 -- BENCH_HEADERS: one line per account, its request headers ("Name: value") separated by tabs.
 -- Results: BENCH_OUT gets one line per request, "<kind> <status> <microseconds>", written
 -- by done() after the run, so the measuring threads never touch the disk.
@@ -45,7 +48,8 @@ end
 
 -- running phase (one Lua state per wrk thread)
 local mode, headers, assignment, pending, started, pairs_done
-local ping_request, claim_request
+local ping_request, claim_request, prefetch_request
+local queue, exhausted -- app mode: the open assignments, oldest first; a 204 was seen
 
 function init(args)
   mode = args[1] or "loop"
@@ -55,23 +59,15 @@ function init(args)
   end
   ping_request = wrk.format("GET", "/api/v1/" .. mode .. "/", headers)
   claim_request = wrk.format("POST", "/api/v1/assignments/next/", headers, "{}")
+  prefetch_request = wrk.format("POST", "/api/v1/assignments/next/", headers, '{"prefetch": true}')
+  queue = {}
+  exhausted = false
   pairs_done = 0
   samples = {} -- global, read by done() through thread:get
 end
 
-function request()
-  started = now_us()
-  if mode ~= "loop" then
-    pending = mode
-    return ping_request
-  end
-  if assignment == nil then
-    pending = "claim"
-    return claim_request
-  end
+local function answer(id)
   pairs_done = pairs_done + 1
-  local id = assignment
-  assignment = nil
   if pairs_done % 10 == 0 then
     pending = "skip"
     return wrk.format("POST", "/api/v1/assignments/" .. id .. "/skip/", headers, SKIP)
@@ -80,14 +76,58 @@ function request()
   return wrk.format("POST", "/api/v1/assignments/" .. id .. "/submit/", headers, ANSWERS)
 end
 
+function request()
+  started = now_us()
+  if mode == "ping" or mode == "me" then
+    pending = mode
+    return ping_request
+  end
+  if mode == "app" then
+    if #queue == 0 then
+      -- Arrival (or nothing left): a plain claim resumes what the account left open.
+      pending = "claim"
+      return claim_request
+    end
+    if #queue < 2 and not exhausted then
+      pending = "claim"
+      return prefetch_request
+    end
+    return answer(table.remove(queue, 1))
+  end
+  if assignment == nil then
+    pending = "claim"
+    return claim_request
+  end
+  local id = assignment
+  assignment = nil
+  return answer(id)
+end
+
+local function remember(id)
+  for _, known in ipairs(queue) do
+    if known == id then
+      return
+    end
+  end
+  queue[#queue + 1] = id
+end
+
 function response(status, _, body)
   local elapsed = now_us() - started
   samples[#samples + 1] = pending .. " " .. status .. " " .. string.format("%.0f", elapsed)
   if pending == "claim" then
     if status == 200 then
-      assignment = string.match(body, '"id"%s*:%s*"([%x%-]+)"')
+      local id = string.match(body, '"id"%s*:%s*"([%x%-]+)"')
+      if mode == "app" then
+        remember(id)
+      else
+        assignment = id
+      end
     elseif status == 204 then
-      wrk.thread:stop() -- the batch is exhausted for this account
+      exhausted = true
+      if #queue == 0 then
+        wrk.thread:stop() -- the batch is exhausted for this account
+      end
     end
   end
 end
