@@ -169,6 +169,18 @@ describe("the study's count on the task page", () => {
     expect(quota.left(0)).toBe(1);
   });
 
+  it("takes the server's quota when the researcher changed it", () => {
+    const quota = new StudyQuota({ ...CFG, required: 1, submitted: 0 });
+    quota.delivered();
+    expect(quota.left(0)).toBe(0); // as far as the page knows, the study is done
+    quota.corrected(status(1, 2)); // the quota was raised meanwhile
+    expect(quota.required).toBe(2);
+    expect(quota.left(0)).toBe(1);
+    expect(quota.left(1)).toBe(0);
+    setCatalogue({ study_progress: "Study: {done} of {required} pairs" });
+    expect(studyProgressText(quota, quota.counted)).toBe("Study: 1 of 2 pairs");
+  });
+
   it("sets no limit for workers without a study quota", () => {
     expect(new StudyQuota(null).left(3)).toBe(Infinity);
     expect(new StudyQuota({ ...CFG, required: 0 }).left(0)).toBe(Infinity);

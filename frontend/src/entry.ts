@@ -119,9 +119,11 @@ export class EntryWatch {
  */
 export class StudyQuota {
   private counted_: number;
+  private required_: number;
 
-  constructor(private readonly cfg: EntryConfig | null) {
+  constructor(cfg: EntryConfig | null) {
     this.counted_ = cfg?.submitted ?? 0;
+    this.required_ = cfg?.required ?? 0; // 0: no study quota
   }
 
   /** Submits the server has counted, as far as this page knows. */
@@ -129,27 +131,34 @@ export class StudyQuota {
     return this.counted_;
   }
 
+  /** Pairs the study asks for, as far as this page knows (0: no quota). */
+  get required(): number {
+    return this.required_;
+  }
+
   /** A submit the server accepted. */
   delivered(): void {
     this.counted_ += 1;
   }
 
-  /** The server's own count (a re-sent submit it had already stored must not count twice). */
+  /** The server's own figures: its count (a re-sent submit it had already stored must not
+   * count twice) and its quota (the researcher may change it while the worker works). */
   corrected(s: EntryStatus): void {
     this.counted_ = s.submitted;
+    this.required_ = s.required;
   }
 
   /** Pairs still to submit beyond those on their way; Infinity for a worker with no study quota. */
   left(pendingSubmits: number): number {
-    if (!this.cfg || this.cfg.required <= 0) return Infinity;
-    return Math.max(0, this.cfg.required - this.counted_ - pendingSubmits);
+    if (this.required_ <= 0) return Infinity;
+    return Math.max(0, this.required_ - this.counted_ - pendingSubmits);
   }
 }
 
 /** "Study: 1 of 5 pairs" for the header; null for a worker with no study quota. */
-export function studyProgressText(cfg: EntryConfig | null, counted: number): string | null {
-  if (!cfg || cfg.required <= 0) return null;
-  return t("study_progress", { done: Math.min(counted, cfg.required), required: cfg.required });
+export function studyProgressText(study: { required: number } | null, counted: number): string | null {
+  if (!study || study.required <= 0) return null;
+  return t("study_progress", { done: Math.min(counted, study.required), required: study.required });
 }
 
 /** The status request as the page makes it: 404 means "no study link", other failures throw. */

@@ -427,7 +427,7 @@ export class TaskView {
 
   private drawStudyProgress(): void {
     const el = document.getElementById("study-progress");
-    const text = studyProgressText(this.cfg.entry, this.quota.counted);
+    const text = studyProgressText(this.quota, this.quota.counted);
     if (el && text !== null) el.textContent = text;
   }
 

@@ -254,3 +254,46 @@ def test_a_refused_last_answer_does_not_count_and_the_worker_goes_on(page, live_
     identity = ExternalIdentity.objects.get(external_id=PID)
     assert identity.completed_at is not None
     assert Assignment.objects.filter(annotator=identity.user).count() == 1
+
+
+def test_a_quota_raised_while_working_keeps_the_worker_going(page, live_server, make_batch):
+    """The app believes the study is done after its last answer, but the server's count says
+    otherwise (the researcher raised the quota meanwhile): the worker gets a new pair, the
+    header shows the server's quota, and the next answer ends the study."""
+    study = make_batch(pairs=3, must_watch=False)
+    lifecycle.batch_entry_configure(
+        batch=study, actor=None, enabled=True, pairs_required=1, completion_code="C0DE42"
+    )
+    base = live_server.url
+    shown = _screens_reported(page)
+    page.goto(f"{base}/entry/prolific/{study.entry_token}/?PROLIFIC_PID={PID}&STUDY_ID=st1")
+    page.locator("#start").wait_for()
+    first = start_task(page)
+    _report_screens(page)
+    progress = page.locator("#study-progress")
+    assert progress.inner_text() == "Study: 0 of 1 pairs"
+
+    lifecycle.batch_entry_configure(batch=study, actor=None, enabled=True, pairs_required=2)
+    _answer_in_the_app(page)
+    wait_until(
+        page,
+        "id => { const p = document.querySelector('main.pair');"
+        " return !!p && p.dataset.assignment !== id; }",
+        first,
+    )
+    # The app had stopped at what it took for the last pair, then went on on the server's word.
+    assert any(s.startswith("message That was the last pair of this study") for s in shown), shown
+    assert page.url == f"{base}/work/task/"
+    wait_until(
+        page,
+        "() => document.querySelector('#study-progress').textContent === 'Study: 1 of 2 pairs'",
+    )
+
+    with page.expect_request(COMPLETION) as sent:  # (Prolific itself is out of reach here)
+        _answer_in_the_app(page)
+    assert sent.value.redirected_from.url == f"{base}/entry/complete/"
+    identity = ExternalIdentity.objects.get(external_id=PID)
+    assert identity.completed_at is not None
+    claimed = Assignment.objects.filter(annotator=identity.user)
+    assert claimed.filter(status=Assignment.Status.SUBMITTED).count() == 2
+    assert claimed.count() == 2  # no pair was claimed beyond the two the study needed
