@@ -216,19 +216,26 @@ def test_prolific_worker_finishing_in_the_app_lands_on_the_completion_url(
     assert claimed.filter(status=Assignment.Status.SUBMITTED).count() == 2
 
 
-def test_a_refused_last_answer_does_not_count_and_the_worker_goes_on(page, live_server, make_batch):
-    """The app stops after the study's last answer; if the server refuses that answer, it did
-    not count, so the worker is given a pair again instead of being left waiting."""
-    study = make_batch(pairs=2, must_watch=False)
+def _one_pair_study_started(page, base: str, study) -> tuple[list[str], str]:
+    """A study needing one pair, entered through its link, its first pair on screen: the
+    screens the app reports from then on, and that pair's assignment id."""
     lifecycle.batch_entry_configure(
         batch=study, actor=None, enabled=True, pairs_required=1, completion_code="C0DE42"
     )
-    base = live_server.url
     shown = _screens_reported(page)
     page.goto(f"{base}/entry/prolific/{study.entry_token}/?PROLIFIC_PID={PID}&STUDY_ID=st1")
     page.locator("#start").wait_for()
     first = start_task(page)
     _report_screens(page)
+    return shown, first
+
+
+def test_a_refused_last_answer_does_not_count_and_the_worker_goes_on(page, live_server, make_batch):
+    """The app stops after the study's last answer; if the server refuses that answer, it did
+    not count, so the worker is given a pair again instead of being left waiting."""
+    study = make_batch(pairs=2, must_watch=False)
+    base = live_server.url
+    shown, first = _one_pair_study_started(page, base, study)
 
     refused = f"{base}/api/v1/assignments/*/submit/"
     page.route(
@@ -261,15 +268,8 @@ def test_a_quota_raised_while_working_keeps_the_worker_going(page, live_server, 
     otherwise (the researcher raised the quota meanwhile): the worker gets a new pair, the
     header shows the server's quota, and the next answer ends the study."""
     study = make_batch(pairs=3, must_watch=False)
-    lifecycle.batch_entry_configure(
-        batch=study, actor=None, enabled=True, pairs_required=1, completion_code="C0DE42"
-    )
     base = live_server.url
-    shown = _screens_reported(page)
-    page.goto(f"{base}/entry/prolific/{study.entry_token}/?PROLIFIC_PID={PID}&STUDY_ID=st1")
-    page.locator("#start").wait_for()
-    first = start_task(page)
-    _report_screens(page)
+    shown, first = _one_pair_study_started(page, base, study)
     progress = page.locator("#study-progress")
     assert progress.inner_text() == "Study: 0 of 1 pairs"
 
