@@ -47,7 +47,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "annotation_server.assignments.hot_path.HotPathMiddleware",  # first: claim and submit flat
     "django.middleware.security.SecurityMiddleware",
     "annotation_server.core.middleware.CSPMiddleware",  # django-csp, policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -248,22 +247,17 @@ QUALITY_FLAG_MIN_SIDE_ANSWERS = env.int("QUALITY_FLAG_MIN_SIDE_ANSWERS", default
 # Bootstrap resamples behind the Bradley–Terry confidence intervals on the dashboard.
 QUALITY_BT_BOOTSTRAP_SAMPLES = env.int("QUALITY_BT_BOOTSTRAP_SAMPLES", default=200)
 
-# --- Task distribution ----------------------------------------------------------------------------
-# Claims (not submits) commit without waiting for the WAL flush on PostgreSQL: see
-# assignments/services.py. false = every claim is durable before the worker sees it.
-ASSIGNMENT_CLAIM_ASYNC_COMMIT = env.bool("ASSIGNMENT_CLAIM_ASYNC_COMMIT", default=True)
-
 # --- REST framework ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "annotation_server.accounts.authentication.TokenWithRolesAuthentication",
-        "annotation_server.accounts.authentication.SessionWithHintAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "annotation_server.core.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "annotation_server.core.parsing.ContentNegotiation",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -278,10 +272,6 @@ SPECTACULAR_SETTINGS = {
         "HarmKeyEnum": "annotation_server.taxonomy.HARM_KEYS",
     },
 }
-
-# Django's database sessions; the store also keeps each loaded row's data as stored, which the
-# hot worker statements compare (accounts.authentication, SessionCaller).
-SESSION_ENGINE = "annotation_server.accounts.sessions"
 
 # --- Security (production values come from the environment) ------------------------------------
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=False)

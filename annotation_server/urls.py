@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from annotation_server.accounts import apis as account_apis
+from annotation_server.core.apis import PingApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/auth/token/", account_apis.TokenObtainApi.as_view(), name="api-token"),
     path("api/v1/", include("annotation_server.assignments.urls")),
+    path("api/v1/", include("annotation_server.annotations.urls")),
+    path("api/v1/ping/", PingApi.as_view(), name="api-ping"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("annotation_server.quality.urls")),

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from annotation_server.accounts import roles
+from annotation_server.assignments import expiry
 from tests.celery_worker import celery_worker, celery_worker_factory  # noqa: F401  (fixtures)
 from tests.s3 import s3_media, s3_server  # noqa: F401  (fixtures)
 
@@ -16,10 +17,8 @@ from tests.s3 import s3_media, s3_server  # noqa: F401  (fixtures)
 def no_claim_sweep(monkeypatch):
     """A claim sweeps stale assignments every few seconds of wall-clock time (one more
     statement when it falls due): off, for tests that count a request's statements."""
-    from annotation_server.assignments import services
-
-    monkeypatch.setattr(services, "_EXPIRY_CHECK_EVERY_S", float("inf"))
-    monkeypatch.setattr(services, "_last_expiry_check", float("inf"))
+    monkeypatch.setattr(expiry, "EXPIRY_CHECK_EVERY_S", float("inf"))
+    monkeypatch.setattr(expiry, "_last_expiry_check", float("inf"))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the schema extension)
         from .roles import role_permissions_sync
 
         # Permissions rows only exist after migrate has created them, hence post_migrate.

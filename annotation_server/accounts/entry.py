@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from annotation_server.accounts import roles
 from annotation_server.accounts.models import ExternalIdentity
+from annotation_server.assignments.expiry import assignment_release_open
 from annotation_server.assignments.models import Assignment
-from annotation_server.assignments.services import assignment_release_open
 from annotation_server.batches.lifecycle import batch_completion_url
 from annotation_server.batches.models import Batch
 from annotation_server.core.audit import audit_record

@@ -1,19 +1,19 @@
-"""Submitting a two-stage SafeSora annotation for an assignment (left/right terms)."""
+"""Submitting a two-stage SafeSora annotation for an assignment (left/right terms); who am I."""
 
 from __future__ import annotations
 
+from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation_server.accounts.authentication import CallerInStatementMixin
-from annotation_server.annotations import services
-from annotation_server.assignments.apis import error_responses, parse_assignment_id
-from annotation_server.core.parsing import JSONBodyParser, request_data
-from annotation_server.core.permissions import IsAnnotatorRole
-from annotation_server.core.validation import InputValidator
+from annotation_server.accounts import roles
+from annotation_server.accounts.permissions import IsAnnotatorRole
+from annotation_server.annotations import selectors, services
+from annotation_server.assignments.apis import parse_assignment_id
+from annotation_server.core.openapi import error_responses
 from annotation_server.taxonomy import HARM_KEYS
 
 SIDE_CHOICES = [("left", "left"), ("right", "right")]
@@ -67,19 +67,18 @@ class SubmitInputSerializer(serializers.Serializer):
     )
 
 
-_SUBMIT_INPUT = InputValidator(SubmitInputSerializer)
-
-
 class SubmitOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField(help_text="The assignment id.")
-    status = serializers.CharField()
+    id = serializers.UUIDField(help_text="The assignment id.", source="assignment_id")
+    status = serializers.SerializerMethodField()
+
+    def get_status(self, annotation) -> str:
+        return "submitted"
 
 
-class AssignmentSubmitApi(CallerInStatementMixin, APIView):
+class AssignmentSubmitApi(APIView):
     """Submit your answers. Repeating the same submit is safe and stores one annotation."""
 
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
-    parser_classes = [JSONBodyParser]
 
     @extend_schema(
         request=SubmitInputSerializer,
@@ -91,15 +90,38 @@ class AssignmentSubmitApi(CallerInStatementMixin, APIView):
     )
     def post(self, request, assignment_id: str):
         assignment_id = parse_assignment_id(assignment_id)
-        answers = _SUBMIT_INPUT.validate(request_data(request))
-        annotation, created = self.call_service(
-            request,
-            services.annotation_submit,
-            services.annotation_submit_for,  # the caller checked in the submit statement
-            assignment_id=assignment_id,
-            answers=answers,
+        given = SubmitInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        annotation, created = services.annotation_submit(
+            annotator=request.user, assignment_id=assignment_id, answers=given.validated_data
         )
         return Response(
-            {"id": str(annotation.assignment_id), "status": "submitted"},
+            SubmitOutputSerializer(annotation).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+class MeOutputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+    language = serializers.CharField()
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="today, total (annotations) and open."
+    )
+
+
+class MeApi(APIView):
+    """Who you are and how much you did (today in server time, and in total)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: MeOutputSerializer, **error_responses(401, 403)})
+    def get(self, request):
+        user = request.user
+        me = {
+            "username": user.get_username(),
+            "role": next((r for r in roles.ROLES if roles.has_role(user, r)), None),
+            "language": get_language(),
+            "counts": selectors.annotator_counts(annotator=user),
+        }
+        return Response(MeOutputSerializer(me).data)

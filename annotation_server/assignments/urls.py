@@ -1,6 +1,5 @@
 from django.urls import path
 
-from annotation_server.annotations.apis import AssignmentSubmitApi
 from annotation_server.assignments import apis
 
 # Assignment ids are matched as plain strings and parsed by the views (JSON 404 when bad).
@@ -12,11 +11,6 @@ urlpatterns = [
         name="assignment-detail",
     ),
     path(
-        "assignments/<str:assignment_id>/submit/",
-        AssignmentSubmitApi.as_view(),
-        name="assignment-submit",
-    ),
-    path(
         "assignments/<str:assignment_id>/skip/",
         apis.AssignmentSkipApi.as_view(),
         name="assignment-skip",
@@ -26,6 +20,4 @@ urlpatterns = [
         apis.AssignmentReportApi.as_view(),
         name="assignment-report",
     ),
-    path("me/", apis.MeApi.as_view(), name="api-me"),
-    path("ping/", apis.PingApi.as_view(), name="api-ping"),
 ]

@@ -1,9 +1,8 @@
 from django.urls import path
 
-from . import health, views
+from . import health
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

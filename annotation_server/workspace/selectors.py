@@ -7,6 +7,7 @@ from django.utils.translation import get_language
 
 from annotation_server import taxonomy
 from annotation_server.accounts.entry import entry_status
+from annotation_server.annotations.selectors import annotator_counts
 from annotation_server.assignments import selectors as assignment_selectors
 from annotation_server.assignments.models import PairReport
 from annotation_server.workspace.messages import REPORT_REASONS, app_messages
@@ -79,7 +80,7 @@ def workspace_config(
     may work on. Gold answers, video ids and the left/right mapping never appear here.
     """
     language = get_language() or "en"
-    counts = assignment_selectors.annotator_counts(annotator=user)
+    counts = annotator_counts(annotator=user)
     batches = assignment_selectors.batch_list_for_annotator(annotator=user)
     # For a study worker this is the study's batch only (see batch_list_for_annotator).
     entry = entry_config(user=user)

@@ -15,7 +15,7 @@ from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
@@ -75,3 +75,11 @@ def workspace(request: HttpRequest) -> HttpResponse:
 @login_required
 def task(request: HttpRequest) -> HttpResponse:
     return _page(request, "task")
+
+
+@login_required
+def home(request):
+    """Send each role where it works: admins and reviewers to the dashboard, workers to the app."""
+    if roles.is_reviewer(request.user):
+        return redirect("dashboard")
+    return redirect("admin:index") if request.user.is_staff else redirect("workspace")

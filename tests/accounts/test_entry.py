@@ -6,8 +6,8 @@ import pytest
 
 from annotation_server.accounts import roles
 from annotation_server.accounts.models import ExternalIdentity
+from annotation_server.assignments.claim import assignment_claim_next
 from annotation_server.assignments.models import Assignment
-from annotation_server.assignments.services import assignment_claim_next
 from annotation_server.batches import lifecycle
 from annotation_server.batches.models import Pair
 from annotation_server.core.exceptions import ApplicationError

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from annotation_server.assignments import services
+from annotation_server.assignments import claim
 from tests.assignments.workload import make_batch
 
 
@@ -102,7 +102,7 @@ live_assignment_api = schema.include(path_regex=r"^/api/v1/assignments/\{assignm
 def test_generated_input_against_a_live_assignment(case, annotator_token):
     """Generated bodies aimed at the caller's real assignment: validated, never a 5xx."""
     user = Token.objects.select_related("user").get(key=annotator_token).user
-    claimed = services.assignment_claim_next(annotator=user)
+    claimed = claim.assignment_claim_next(annotator=user)
     if claimed is not None:  # after the batch runs out, the last id answers 409s
         case.path_parameters = {"assignment_id": str(claimed.pk)}
     case.call_and_validate(

@@ -1,7 +1,6 @@
 """Run by test_sqlite.py in a subprocess: 8 threads claim and submit on an SQLite database.
 
-Prints one JSON line: annotations per pair, the overlap, any errors the threads hit, and
-whether the session engine (plain SQL) loads a live session and refuses an expired one.
+Prints one JSON line: annotations per pair, the overlap and any errors the threads hit.
 """
 
 from __future__ import annotations
@@ -21,24 +20,14 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
-from annotation_server.accounts.sessions import SessionStore  # noqa: E402
 from annotation_server.annotations.models import Annotation  # noqa: E402
 from annotation_server.annotations.services import annotation_submit  # noqa: E402
-from annotation_server.assignments import services  # noqa: E402
+from annotation_server.assignments.claim import assignment_claim_next  # noqa: E402
 from tests.assignments.workload import ANSWERS  # noqa: E402
 from tests.factories import BatchFactory, PairFactory  # noqa: E402
 
 THREADS, PAIRS, K = 8, 12, 3
-
-
-def session_loads(expires_in: timezone.timedelta) -> bool:
-    session = SessionStore()
-    session["worker"] = "sqlite"
-    session.set_expiry(expires_in)
-    session.save()
-    return SessionStore(session.session_key).get("worker") == "sqlite"
 
 
 def main() -> None:
@@ -50,7 +39,7 @@ def main() -> None:
 
     def work(user) -> None:
         try:
-            while (claimed := services.assignment_claim_next(annotator=user)) is not None:
+            while (claimed := assignment_claim_next(annotator=user)) is not None:
                 annotation_submit(annotator=user, assignment_id=claimed.pk, answers=ANSWERS)
         except Exception as exc:  # reported to the test
             errors.append(repr(exc))
@@ -71,10 +60,6 @@ def main() -> None:
                 "counts": counts,
                 "k": K,
                 "errors": errors,
-                "sessions": {
-                    "live": session_loads(timezone.timedelta(minutes=5)),
-                    "expired": session_loads(timezone.timedelta(microseconds=-1)),
-                },
             }
         )
     )

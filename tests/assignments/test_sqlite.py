@@ -32,4 +32,3 @@ def test_sqlite_threads_give_every_pair_exactly_k(tmp_path):
     assert result["vendor"] == "sqlite"
     assert result["errors"] == []
     assert result["counts"] == [result["k"]] * len(result["counts"])
-    assert result["sessions"] == {"live": True, "expired": False}

@@ -11,8 +11,8 @@ from django.db.models import Count, Q
 from annotation_server.accounts import roles
 from annotation_server.annotations.models import Annotation
 from annotation_server.annotations.services import annotation_submit
+from annotation_server.assignments.claim import assignment_claim_next
 from annotation_server.assignments.models import Assignment
-from annotation_server.assignments.services import assignment_claim_next
 from annotation_server.batches.models import Pair
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.quality import services

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from annotation_server.annotations.services import annotation_submit
-from annotation_server.assignments.services import assignment_claim_next
+from annotation_server.assignments.claim import assignment_claim_next
 from annotation_server.taxonomy import SUB_DIMENSION_KEYS
 
 
