@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import nullcontext
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotation_server.assignments import expiry, rules, selectors
+from annotation_server.assignments.claim_statement import claim_in_one_statement
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.core.exceptions import ConflictError, NotFoundError
@@ -56,19 +58,55 @@ def assignment_claim_next(
     """
     now = now or timezone.now()
     expiry.sweep_if_due(now)
+    # One draw per request decides gold vs regular in the first batch, whichever way runs.
+    gold_draw = rules.gold_draw()
+    if connection.vendor == "postgresql":
+        claimed = _claim_statement(
+            annotator=annotator,
+            batch_name=batch_name,
+            prefetch=prefetch,
+            now=now,
+            gold_draw=gold_draw,
+        )
+        if claimed is not None:
+            return claimed
+    return _claim_orm(
+        annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now, gold_draw=gold_draw
+    )
+
+
+def _claim_statement(**kwargs) -> Assignment | None:
+    """The everyday claim in one statement (claim_statement.py), or None for the plain way."""
+    try:
+        # Inside an outer transaction (never in a request) a failed statement must not
+        # spoil it: a savepoint there.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            return claim_in_one_statement(**kwargs, left_is_video_0=rules.left_is_video_0())
+    except IntegrityError:
+        return None  # another request of the same account took this slot a moment earlier
+
+
+def _claim_orm(
+    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime, gold_draw: float
+) -> Assignment | None:
+    """The claim with every rule, in plain ORM terms (the meaning of claim_statement.py)."""
     claimed = _claim_with_retries(
-        annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now
+        annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now, gold_draw=gold_draw
     )
     if claimed is None and expiry.assignment_expire_stale(now=now):
         # Stale slots are freed before anyone is told that nothing is left.
         claimed = _claim_with_retries(
-            annotator=annotator, batch_name=batch_name, prefetch=prefetch, now=now
+            annotator=annotator,
+            batch_name=batch_name,
+            prefetch=prefetch,
+            now=now,
+            gold_draw=rules.gold_draw(),
         )
     return claimed
 
 
 def _claim_with_retries(
-    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime
+    *, annotator, batch_name: str | None, prefetch: bool, now: dt.datetime, gold_draw: float
 ) -> Assignment | None:
     batches = selectors.batch_list_for_annotator(annotator=annotator, name=batch_name)
     if batch_name is not None and not batches:
@@ -84,6 +122,7 @@ def _claim_with_retries(
                 batch_name=batch_name,
                 prefetch=prefetch,
                 now=now,
+                gold_draw=gold_draw,
             )
         except IntegrityError:
             # Another request of the same account took this pair or this open slot between
@@ -95,7 +134,13 @@ def _claim_with_retries(
 
 
 def _claim_once(
-    *, annotator, batches: list[Batch], batch_name: str | None, prefetch: bool, now: dt.datetime
+    *,
+    annotator,
+    batches: list[Batch],
+    batch_name: str | None,
+    prefetch: bool,
+    now: dt.datetime,
+    gold_draw: float,
 ) -> Assignment | None:
     rows = selectors.assignment_list_open(annotator=annotator, now=now)
     if any(not row.live for row in rows):
@@ -106,14 +151,19 @@ def _claim_once(
     if choice.resume is not None:
         return selectors.assignment_for_display(assignment_id=choice.resume)
     for batch in batches:
-        assignment = _claim_in_batch(batch=batch, annotator=annotator, now=now, slot=choice.slot)
+        assignment = _claim_in_batch(
+            batch=batch, annotator=annotator, now=now, slot=choice.slot, gold_draw=gold_draw
+        )
         if assignment is not None:
             return assignment
+        gold_draw = rules.gold_draw()  # a fresh draw for each further batch
     return None
 
 
 @transaction.atomic
-def _claim_in_batch(*, batch: Batch, annotator, now: dt.datetime, slot: int) -> Assignment | None:
+def _claim_in_batch(
+    *, batch: Batch, annotator, now: dt.datetime, slot: int, gold_draw: float
+) -> Assignment | None:
     """Lock a pair of `batch` and open an assignment on it in `slot` (all or nothing)."""
     pair = (
         selectors.regular_candidates(batch=batch, annotator=annotator)
@@ -125,7 +175,7 @@ def _claim_in_batch(*, batch: Batch, annotator, now: dt.datetime, slot: int) -> 
         # Gold pairs are mixed into regular work, never served on their own.
         return None
     is_gold = False
-    if rules.draws_gold(batch=batch, draw=rules.gold_draw()):
+    if rules.draws_gold(batch=batch, draw=gold_draw):
         # Gold pairs have no overlap limit, so no lock: any number of workers may share one.
         gold = _pick_gold_pair(batch=batch, annotator=annotator)
         if gold is not None:

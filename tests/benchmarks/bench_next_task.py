@@ -4,7 +4,7 @@
         .venv/bin/python tests/benchmarks/bench_next_task.py [--seconds 5] [--rounds 3]
 
 Builds (drops and recreates) its own database with one published batch of 20,000 pairs × K=3
-and 50 annotator accounts, prints EXPLAIN ANALYZE of the claim query, starts gunicorn on a
+and 50 annotator accounts, prints EXPLAIN ANALYZE of the claim's pair query, starts gunicorn on a
 loopback port (gthread, one process per core, 3 threads each, `--reuse-port`; see
 `server_layout`, and BENCH_WORKERS / BENCH_THREADS / BENCH_WORKER_CLASS / BENCH_REUSE_PORT=0
 to change it), then at concurrency 1, 20 and 50 measures:
@@ -158,10 +158,9 @@ def credentials(tokens: list[str], auth: str) -> list[dict[str, str]]:
 
 
 def explain_claim(batch, label: str) -> None:
+    from annotation_server.assignments.selectors import regular_candidates
     from django.contrib.auth import get_user_model
     from django.db import transaction
-
-    from annotation_server.assignments.services import regular_candidates
 
     user = get_user_model().objects.get(username="bench000")
     qs = regular_candidates(batch=batch, annotator=user).select_for_update(
@@ -170,64 +169,6 @@ def explain_claim(batch, label: str) -> None:
     with transaction.atomic():
         plan = qs.explain(analyze=True)
     print(f"\n-- EXPLAIN ANALYZE of the claim query, ORM/SQLite form ({label}):\n{plan}\n")
-    explain_claim_statement(batch, user, label)
-
-
-def _close_open_slots(cursor, user) -> None:
-    """After the run the account holds open slots; closed inside the caller's rolled-back
-    transaction, the explained claim takes slot 0 as a real one would."""
-    cursor.execute(
-        "UPDATE assignments_assignment SET status = 'expired', finished_at = now()"
-        " WHERE annotator_id = %s AND status = 'open'",
-        [user.pk],
-    )
-
-
-def explain_claim_statement(batch, user, label: str) -> None:
-    """The one-statement claim PostgreSQL runs (executed, then rolled back)."""
-    import datetime as dt
-    import uuid
-
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from annotation_server.assignments import claim_sql
-
-    now = timezone.now()
-    params = {
-        "batch": batch.pk,
-        "overlap": batch.overlap,
-        "user": user.pk,
-        "id": uuid.uuid4(),
-        "status": "open",
-        "left": True,
-        "claimed": now,
-        "expires": now + dt.timedelta(minutes=30),
-        "slot": 0,
-    }
-    with transaction.atomic(), connection.cursor() as cursor:
-        _close_open_slots(cursor, user)
-        cursor.execute("EXPLAIN ANALYZE " + claim_sql._claim_sql(), params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-        transaction.set_rollback(True)
-    print(f"-- EXPLAIN ANALYZE of the claim statement, full path ({label}):\n{plan}\n")
-    from annotation_server.assignments import selectors
-
-    fast = {
-        **selectors.batch_eligibility_params(user_id=user.pk),
-        "now": now,
-        "prefetch": False,
-        "draw": 0.5,
-        "id": uuid.uuid4(),
-        "left": True,
-    }
-    sql = claim_sql._fast_claim_sql(by_name=False, async_commit=True)
-    with transaction.atomic(), connection.cursor() as cursor:
-        _close_open_slots(cursor, user)
-        cursor.execute("EXPLAIN ANALYZE " + sql, fast)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-        transaction.set_rollback(True)
-    print(f"-- EXPLAIN ANALYZE of the one-statement claim ({label}):\n{plan}\n")
 
 
 def count_queries(headers: dict[str, str]) -> None:
