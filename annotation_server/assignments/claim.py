@@ -11,11 +11,14 @@ Invariants (the concurrency tests check them):
   among open ones backs this up);
 - gold assignments never touch `taken`.
 
+On PostgreSQL the everyday claim is one statement (claim_statement.py, whose meaning is
+`_claim_orm` here); every other case takes the plain way below.
+
 Claims take no lock on the account: two claims of one login at the same moment choose on
 the same snapshot, and the open-slot index refuses the second one's insert; it then looks
-again and resumes the first one's pair. Pairs are locked with SKIP LOCKED, so claims never
-queue behind each other on PostgreSQL; on SQLite (one process) the database is the lock.
-Lock order: (own stale assignments →) pair row.
+again and resumes the first one's pair. Pair rows locked by another claim are skipped, so
+claims never queue behind each other on PostgreSQL; on SQLite (one process) the database is
+the lock. Lock order: (own stale assignments →) pair row.
 """
 
 from __future__ import annotations
