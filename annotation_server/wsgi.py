@@ -5,7 +5,7 @@ Loading it also imports every view (the URLconf), so no worker's first request p
 and then moves everything loaded so far out of the cyclic garbage collector's way
 (`gc.freeze()`): those ~100,000 objects — modules, classes, functions, settings — live as long
 as the process, yet each full collection walked all of them, stopping every thread of the
-process for ~110 ms a few times a minute under load (docs/benchmarks.md, "session 9").
+process for ~110 ms a few times a minute under load (docs/architecture.md).
 """
 
 import gc

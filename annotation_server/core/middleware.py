@@ -6,7 +6,7 @@ per response.
 django-csp 4 rebuilds the Content-Security-Policy header for every response: it copies the
 policy parts into a dict (`dataclasses.asdict`) and formats every directive again, for the
 enforced and the report-only header each. That was about 0.37 M instructions, a sixth of a
-trivial API request's web-side cost (docs/benchmarks.md, "session 11"). For almost every
+trivial API request's web-side cost (measured with callgrind). For almost every
 response the policy is the settings' one: no view decorator changed it and no nonce was
 asked for. That header depends only on the settings, so it is built once per settings value
 (and again when a test changes them). Everything else (a nonce, `@csp_update` and the other

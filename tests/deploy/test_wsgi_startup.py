@@ -3,7 +3,7 @@
 A worker process keeps its ~100,000 start-up objects (modules, classes, functions) for its
 whole life. Unless they are frozen out of the cyclic garbage collector, every full collection
 walks all of them while holding the GIL — a ~110 ms stop of every request in the process, a
-few times a minute under load (docs/benchmarks.md, session 9).
+few times a minute under load (docs/architecture.md).
 """
 
 from __future__ import annotations
