@@ -6,6 +6,7 @@ eagerly when CELERY_BROKER_URL is unset). `.env.example` lists every variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "csp",
+    "axes",
     "annotation_server.core",
     "annotation_server.accounts",
     "annotation_server.catalog",
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "annotation_server.core.middleware.RequestInputMiddleware",  # 400 for NUL, over-long input
     "annotation_server.core.middleware.CSPMiddleware",  # django-csp, policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -57,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out log-in into a 429 (accounts.lockout)
 ]
 
 ROOT_URLCONF = "annotation_server.urls"
@@ -110,6 +114,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+# The first backend refuses a log-in while its account or client address is locked out.
+AUTHENTICATION_BACKENDS = [
+    "annotation_server.accounts.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -257,7 +266,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "annotation_server.core.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["annotation_server.core.parsing.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -272,6 +281,40 @@ SPECTACULAR_SETTINGS = {
         "HarmKeyEnum": "annotation_server.taxonomy.HARM_KEYS",
     },
 }
+
+# --- Input limits: larger or deeper input is refused with a 400 naming the limit ---------------
+API_JSON_MAX_BYTES = env.int("API_JSON_MAX_BYTES", default=256 * 1024)
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
+REQUEST_MAX_PATH_LENGTH = env.int("REQUEST_MAX_PATH_LENGTH", default=2048)
+REQUEST_MAX_QUERY_LENGTH = env.int("REQUEST_MAX_QUERY_LENGTH", default=8192)
+REQUEST_MAX_HEADER_LENGTH = env.int("REQUEST_MAX_HEADER_LENGTH", default=8192)
+
+# --- Log-in lockout (django-axes) -----------------------------------------------------------------
+# Failed log-ins (token API, log-in form, admin, bad study links) are counted per account and
+# per client address; at AXES_FAILURE_LIMIT within the cool-off the account or address is
+# refused (429 with Retry-After) until AXES_COOLOFF_MINUTES pass without another failure.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success does not clear the count: it would clear the address's count too, so an attacker
+# holding one account could reset the per-address limit by logging in between guesses.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "annotation_server.accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Where the client address comes from. Directly exposed: the socket's (REMOTE_ADDR). Behind the
+# bundled nginx, which overwrites X-Real-IP with the address it was connected from:
+# HTTP_X_REAL_IP first. A header is only trustworthy when every request passes the proxy that
+# sets it; otherwise a client picks its own address and escapes the per-address limit.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list(
+    "AXES_IPWARE_META_PRECEDENCE_ORDER",
+    default=(
+        ["HTTP_X_REAL_IP", "REMOTE_ADDR"]
+        if env.bool("DJANGO_BEHIND_PROXY", default=False)
+        else ["REMOTE_ADDR"]
+    ),
+)
+# With HTTP_X_FORWARDED_FOR in the order above: how many proxies stand in front (django-ipware).
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
 
 # --- Security (production values come from the environment) ------------------------------------
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=False)

@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import lockout  # noqa: F401  (connects the lockout audit receiver)
         from .roles import role_permissions_sync
 
         # Permissions rows only exist after migrate has created them, hence post_migrate.

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation_server.accounts import entry
+from annotation_server.accounts import entry, lockout
 from annotation_server.core.exceptions import ApplicationError, NotFoundError
 
 WORK_URL = "/work/"
@@ -32,6 +32,11 @@ def _enter(
     study_id: str = "",
     session_id: str = "",
 ):
+    # Guessing study links is guessing passwords: an unknown link counts as a failed log-in
+    # of the worker id and the client address, and a locked one is refused before any lookup.
+    credentials = lockout.entry_credentials(provider=provider, external_id=external_id)
+    if not lockout.entry_allowed(request, credentials):
+        return lockout.lockout_response(request)
     try:
         user, _batch = entry.external_worker_enter(
             token=token,
@@ -40,6 +45,9 @@ def _enter(
             study_id=study_id,
             session_id=session_id,
         )
+    except NotFoundError as error:
+        lockout.entry_failed(request, credentials)
+        return _message(request, error)
     except ApplicationError as error:
         return _message(request, error)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")

@@ -1,4 +1,5 @@
-"""Two of the stack's middleware, each with work it repeats for every request done once.
+"""Three of the stack's middleware: two that do once work Django's repeats for every request,
+and one that refuses input the application cannot handle.
 
 `CSPMiddleware`: django-csp's middleware, with the settings' own policy built once instead of
 per response.
@@ -19,12 +20,16 @@ no URL pattern is prefixed and the answer cannot matter. For `/api/...` that loo
 slowly: `get_supported_language_variant("api")` is not cached when it raises `LookupError`,
 so every request tries each variant again, twice. A URLconf with `i18n_patterns` (a test's,
 or a later one of the project's) gets Django's own hooks.
+
+`RequestInputMiddleware`: a 400 with a message for NUL and control characters in the path,
+query, headers, cookies and form fields, and for over-long paths, query strings and headers.
 """
 
 from __future__ import annotations
 
 import functools
 import http
+import re
 
 from csp.constants import HEADER, HEADER_REPORT_ONLY
 from csp.middleware import CheckableLazyObject
@@ -34,6 +39,7 @@ from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.middleware import locale
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -115,3 +121,73 @@ class LocaleMiddleware(locale.LocaleMiddleware):
         patch_vary_headers(response, ("Accept-Language",))
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+# C0 control characters and DEL: never part of a URL path or a header value (tab aside).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def request_input_problem(request) -> str | None:
+    """What makes the request's path, query, headers, cookies or form fields unusable, or None.
+
+    NUL is refused everywhere: PostgreSQL cannot store or compare text holding it, so a NUL
+    reaching a query (an entry token, a session cookie, a search box) fails as a server error.
+    Over-long values are refused before any view or database sees them.
+    """
+    path = request.path
+    if len(path) > settings.REQUEST_MAX_PATH_LENGTH:
+        return f"The URL path is longer than {settings.REQUEST_MAX_PATH_LENGTH} characters."
+    if _PATH_CONTROL.search(path):
+        return "The URL path holds a control character (such as NUL)."
+    if len(request.META.get("QUERY_STRING", "")) > settings.REQUEST_MAX_QUERY_LENGTH:
+        return f"The query string is longer than {settings.REQUEST_MAX_QUERY_LENGTH} characters."
+    for name, value in request.META.items():
+        if (name.startswith("HTTP_") or name.startswith("CONTENT_")) and isinstance(value, str):
+            header = name.removeprefix("HTTP_").replace("_", "-").title()
+            if len(value) > settings.REQUEST_MAX_HEADER_LENGTH:
+                return (
+                    f"The {header} header is longer than "
+                    f"{settings.REQUEST_MAX_HEADER_LENGTH} characters."
+                )
+            if _CONTROL.search(value):
+                return f"The {header} header holds a control character (such as NUL)."
+    if _has_nul(request.COOKIES.items()):
+        return "A cookie holds a NUL character."
+    if _has_nul(request.GET.lists()):
+        return "The query string holds a NUL character (%00)."
+    if request.method == "POST" and request.content_type in _FORM_TYPES:
+        try:
+            fields = request.POST
+        except OSError:  # the client went away mid-body: CsrfViewMiddleware answers that
+            return None
+        if _has_nul(fields.lists()):
+            return "A form field holds a NUL character."
+    return None
+
+
+def _has_nul(items) -> bool:
+    for key, values in items:
+        if "\x00" in key:
+            return True
+        for value in values if isinstance(values, list) else [values]:
+            if "\x00" in value:
+                return True
+    return False
+
+
+class RequestInputMiddleware:
+    """Answers 400 with a message to a request that `request_input_problem` refuses; JSON of
+    the API's error shape under /api/, plain text elsewhere."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = request_input_problem(request)
+        if problem is None:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": problem, "code": "invalid_request"}, status=400)
+        return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
