@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -21,6 +22,27 @@ def _message(request, error: ApplicationError):
     return render(
         request, "accounts/entry_message.html", {"message": error.message}, status=error.status_code
     )
+
+
+def _get_only(view):
+    """Django's require_GET, answering other methods with the study page's message."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            response = _message(
+                request,
+                ApplicationError(
+                    "Please open the study link in your browser.",
+                    code="method_not_allowed",
+                    status_code=405,
+                ),
+            )
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _enter(
@@ -58,7 +80,7 @@ def _enter(
 
 
 @never_cache
-@require_GET
+@_get_only
 def prolific_entry(request, token: str):
     """/entry/prolific/<token>/?PROLIFIC_PID=…&STUDY_ID=…&SESSION_ID=…"""
     q = request.GET
@@ -73,7 +95,7 @@ def prolific_entry(request, token: str):
 
 
 @never_cache
-@require_GET
+@_get_only
 def external_entry(request, token: str):
     """/entry/external/<token>/?worker_id=… (MTurk's workerId / assignmentId also accepted)."""
     q = request.GET
@@ -87,7 +109,7 @@ def external_entry(request, token: str):
 
 
 @never_cache
-@require_GET
+@_get_only
 def entry_complete(request):
     """Send a finished worker to the platform's completion URL; otherwise say what is left."""
     if not request.user.is_authenticated:
