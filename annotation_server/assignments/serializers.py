@@ -15,15 +15,20 @@ from annotation_server.assignments.models import Assignment, PairReport
 
 
 class SideSerializer(serializers.Serializer):
-    video_url = serializers.SerializerMethodField()
-    poster_url = serializers.SerializerMethodField()
+    """One side of the pair (its shape; `side` writes it)."""
+
+    video_url = serializers.CharField()
+    poster_url = serializers.CharField(allow_null=True)
     duration_s = serializers.FloatField(allow_null=True)
 
-    def get_video_url(self, video) -> str:
-        return reverse("video-rendition", kwargs={"uid": video.uid})
 
-    def get_poster_url(self, video) -> str | None:
-        return reverse("video-poster", kwargs={"uid": video.uid}) if video.poster else None
+def side(video) -> dict:
+    """A video as SideSerializer describes it: URLs by the video's opaque uid only."""
+    return {
+        "video_url": reverse("video-rendition", kwargs={"uid": video.uid}),
+        "poster_url": reverse("video-poster", kwargs={"uid": video.uid}) if video.poster else None,
+        "duration_s": video.duration_s,
+    }
 
 
 class BatchInfoSerializer(serializers.Serializer):
@@ -61,12 +66,12 @@ class AssignmentOutSerializer(serializers.Serializer):
     @extend_schema_field(SideSerializer)
     def get_left(self, assignment) -> dict:
         pair = assignment.pair
-        return SideSerializer(pair.video_0 if assignment.left_is_video_0 else pair.video_1).data
+        return side(pair.video_0 if assignment.left_is_video_0 else pair.video_1)
 
     @extend_schema_field(SideSerializer)
     def get_right(self, assignment) -> dict:
         pair = assignment.pair
-        return SideSerializer(pair.video_1 if assignment.left_is_video_0 else pair.video_0).data
+        return side(pair.video_1 if assignment.left_is_video_0 else pair.video_0)
 
 
 class NextInputSerializer(serializers.Serializer):
