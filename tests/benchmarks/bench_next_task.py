@@ -158,9 +158,10 @@ def credentials(tokens: list[str], auth: str) -> list[dict[str, str]]:
 
 
 def explain_claim(batch, label: str) -> None:
-    from annotation_server.assignments.selectors import regular_candidates
     from django.contrib.auth import get_user_model
     from django.db import transaction
+
+    from annotation_server.assignments.selectors import regular_candidates
 
     user = get_user_model().objects.get(username="bench000")
     qs = regular_candidates(batch=batch, annotator=user).select_for_update(
