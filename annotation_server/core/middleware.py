@@ -21,7 +21,7 @@ slowly: `get_supported_language_variant("api")` is not cached when it raises `Lo
 so every request tries each variant again, twice. A URLconf with `i18n_patterns` (a test's,
 or a later one of the project's) gets Django's own hooks.
 
-`RequestInputMiddleware`: a 400 with a message for NUL and control characters in the path,
+`RequestInputMiddleware`: a 4xx with a message for NUL and control characters in the path,
 query, headers, cookies and form fields, and for over-long paths, query strings and headers.
 """
 
@@ -39,7 +39,8 @@ from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware import locale
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -129,18 +130,25 @@ _PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def request_input_problem(request) -> str | None:
-    """What makes the request's path, query, headers, cookies or form fields unusable, or None.
+def request_input_problem(request) -> tuple[int, str] | None:
+    """(status, message) for what makes the request's path, query, headers, cookies or form
+    fields unusable, or None.
 
     NUL is refused everywhere: PostgreSQL cannot store or compare text holding it, so a NUL
     reaching a query (an entry token, a session cookie, a search box) fails as a server error.
-    Over-long values are refused before any view or database sees them.
+    A path with a control character names nothing that exists (404); an over-long path is 414;
+    the rest is 400. Over-long values are refused before any view or database sees them.
     """
     path = request.path
     if len(path) > settings.REQUEST_MAX_PATH_LENGTH:
-        return f"The URL path is longer than {settings.REQUEST_MAX_PATH_LENGTH} characters."
+        return 414, f"The URL path is longer than {settings.REQUEST_MAX_PATH_LENGTH} characters."
     if _PATH_CONTROL.search(path):
-        return "The URL path holds a control character (such as NUL)."
+        return 404, "Not found: the URL path holds a control character (such as NUL)."
+    problem = _value_problem(request)
+    return (400, problem) if problem else None
+
+
+def _value_problem(request) -> str | None:
     if len(request.META.get("QUERY_STRING", "")) > settings.REQUEST_MAX_QUERY_LENGTH:
         return f"The query string is longer than {settings.REQUEST_MAX_QUERY_LENGTH} characters."
     for name, value in request.META.items():
@@ -162,6 +170,8 @@ def request_input_problem(request) -> str | None:
             fields = request.POST
         except OSError:  # the client went away mid-body: CsrfViewMiddleware answers that
             return None
+        except MultiPartParserError as error:
+            return f"The form body cannot be read: {error}."
         if _has_nul(fields.lists()):
             return "A form field holds a NUL character."
     return None
@@ -178,7 +188,7 @@ def _has_nul(items) -> bool:
 
 
 class RequestInputMiddleware:
-    """Answers 400 with a message to a request that `request_input_problem` refuses; JSON of
+    """Answers with a 4xx and a message a request that `request_input_problem` refuses; JSON of
     the API's error shape under /api/, plain text elsewhere."""
 
     def __init__(self, get_response):
@@ -188,6 +198,8 @@ class RequestInputMiddleware:
         problem = request_input_problem(request)
         if problem is None:
             return self.get_response(request)
+        status, message = problem
         if request.path.startswith("/api/"):
-            return JsonResponse({"detail": problem, "code": "invalid_request"}, status=400)
-        return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
+            code = "not_found" if status == 404 else "invalid_request"
+            return JsonResponse({"detail": message, "code": code}, status=status)
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")

