@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup frontend lint fmt migrate demo worker bench clean prod-stack
+.PHONY: run test setup frontend api-types lint fmt migrate demo worker bench clean prod-stack
 
 run: ## start the platform on the embedded default (SQLite, eager Celery, demo batch)
 	bash deploy/dev/run.sh
@@ -16,6 +16,9 @@ setup: ## create the virtualenv and install Python + system dependencies
 
 frontend: ## build the worker app into frontend/dist
 	bash deploy/dev/build-frontend.sh
+
+api-types: ## regenerate frontend/openapi.yaml and the worker app's API types from the server
+	bash deploy/dev/api-types.sh
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

@@ -1,6 +1,6 @@
 // The assignments API (issue 4): session auth, CSRF header, JSON in and out.
 import { classifyStatus, type OutboxItem, type SendResult } from "./outbox";
-import type { Assignment } from "./types";
+import type { ApiErrorBody, Assignment } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -67,7 +67,7 @@ function currentCsrfToken(): string | null {
 
 async function detail(r: Response): Promise<string> {
   try {
-    const body = await r.json();
+    const body = (await r.json()) as Partial<ApiErrorBody> | null;
     if (body && typeof body.detail === "string") return body.detail;
   } catch {
     // Not JSON (a proxy's error page while the server restarts): the status says enough.

@@ -2,7 +2,7 @@
 // trapping, Esc to close and the right roles for free.
 import { h } from "./dom";
 import { t } from "./i18n";
-import type { ReportReason } from "./types";
+import type { ReasonKey, ReportReason } from "./types";
 
 const KEYS: [string, string][] = [
   ["Space / K", "k_play"],
@@ -40,7 +40,7 @@ export function keymapDialog(): HTMLDialogElement {
 
 export interface ReportChoice {
   kind: "skip" | "report";
-  reason: string;
+  reason: ReasonKey;
   note: string;
 }
 
@@ -51,7 +51,7 @@ export function askReason(
   reasons: ReportReason[],
 ): Promise<ReportChoice | null> {
   return new Promise((resolve) => {
-    const first = kind === "report" ? "broken_video" : "unsure";
+    const first: ReasonKey = kind === "report" ? "broken_video" : "unsure";
     const note = h("textarea", { id: "reason-note", name: "note", rows: 2, maxlength: 2000 });
     const form = h(
       "form",
@@ -94,7 +94,7 @@ export function askReason(
       const ok = d.returnValue === "ok";
       d.remove();
       resolve(
-        ok ? { kind, reason: String(data.get("reason") ?? first), note: String(data.get("note") ?? "") } : null,
+        ok ? { kind, reason: (data.get("reason") ?? first) as ReasonKey, note: String(data.get("note") ?? "") } : null,
       );
     });
     d.showModal();

@@ -4,17 +4,9 @@
 // study link have no `entry` in the page config and never get here.
 import { t } from "./i18n";
 import type { OutboxStatus } from "./outbox";
-import type { EntryConfig } from "./types";
+import type { EntryConfig, EntryStatus } from "./types";
 
-/** GET /api/v1/entry/status/ */
-export interface EntryStatus {
-  batch: string;
-  submitted: number;
-  required: number;
-  complete: boolean;
-  completion_url: string | null;
-  finish_url: string;
-}
+export type { EntryStatus };
 
 /** null: the server says this account has no study link (404), so stop asking. */
 export type FetchStatus = () => Promise<EntryStatus | null>;

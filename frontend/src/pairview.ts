@@ -1,5 +1,6 @@
-// The markup of one pair (prompt, two videos, playback controls, the form) and the parts of
-// it redrawn as playback and the outbox change. No state of its own: TaskView owns that.
+// The markup of the task page: one pair (prompt, two videos, playback controls, the form),
+// the parts of it redrawn as playback and the outbox change, the loading and done messages
+// and the header's flash. No state of its own: TaskView owns that.
 import { $, h } from "./dom";
 import { t } from "./i18n";
 import type { OutboxStatus } from "./outbox";
@@ -103,7 +104,7 @@ export function renderPair(
 }
 
 export function drawControls(root: HTMLElement, p: DualPlayer): void {
-const play = root.querySelector("#play");
+  const play = root.querySelector("#play");
   if (!play || !p.videos) return;
   play.textContent = p.playing ? t("pause") : t("play");
   const scrub = $("#scrub", root) as HTMLInputElement;
@@ -137,4 +138,26 @@ export function drawStatus(s: OutboxStatus, current: () => OutboxStatus): void {
     // Count down while the same wait lasts, so the worker sees it is still trying.
     setTimeout(() => { if (current() === s) drawStatus(s, current); }, 1000);
   }
+}
+
+/** A one-line message in place of the pair ("Loading…", an error). */
+export function messageView(text: string): HTMLElement {
+  return h("main", { class: "message" }, h("p", { role: "status" }, text));
+}
+
+/** Nothing left to annotate: say so and lead back to the workspace. */
+export function doneView(cfg: AppConfig): HTMLElement {
+  return h("main", { class: "message", id: "done" },
+    h("h2", {}, t("done_title")), h("p", {}, t("done_text")),
+    h("a", { class: "btn primary", href: cfg.urls.workspace, "data-nav": "workspace" },
+      t("back_to_workspace")));
+}
+
+/** A short note in the header that clears itself after a few seconds. */
+export function flash(text: string, error = false): void {
+  const el = document.getElementById("flash");
+  if (!el) return;
+  el.textContent = text;
+  el.classList.toggle("error", error);
+  setTimeout(() => { if (el.textContent === text) el.textContent = ""; }, 6000);
 }

@@ -203,3 +203,18 @@ export function formatTime(s: number): string {
   const sec = s - m * 60;
   return `${m}:${sec.toFixed(1).padStart(4, "0")}`;
 }
+
+/** Record a performance.measure from `mark` to the moment both videos can play. */
+export function measureWhenPlayable(
+  videos: Record<Side, HTMLVideoElement>,
+  name: string,
+  mark: string,
+): void {
+  const ready = (v: HTMLVideoElement) =>
+    v.readyState >= 3
+      ? Promise.resolve()
+      : new Promise<void>((r) => v.addEventListener("canplay", () => r(), { once: true }));
+  void Promise.all([ready(videos.left), ready(videos.right)]).then(() =>
+    performance.measure(name, mark),
+  );
+}

@@ -1,5 +1,5 @@
 // The answer state of one pair: pure functions, no DOM, unit-tested with Vitest.
-import type { Answers, HarmTarget, Side, SubmitPayload } from "./types";
+import type { Answers, HarmKey, HarmTarget, Side, SubmitPayload } from "./types";
 
 export function emptyAnswers(): Answers {
   return {
@@ -13,9 +13,9 @@ export function emptyAnswers(): Answers {
 export const otherSide = (side: Side): Side => (side === "left" ? "right" : "left");
 
 /** Tick or untick one harm; any harm clears "none of these", the last one untick → undecided. */
-export function toggleHarm(a: Answers, target: HarmTarget, key: string, on: boolean): Answers {
+export function toggleHarm(a: Answers, target: HarmTarget, key: HarmKey, on: boolean): Answers {
   const current = a.harms[target] ?? [];
-  let next: string[] | null = on
+  let next: HarmKey[] | null = on
     ? current.includes(key)
       ? current
       : [...current, key]
@@ -83,7 +83,11 @@ export function toPayload(
     throw new Error("the answer is not complete");
   }
   const payload: SubmitPayload = {
-    sub_preferences: Object.fromEntries(dimensionKeys.map((k) => [k, a.sub[k]])),
+    // The keys are the page config's dimensions, which the server builds from the same
+    // taxonomy as the schema's SubPreferences.
+    sub_preferences: Object.fromEntries(
+      dimensionKeys.map((k) => [k, a.sub[k]]),
+    ) as SubmitPayload["sub_preferences"],
     harm_labels: { left: [...a.harms.left!], right: [...a.harms.right!] },
     helpfulness: a.helpfulness!,
     harmlessness: a.harmlessness!,

@@ -1,16 +1,19 @@
 // The task page: one pair at a time, the next one prefetched, no page reloads.
+import {
+  answerFocusedByKey, applyInput, asksPrompt, focusAfter, focusFirstOpen, focusQuestion, syncForm,
+} from "./answerform";
 import { Api, ApiError } from "./api";
 import { askReason, keymapDialog } from "./dialogs";
-import { $, h } from "./dom";
+import { h } from "./dom";
 import type { DraftStore } from "./draft";
-import { StudyQuota, studyProgressText, type EntryStatus } from "./entry";
+import { StudyQuota, studyProgressText } from "./entry";
 import { t } from "./i18n";
 import type { Outbox, OutboxStatus } from "./outbox";
 import { handleTaskKey } from "./keys";
-import { drawControls, drawStatus, renderPair } from "./pairview";
-import { DualPlayer, prepareVideo } from "./player";
+import { doneView, drawControls, drawStatus, flash, messageView, renderPair } from "./pairview";
+import { DualPlayer, measureWhenPlayable, prepareVideo } from "./player";
 import * as S from "./state";
-import type { Answers, AppConfig, Assignment, HarmTarget, Side } from "./types";
+import type { Answers, AppConfig, Assignment, EntryStatus, GiveUpPayload, Side, SubmitPayload } from "./types";
 
 interface Loaded {
   a: Assignment;
@@ -27,7 +30,10 @@ interface Current extends Loaded {
 
 const SIDES: Side[] = ["left", "right"];
 
-export const asksPrompt = (a: Assignment): boolean => a.ask_prompt_labels ?? a.batch.label_prompts;
+/** An assignment with both its videos starting to load. */
+const loading = (a: Assignment): Loaded => ({
+  a, videos: { left: prepareVideo(a.left), right: prepareVideo(a.right) },
+});
 
 export class TaskView {
   readonly root: HTMLElement;
@@ -75,7 +81,7 @@ export class TaskView {
         this.waitingForNext = true;
         this.showMessage(t("loading"));
       }
-      this.flash(t("status_rejected", { reason }), true);
+      flash(t("status_rejected", { reason }), true);
     };
     outbox.onStatus = (s) => {
       this.drawStatus(s);
@@ -105,7 +111,7 @@ export class TaskView {
     try {
       const a = await this.api.next({ batch: this.batch });
       if (!a) return this.showDone();
-      this.show({ a, videos: { left: prepareVideo(a.left), right: prepareVideo(a.right) } });
+      this.show(loading(a));
     } catch (e) {
       // A study worker's batch that closed (404): nothing left for them, as with a 204.
       if (this.batch && e instanceof ApiError && e.status === 404) return this.showDone();
@@ -136,7 +142,7 @@ export class TaskView {
       const a = await this.api.next({ prefetch: true, batch: this.batch });
       if (!a) this.next = "none";
       else if (a.id !== this.cur?.a.id && !this.outbox.has(a.id) && this.next === null) {
-        this.next = { a, videos: { left: prepareVideo(a.left), right: prepareVideo(a.right) } };
+        this.next = loading(a);
         // Posters too, so the next pair never shows an empty box.
         for (const s of SIDES) {
           const poster = a[s].poster_url;
@@ -167,7 +173,7 @@ export class TaskView {
     this.render();
     this.player.attach(loaded.videos, draft?.watched ?? { left: false, right: false });
     this.refresh();
-    if (draft) this.flash(t("draft_restored"));
+    if (draft) flash(t("draft_restored"));
     this.measureSwitch(loaded.videos);
     if (this.outbox.pending === 0) void this.prefetch();
   }
@@ -176,13 +182,7 @@ export class TaskView {
   private measureSwitch(videos: Record<Side, HTMLVideoElement>): void {
     if (!this.switchMark) return;
     this.switchMark = false;
-    const ready = (v: HTMLVideoElement) =>
-      v.readyState >= 3
-        ? Promise.resolve()
-        : new Promise<void>((r) => v.addEventListener("canplay", () => r(), { once: true }));
-    void Promise.all([ready(videos.left), ready(videos.right)]).then(() =>
-      performance.measure("next-pair-playable", "pair-submit"),
-    );
+    measureWhenPlayable(videos, "next-pair-playable", "pair-submit");
   }
 
   private render(): void {
@@ -203,17 +203,13 @@ export class TaskView {
   private onInput(el: HTMLInputElement): void {
     const c = this.cur;
     if (!c) return;
-    const [kind, key] = el.name.split(/-(.*)/s);
     const before = S.stage1Complete(c.answers, this.dims, asksPrompt(c.a));
     this.account();
-    if (kind === "dim") c.answers = { ...c.answers, sub: { ...c.answers.sub, [key]: el.value as Side } };
-    else if (kind === "overall") c.answers = { ...c.answers, [key]: el.value as Side };
-    else if (kind === "harm") c.answers = S.toggleHarm(c.answers, key as HarmTarget, el.value, el.checked);
-    else if (kind === "none") c.answers = S.setNone(c.answers, key as HarmTarget, el.checked);
+    c.answers = applyInput(c.answers, el);
     this.saveDraft();
     this.refresh();
     if (!before && S.stage1Complete(c.answers, this.dims, asksPrompt(c.a))) {
-      this.focusQuestion("helpfulness");
+      focusQuestion(this.root, "helpfulness");
     }
   }
 
@@ -245,47 +241,17 @@ export class TaskView {
     const wasFocusIn = this.root.querySelector("#stage1")?.contains(document.activeElement);
     this.saveDraft();
     this.refresh();
-    if (this.unlocked && !wasFocusIn) this.focusQuestion(this.dims[0]);
+    if (this.unlocked && !wasFocusIn) focusQuestion(this.root, this.dims[0]);
   }
 
   /** Bring the form in line with the answers and the locks. */
   refresh(): void {
     const c = this.cur;
     if (!c) return;
-    const form = this.root.querySelector<HTMLFormElement>("#answers");
-    if (!form) return;
-    const lp = asksPrompt(c.a);
-    const s1 = S.stage1Complete(c.answers, this.dims, lp);
-    ($("#stage1", form) as HTMLFieldSetElement).disabled = !this.unlocked;
-    ($("#stage2", form) as HTMLFieldSetElement).disabled = !this.unlocked || !s1;
-    for (const input of form.querySelectorAll<HTMLInputElement>("input")) {
-      const [kind, key] = input.name.split(/-(.*)/s);
-      if (kind === "dim") input.checked = c.answers.sub[key] === input.value;
-      else if (kind === "overall") input.checked = c.answers[key as "helpfulness"] === input.value;
-      else if (kind === "harm") input.checked = !!c.answers.harms[key as HarmTarget]?.includes(input.value);
-      else if (kind === "none") input.checked = S.isNone(c.answers, key as HarmTarget);
-    }
-    const missing = S.stage1Missing(c.answers, this.dims, lp);
-    for (const q of form.querySelectorAll<HTMLElement>(".q")) {
-      const id = q.dataset.q!;
-      const done = id === "helpfulness" || id === "harmlessness"
-        ? c.answers[id] !== null : !missing.includes(id);
-      q.classList.toggle("done", done);
-    }
-    const warnings = $("#warnings", form);
-    warnings.replaceChildren(...S.contradictions(c.answers, this.dims).map((w) =>
-      h("p", { class: "warning" }, t(`warn_${w}`))));
-    const complete = s1 && S.stage2Complete(c.answers);
-    ($("#submit", this.root) as HTMLButtonElement).disabled = !complete || !this.unlocked;
-    $("#missing", this.root).textContent = !this.unlocked ? "" : !s1
-      ? t("stage1_left", { n: missing.length })
-      : complete ? "" : t("stage2_left");
-    for (const s of SIDES) {
-      const w = $(`[data-watched=${s}]`, this.root);
-      w.textContent = this.player.watched[s] ? `✓ ${t("watched")}` : t("not_watched");
-      w.classList.toggle("yes", this.player.watched[s]);
-    }
-    $("#lock", this.root).textContent = this.unlocked ? "" : t("lock_notice");
+    syncForm(this.root, {
+      answers: c.answers, dims: this.dims, labelPrompt: asksPrompt(c.a),
+      unlocked: this.unlocked, watched: this.player.watched,
+    });
     this.drawControls();
   }
 
@@ -297,50 +263,13 @@ export class TaskView {
     drawStatus(s, () => this.outbox.status);
   }
 
-  private flash(text: string, error = false): void {
-    const el = document.getElementById("flash");
-    if (!el) return;
-    el.textContent = text;
-    el.classList.toggle("error", error);
-    setTimeout(() => { if (el.textContent === text) el.textContent = ""; }, 6000);
-  }
-
-  focusQuestion(id: string): void {
-    const q = this.root.querySelector<HTMLElement>(`.q[data-q="${id}"]`);
-    const input = q?.querySelector<HTMLInputElement>("input:checked") ??
-      q?.querySelector<HTMLInputElement>("input");
-    if (input && !input.disabled) {
-      input.focus();
-      q!.scrollIntoView({ block: "nearest" });
-    }
-  }
-
   /** 1/2 (or N) on the focused question: answer it and move to the next open one. */
   answerFocused(value: Side | "none"): boolean {
-    const el = document.activeElement as HTMLInputElement | null;
-    const q = el?.closest<HTMLElement>(".q");
-    if (!q || !this.cur || el!.disabled) return false;
-    if (value === "none") {
-      const none = q.querySelector<HTMLInputElement>("input[name^=none-]");
-      if (!none) return false;
-      none.checked = !none.checked;
-      this.onInput(none);
-    } else {
-      const radio = q.querySelector<HTMLInputElement>(`input[type=radio][value=${value}]`);
-      if (!radio) return false;
-      radio.checked = true;
-      this.onInput(radio);
-    }
-    this.focusAfter(q);
+    const answered = this.cur ? answerFocusedByKey(value) : null;
+    if (!answered) return false;
+    this.onInput(answered.input);
+    focusAfter(this.root, answered.q);
     return true;
-  }
-
-  private focusAfter(q: HTMLElement): void {
-    const all = [...this.root.querySelectorAll<HTMLElement>(".q")];
-    const rest = all.slice(all.indexOf(q) + 1);
-    const nextQ = rest.find((x) => !x.classList.contains("done") && !x.closest("fieldset:disabled"));
-    if (nextQ) this.focusQuestion(nextQ.dataset.q!);
-    else if (!($("#submit", this.root) as HTMLButtonElement).disabled) $("#submit", this.root).focus();
   }
 
   get complete(): boolean {
@@ -352,11 +281,7 @@ export class TaskView {
   submit(): void {
     const c = this.cur;
     if (!c || !this.complete) {
-      const first = c ? S.stage1Missing(c.answers, this.dims, asksPrompt(c.a))[0] : null;
-      if (first) this.focusQuestion(first);
-      else if (c && !S.stage2Complete(c.answers)) {
-        this.focusQuestion(c.answers.helpfulness ? "harmlessness" : "helpfulness");
-      }
+      if (c) focusFirstOpen(this.root, c.answers, this.dims, asksPrompt(c.a));
       return;
     }
     this.account();
@@ -378,7 +303,7 @@ export class TaskView {
   }
 
   /** Hand the answer to the outbox and move on at once to the prefetched pair. */
-  private finish(kind: "submit" | "skip" | "report", body: unknown): void {
+  private finish(kind: "submit" | "skip" | "report", body: SubmitPayload | GiveUpPayload): void {
     const c = this.cur!;
     this.outbox.add(kind, c.a.id, body);
     this.drafts.clear(c.a.id);
@@ -409,15 +334,12 @@ export class TaskView {
   }
 
   private showMessage(text: string): void {
-    this.root.replaceChildren(this.keymap, h("main", { class: "message" }, h("p", { role: "status" }, text)));
+    this.root.replaceChildren(this.keymap, messageView(text));
   }
 
   private showDone(): void {
     this.cur = null;
-    this.root.replaceChildren(this.keymap, h("main", { class: "message", id: "done" },
-      h("h2", {}, t("done_title")), h("p", {}, t("done_text")),
-      h("a", { class: "btn primary", href: this.cfg.urls.workspace, "data-nav": "workspace" },
-        t("back_to_workspace"))));
+    this.root.replaceChildren(this.keymap, doneView(this.cfg));
   }
 
   /** Pairs the study still needs beyond the answers on their way (Infinity: no study). */

@@ -1,10 +1,32 @@
-// Shapes shared by the app: what Django bootstraps into the page and what the API returns.
+// Shapes shared by the app. What the API sends and accepts comes from the server's OpenAPI
+// schema (src/generated/api-schema.d.ts, written by `make api-types`), so a serializer change
+// that the app does not follow fails `tsc`; only what Django bootstraps into the page and the
+// app's own state are written here.
+import type { components } from "./generated/api-schema";
 
-export type Side = "left" | "right";
+type Schemas = components["schemas"];
+
+// --- The API (generated) ------------------------------------------------------------------
+export type Side = Schemas["SideEnum"];
+export type HarmKey = Schemas["HarmKeyEnum"];
+export type ReasonKey = Schemas["ReasonEnum"];
+/** POST /api/v1/assignments/next/, GET /api/v1/assignments/{id}/ */
+export type Assignment = Schemas["AssignmentOut"];
+export type VideoSide = Schemas["Side"];
+/** POST /api/v1/assignments/{id}/submit/ */
+export type SubmitPayload = Schemas["SubmitInputRequest"];
+/** POST /api/v1/assignments/{id}/skip/ and …/report/ */
+export type GiveUpPayload = Schemas["GiveUpInputRequest"];
+/** GET /api/v1/entry/status/ */
+export type EntryStatus = Schemas["EntryStatus"];
+/** The body of every API error. */
+export type ApiErrorBody = Schemas["Error"];
+
+// --- The page config Django bootstraps (workspace/selectors.py) --------------------------------
 export type HarmTarget = Side | "prompt";
 
 export interface HarmCategory {
-  key: string;
+  key: HarmKey;
   code: string;
   label: string;
   description: string;
@@ -17,7 +39,7 @@ export interface SubDimension {
 }
 
 export interface ReportReason {
-  key: string;
+  key: ReasonKey;
   label: string;
 }
 
@@ -53,44 +75,13 @@ export interface AppConfig {
   entry: EntryConfig | null;
 }
 
-export interface VideoSide {
-  video_url: string;
-  poster_url: string | null;
-  duration_s: number | null;
-}
-
-export interface Assignment {
-  id: string;
-  batch: {
-    name: string;
-    instructions: string;
-    must_watch: boolean;
-    blur_videos: boolean;
-    label_prompts: boolean;
-  };
-  expires_at: string;
-  prompt: { text: string };
-  /** True when this pair's prompt has no labels yet and the batch asks workers for them. */
-  ask_prompt_labels?: boolean;
-  left: VideoSide;
-  right: VideoSide;
-}
-
+// --- The app's own state ---------------------------------------------------------------------
 /** null = not decided yet; [] = the worker ticked "none of these". */
-export type HarmAnswer = string[] | null;
+export type HarmAnswer = HarmKey[] | null;
 
 export interface Answers {
   sub: Record<string, Side>;
   harms: Record<HarmTarget, HarmAnswer>;
   helpfulness: Side | null;
   harmlessness: Side | null;
-}
-
-export interface SubmitPayload {
-  sub_preferences: Record<string, Side>;
-  harm_labels: { left: string[]; right: string[] };
-  prompt_harm_labels?: string[];
-  helpfulness: Side;
-  harmlessness: Side;
-  timings: { stage1_ms: number; stage2_ms: number };
 }
