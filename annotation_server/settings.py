@@ -233,13 +233,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "annotation_server.catalog.tasks.video_reset_stale_task",
         "schedule": 120.0,
     },
-    # Admin jobs (uploads, exports) whose worker died mid-run: queued again (core.jobs).
-    "batch-imports-recover-stalled": {
-        "task": "annotation_server.batches.tasks.batch_import_recover_task",
-        "schedule": 300.0,
-    },
-    "exports-recover-stalled": {
-        "task": "annotation_server.exports.tasks.export_recover_task",
+    # Background jobs of every kind (uploads, exports, ...) whose worker died or whose message
+    # was lost: queued again (core/jobs/recovery.py).
+    "jobs-recover-stalled": {
+        "task": "annotation_server.core.tasks.job_recover_task",
         "schedule": 300.0,
     },
 }

@@ -29,7 +29,7 @@ class TokenObtainApi(APIView):
         request=InputSerializer,
         responses={
             200: inline_serializer("TokenOut", {"token": serializers.CharField()}),
-            **error_responses(400, 429),
+            **error_responses(400, 415, 429),
         },
     )
     def post(self, request):

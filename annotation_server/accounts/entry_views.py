@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from annotation_server.accounts import entry, lockout
 from annotation_server.core.exceptions import ApplicationError, NotFoundError
+from annotation_server.core.openapi import error_responses
 
 WORK_URL = "/work/"
 
@@ -136,7 +137,8 @@ class EntryStatusApi(APIView):
                     "completion_url": serializers.CharField(allow_null=True),
                     "finish_url": serializers.CharField(),
                 },
-            )
+            ),
+            **error_responses(401, 403, 404),
         }
     )
     def get(self, request):

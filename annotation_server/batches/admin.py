@@ -2,16 +2,18 @@ import secrets
 
 from django import forms
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from annotation_server.accounts import roles
 from annotation_server.annotations.forms import GoldPairForm
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import job_progress_text
+from annotation_server.core.jobs import job_cancel, job_progress_text
+from annotation_server.core.jobs.models import FINISHED
 
-from . import lifecycle
+from . import import_jobs, lifecycle
+from .admin_import import batch_import_view
 from .models import Batch, BatchImport, Pair
 
 
@@ -107,11 +109,7 @@ class BatchAdmin(admin.ModelAdmin):
             )
 
     def get_urls(self):
-        # The upload page of the batch import (catalog/admin_import.py), at import/.
-        from django.urls import path
-
-        from annotation_server.catalog.admin_import import batch_import_view
-
+        # The upload page of the batch import (admin_import.py), at import/.
         view = self.admin_site.admin_view(batch_import_view)
         return [path("import/", view, name="batches_batch_import"), *super().get_urls()]
 
@@ -123,10 +121,12 @@ class BatchImportAdmin(admin.ModelAdmin):
 
     list_display = ("name", "status", "progress", "batch", "owner", "created_at", "finished_at")
     list_filter = ("status",)
+    actions = ["cancel"]
     readonly_fields = (
         "name",
         "status",
         "progress",
+        "error",
         "batch",
         "overlap",
         "priority",
@@ -163,8 +163,18 @@ class BatchImportAdmin(admin.ModelAdmin):
         return job_progress_text(obj)
 
     def delete_queryset(self, request, queryset):
-        finished = [BatchImport.Status.SUCCEEDED, BatchImport.Status.FAILED]
-        queryset.filter(status__in=finished).delete()
+        queryset.filter(status__in=FINISHED).delete()
+
+    @admin.action(description="Cancel selected imports")
+    def cancel(self, request, queryset):
+        by = request.user.username
+        cancelled = [job for job in queryset if job_cancel(import_jobs.KIND, job.pk, by=by)]
+        self.message_user(
+            request,
+            f"{len(cancelled)} import(s) cancelled; nothing of them is imported. Finished ones "
+            "stay as they are.",
+            messages.SUCCESS if cancelled else messages.WARNING,
+        )
 
 
 @admin.register(Pair)

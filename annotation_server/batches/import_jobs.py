@@ -1,48 +1,40 @@
-"""Admin uploads imported in the background: stage the upload, queue it, run it on a worker.
+"""Admin uploads imported in the background: stage the upload, queue it, import it on a worker
+(a job of the core runner, core.jobs).
 
 A large zip of videos takes minutes to unpack, hash and copy; inside the web request that
 would hold a web thread, meet the proxy's and gunicorn's timeouts, and leave the admin
 staring at a spinning page (or a 502 with the outcome unknown). Here the request only saves
 the uploaded files into a fresh staging folder and records a `BatchImport` row; a Celery
 worker (queue `default`) unpacks the zip safely (catalog/importers/archive.py), runs the same
-`batch_import` as the command line, and writes the outcome to the row, which the admin page
-shows (it reloads itself until the job has finished).
+`batch_import` as the command line, and the runner writes the outcome to the row, which the
+admin page shows (it reloads itself until the job has finished).
 
 All or nothing as before: a refused import lists every problem and writes nothing; the
 staging folder goes when the job ends either way. A worker that dies mid-job leaves the row
-running and the staging folder in place; the task is acknowledged late, so the broker hands
-it to another worker, which starts again from the staged files.
+running and the staging folder in place; the runner's recovery sweep queues it again, and
+the next run starts again from the staged files.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import shutil
 import uuid
-from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
 from annotation_server.batches.models import Batch, BatchImport
 from annotation_server.batches.services import BatchImportError, batch_import
 from annotation_server.catalog.importers.archive import COPY_CHUNK, UNPACKING, extract_zip
-from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
+from annotation_server.catalog.queueing import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import (
-    job_queue,
-    job_recover_stalled,
-    job_row_progress,
-    job_running_alone,
-)
+from annotation_server.core.jobs import JobFailed, JobKind, Progress, job_enqueue
 
-logger = logging.getLogger(__name__)
+KIND = "batch_import"
 
 # Inside a job's staging folder: the uploaded zip and manifest as received (the manifest in
 # a folder of its own, so no manifest name can take the zip's place), and, while the job
@@ -110,7 +102,7 @@ def batch_import_start(
                 target=job,
                 details={"name": name, "manifest": manifest_name, "videos": job.videos_name},
             )
-            transaction.on_commit(partial(_queue, job.pk))
+            job_enqueue(KIND, job.pk)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -134,72 +126,22 @@ def _save(upload: BinaryIO, path: Path) -> None:
             shutil.copyfileobj(upload, out, COPY_CHUNK)
 
 
-def _queue(job_pk: int, *, resend: bool = False) -> None:
-    from .tasks import batch_import_task
-
-    def fail(reason: str) -> None:
-        job = BatchImport.objects.get(pk=job_pk)
-        _finish(job, BatchImport.Status.FAILED, problems=[f"{reason} Upload the files again."])
-        shutil.rmtree(staging_folder(job), ignore_errors=True)  # no job will ever read it
-
-    job_queue(batch_import_task, job_pk, what="batch import", fail=None if resend else fail)
-
-
-def batch_import_execute(*, job_id: int) -> BatchImport:
-    """Run a recorded import job (the Celery task's body). Safe to run again after a worker
-    died: a finished job is left alone, an interrupted one starts again from its staging. A
-    job another worker is still running (the broker redelivers tasks unacknowledged after
-    CELERY_VISIBILITY_TIMEOUT, also long-running ones) is left to that worker."""
-    with job_running_alone("batch_import", job_id) as alone:
-        job = BatchImport.objects.get(pk=job_id)
-        if job.finished or not alone:
-            return job
-        return _execute(job)
-
-
-def batch_import_recover_stalled() -> dict[str, list[int]]:
-    """Import jobs whose worker died mid-run start again from their staged upload, or fail
-    (staging removed) after STALLED_MAX_ATTEMPTS starts (core.jobs.job_recover_stalled)."""
-
-    def give_up(job: BatchImport, reason: str) -> None:
-        _finish(job, BatchImport.Status.FAILED, problems=[f"{reason} Upload the files again."])
-        shutil.rmtree(staging_folder(job), ignore_errors=True)
-
-    return job_recover_stalled(BatchImport, "batch_import", queue=_queue, give_up=give_up)
-
-
-def _execute(job: BatchImport) -> BatchImport:
+def batch_import_work(job: BatchImport, report: Progress) -> dict:
+    """The job's work: unpack the staged upload, import it, remove the staging folder. A
+    refused import fails the job with every problem (JobFailed); nothing is imported."""
     folder = staging_folder(job)
     if not (folder / MANIFEST_DIR / job.manifest_name).is_file():
-        return _finish(
-            job,
-            BatchImport.Status.FAILED,
-            problems=["The staged upload is gone (staging folder removed?); upload it again."],
-        )
-    BatchImport.objects.filter(pk=job.pk).update(
-        status=BatchImport.Status.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=timezone.now(),
-        progress_stage=UNPACKING,
-        progress_done=0,
-        progress_total=0,
-    )
+        raise JobFailed("The staged upload is gone (staging folder removed?); upload it again.")
     try:
-        result = _import_staged(job, folder)
+        result = _import_staged(job, folder, report)
     except BatchImportError as exc:
-        return _finish(job, BatchImport.Status.FAILED, problems=exc.errors["issues"])
+        issues = exc.errors["issues"]
+        raise JobFailed(
+            f"The import was refused with {len(issues)} problem(s); nothing was imported.",
+            problems=issues,
+        ) from exc
     except ApplicationError as exc:
-        return _finish(job, BatchImport.Status.FAILED, problems=[exc.message])
-    except Exception as exc:
-        logger.exception("batch import %s failed", job.pk)
-        return _finish(
-            job,
-            BatchImport.Status.FAILED,
-            problems=[
-                f"The import stopped with an internal error ({type(exc).__name__}: {exc}); "
-                "nothing was imported. See the worker log, then upload the files again."
-            ],
-        )
+        raise JobFailed(f"{exc.message} Nothing was imported.") from exc
     finally:
         # The import copied what it keeps into media storage; the staged upload goes.
         shutil.rmtree(folder, ignore_errors=True)
@@ -214,14 +156,13 @@ def _execute(job: BatchImport) -> BatchImport:
     waiting = videos_waiting_for_queue(video_pks=result.transcodes_queued)
     if waiting:
         summary["warning"] = unqueued_message(waiting)
-    return _finish(job, BatchImport.Status.SUCCEEDED, batch=result.batch, summary=summary)
+    return {"batch": result.batch, "summary": summary}
 
 
-def _import_staged(job: BatchImport, folder: Path):
+def _import_staged(job: BatchImport, folder: Path, report: Progress):
     unpacked = folder / UNPACKED
     shutil.rmtree(unpacked, ignore_errors=True)  # left by an interrupted run: start again
     unpacked.mkdir()
-    report = job_row_progress(BatchImport, job.pk)
     zip_path = folder / UPLOADED_ZIP
     if zip_path.is_file():
         issues = extract_zip(
@@ -233,7 +174,8 @@ def _import_staged(job: BatchImport, folder: Path):
         )
         if issues:
             raise BatchImportError(issues)
-    # Beside the videos, as before the jobs (a zip member of the same name gives way).
+    # Beside the videos, where the manifest's relative paths point (a zip member of the same
+    # name gives way).
     manifest = unpacked / job.manifest_name
     if manifest.is_dir():
         shutil.rmtree(manifest)
@@ -249,9 +191,16 @@ def _import_staged(job: BatchImport, folder: Path):
     )
 
 
-def _finish(job: BatchImport, status: str, **fields) -> BatchImport:
-    BatchImport.objects.filter(pk=job.pk).update(
-        status=status, progress_stage="done", finished_at=timezone.now(), **fields
-    )
-    job.refresh_from_db()
-    return job
+def _discard(job: BatchImport) -> None:
+    shutil.rmtree(staging_folder(job), ignore_errors=True)  # no run will ever read it
+
+
+BATCH_IMPORT_JOB = JobKind(
+    name=KIND,
+    model=BatchImport,
+    work=batch_import_work,
+    label="import",
+    again="Upload the files again.",
+    discard=_discard,
+    first_stage=UNPACKING,
+)

@@ -10,7 +10,7 @@ from django.db.models.functions import Greatest, Least
 
 from annotation_server.catalog.models import Prompt, Video
 from annotation_server.core.domains import DomainPositiveIntegerField
-from annotation_server.core.jobs import JobProgress, JobStatus
+from annotation_server.core.jobs import Job
 from annotation_server.core.models import TimeStampedModel
 
 
@@ -173,14 +173,13 @@ class Pair(models.Model):
         return self.pair_id
 
 
-class BatchImport(JobProgress, TimeStampedModel):
+class BatchImport(Job):
     """An admin upload (manifest + zip of videos) imported as a batch by a Celery worker.
 
     The web request only stores the upload in its own staging folder and records this row;
     the worker unpacks, checks and imports it (batches/import_jobs.py) and writes the outcome
-    here: the new batch, or every problem found (then nothing was imported)."""
-
-    Status = JobStatus
+    here: the new batch, or why it failed and every problem found (then nothing was
+    imported)."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -188,9 +187,6 @@ class BatchImport(JobProgress, TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="batch_imports",
-    )
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     # What the admin asked for (the new batch's name and settings).
     name = models.CharField(max_length=128)
@@ -206,30 +202,16 @@ class BatchImport(JobProgress, TimeStampedModel):
     batch = models.ForeignKey(
         Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
     )
+    # Every problem of a refused import, one line each (file:line: field: message).
     problems = models.JSONField(default=list, blank=True)
-    summary = models.JSONField(default=dict, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["pending", "running", "succeeded", "failed"]),
-                name="batch_import_status_valid",
-            ),
+            *Job.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(staging__regex=r"^[0-9a-f]{32}$"), name="batch_import_staging_hex"
-            ),
-            models.CheckConstraint(
-                condition=~Q(status="failed") | ~Q(problems=[]),
-                name="batch_import_failed_says_why",
             ),
         ]
 
     def __str__(self) -> str:
         return f"import of {self.name!r} ({self.status})"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -4,7 +4,7 @@ from annotation_server import taxonomy
 from annotation_server.accounts import roles
 from annotation_server.core.exceptions import ApplicationError
 
-from . import services
+from . import queueing
 from .forms import PromptLabelsForm
 from .models import Prompt, Video
 
@@ -72,12 +72,12 @@ class VideoAdmin(admin.ModelAdmin):
     def retry_transcoding(self, request, queryset):
         pks = list(queryset.values_list("pk", flat=True))
         try:
-            count = services.videos_retry(video_pks=pks)
+            count = queueing.videos_retry(video_pks=pks)
         except ApplicationError as exc:
             self.message_user(request, exc.message, level=messages.WARNING)
             return
-        waiting = services.videos_waiting_for_queue(video_pks=pks)
+        waiting = queueing.videos_waiting_for_queue(video_pks=pks)
         if waiting:
-            self.message_user(request, services.unqueued_message(waiting), level=messages.WARNING)
+            self.message_user(request, queueing.unqueued_message(waiting), level=messages.WARNING)
             return
         self.message_user(request, f"{count} video(s) queued for transcoding again.")

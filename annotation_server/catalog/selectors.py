@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from annotation_server.accounts import roles
-from annotation_server.assignments.models import Assignment
 from annotation_server.catalog.models import Video
+
+# Who besides reviewers may see a video is decided above the catalog (an annotator holding an
+# assignment on one of its pairs): those layers register a rule here in AppConfig.ready.
+VideoViewerRule = Callable[[Any, Video], bool]
+_viewer_rules: list[VideoViewerRule] = []
+
+
+def video_viewer_rule_register(rule: VideoViewerRule) -> None:
+    """Let `rule(user, video)` grant an active, signed-in user the sight of a video."""
+    if rule not in _viewer_rules:
+        _viewer_rules.append(rule)
 
 
 def video_get_by_uid(uid: uuid.UUID | str) -> Video | None:
@@ -16,15 +28,14 @@ def video_get_by_uid(uid: uuid.UUID | str) -> Video | None:
 
 
 def video_visible_to(user, video: Video) -> bool:
-    """Admins and reviewers see every video; an annotator only the videos of pairs they hold
-    (or held) an assignment for, whatever its status. Anonymous users see nothing."""
+    """Admins and reviewers see every video; anyone else only the videos a registered rule
+    grants them (an annotator: those of pairs they hold or held an assignment for, whatever
+    its status). Anonymous users see nothing."""
     if not user or not user.is_authenticated or not user.is_active:
         return False
     if roles.is_reviewer(user):
         return True
-    return Assignment.objects.filter(
-        Q(pair__video_0=video) | Q(pair__video_1=video), annotator=user
-    ).exists()
+    return any(rule(user, video) for rule in _viewer_rules)
 
 
 def videos_failed() -> QuerySet[Video]:

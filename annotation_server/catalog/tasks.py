@@ -10,7 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from annotation_server.catalog import services
+from annotation_server.catalog import queueing, services
 from annotation_server.catalog.transcoding import TranscodeTransient
 
 logger = logging.getLogger(__name__)
@@ -60,4 +60,4 @@ def video_transcode_task(self, video_pk: int) -> str | None:
 def video_reset_stale_task() -> int:
     """Periodic sweep (beat): re-queue videos whose worker died while processing them, and
     queue pending videos whose message never reached the broker."""
-    return len(services.videos_reset_stale())
+    return len(queueing.videos_reset_stale())

@@ -6,4 +6,6 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from annotation_server.core import checks  # noqa: F401 - registers deploy checks
+        # checks registers the deploy checks; tasks makes the runner's task known by name in
+        # every process (core/jobs/publish.py queues it by name).
+        from annotation_server.core import checks, tasks  # noqa: F401

@@ -165,7 +165,12 @@ def _value_problem(request) -> str | None:
         return "A cookie holds a NUL character."
     if _has_nul(request.GET.lists()):
         return "The query string holds a NUL character (%00)."
-    if request.method == "POST" and request.content_type in _FORM_TYPES:
+    # The API parses JSON only (a form body there is DRF's 415), so only pages read forms.
+    if (
+        request.method == "POST"
+        and request.content_type in _FORM_TYPES
+        and not request.path.startswith("/api/")
+    ):
         try:
             fields = request.POST
         except OSError:  # the client went away mid-body: CsrfViewMiddleware answers that

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
@@ -14,9 +14,9 @@ from django.utils.html import format_html
 from annotation_server.accounts import roles
 from annotation_server.batches.models import Batch
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import job_progress_text
+from annotation_server.core.jobs import job_cancel, job_progress_text
 
-from . import services
+from . import jobs, services
 from .models import Export
 
 
@@ -53,6 +53,7 @@ class ExportStartForm(forms.ModelForm):
 class ExportAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "status", "progress", "owner", "created_at", "download")
     list_filter = ("status", "kind")
+    actions = ["cancel"]
     readonly_fields = (
         "kind",
         "batch_names",
@@ -115,7 +116,7 @@ class ExportAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        export = services.export_start(
+        export = jobs.export_start(
             owner=request.user,
             kind=data["kind"],
             batch_names=[b.name for b in data.get("batches") or []],
@@ -132,11 +133,22 @@ class ExportAdmin(admin.ModelAdmin):
         pass  # nothing related: the service wrote the row
 
     def delete_model(self, request, obj):
-        services.export_delete(export=obj)
+        jobs.export_delete(export=obj)
 
     def delete_queryset(self, request, queryset):
         for export in queryset:
-            services.export_delete(export=export)
+            jobs.export_delete(export=export)
+
+    @admin.action(description="Cancel selected exports", permissions=["delete"])
+    def cancel(self, request, queryset):
+        cancelled = [
+            e.pk for e in queryset if job_cancel(jobs.KIND, e.pk, by=request.user.username)
+        ]
+        self.message_user(
+            request,
+            f"{len(cancelled)} export(s) cancelled; finished ones stay as they are.",
+            messages.SUCCESS if cancelled else messages.WARNING,
+        )
 
     @admin.display(description="progress")
     def progress(self, obj: Export) -> str:
@@ -169,7 +181,7 @@ class ExportAdmin(admin.ModelAdmin):
         if not roles.is_admin(request.user):
             raise PermissionDenied("Downloading exports needs the admin role.")
         export = Export.objects.filter(pk=pk).first()
-        archive = services.export_result_path(export) if export else None
+        archive = jobs.export_result_path(export) if export else None
         if archive is None:
             raise Http404("This export has no finished result.")
         return FileResponse(

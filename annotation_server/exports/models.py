@@ -6,13 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from annotation_server.core.jobs import JobProgress, JobStatus
-from annotation_server.core.models import TimeStampedModel
+from annotation_server.core.jobs import Job
 
 
-class Export(JobProgress, TimeStampedModel):
-    Status = JobStatus
-
+class Export(Job):
     class Kind(models.TextChoices):
         PREFERENCE = "preference", "Preference pairs (SafeSora)"
         LABEL = "label", "Labelled videos (SafeSora-Label)"
@@ -31,9 +28,6 @@ class Export(JobProgress, TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="exports",
     )
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PREFERENCE)
     # Batch names; empty means every batch.
     batch_names = models.JSONField(default=list, blank=True)
@@ -44,21 +38,13 @@ class Export(JobProgress, TimeStampedModel):
     min_annotations = models.PositiveSmallIntegerField(default=1)
     raw = models.BooleanField(default=False, help_text="Also write annotations.jsonl.")
 
-    summary = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
     # Relative to settings.EXPORT_ROOT: the packed dataset (.tar.gz) once succeeded.
     result_file = models.CharField(max_length=255, blank=True)
     result_size = models.BigIntegerField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["pending", "running", "succeeded", "failed"]),
-                name="export_status_valid",
-            ),
+            *Job.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(kind__in=["preference", "label", "eval", "all"]),
                 name="export_kind_valid",
@@ -70,9 +56,6 @@ class Export(JobProgress, TimeStampedModel):
             models.CheckConstraint(
                 condition=~Q(status="succeeded") | ~Q(result_file=""),
                 name="export_succeeded_has_file",
-            ),
-            models.CheckConstraint(
-                condition=~Q(status="failed") | ~Q(error=""), name="export_failed_has_error"
             ),
         ]
 

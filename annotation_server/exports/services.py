@@ -1,41 +1,26 @@
-"""Export services: `export_run` (used by the command and by admin jobs) and the job lifecycle."""
+"""Writing SafeSora datasets: `export_run`, used by the command line and by export jobs
+(exports/jobs.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-import shutil
 from collections import Counter
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
-from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.core.jobs import (
-    Progress,
-    job_queue,
-    job_recover_stalled,
-    job_row_progress,
-    job_running_alone,
-)
+from annotation_server.core.jobs import Progress
 
 from . import selectors
 from .aggregation import DECISION_KEYS
 from .dataset import ITEMS, Judgements, Selection, item_count, judgements_collect
-from .files import VideoPlacer, atomic_directory, remove_incomplete, tar_folder, tar_videos
-from .models import Export
+from .files import VideoPlacer, atomic_directory, tar_videos
 from .safesora import KINDS
 from .writers import GzipJsonListWriter, JsonLinesWriter
-
-logger = logging.getLogger(__name__)
 
 VIDEO_MODES = ("none", "copy", "link")
 SKIP_FILE_MISSING = "video file missing"
@@ -202,167 +187,3 @@ def _write_raw(path: Path, selection: Selection) -> int:
                 }
             )
     return writer.count
-
-
-# --- Export jobs (admin) -----------------------------------------------------------------------
-
-
-def export_start(
-    *,
-    owner,
-    kind: str,
-    batch_names: Sequence[str] = (),
-    test_fraction: float = 0.1,
-    seed: int = 0,
-    videos: str = "none",
-    tar_videos: bool = False,
-    min_annotations: int = 1,
-    raw: bool = False,
-) -> Export:
-    """Record an export job and queue it on Celery (after commit). Options are checked now so
-    the admin hears about a typo at once, not from a failed job."""
-    export_options_check(
-        kind=kind,
-        batch_names=batch_names,
-        test_fraction=test_fraction,
-        videos=videos,
-        tar=tar_videos,
-        min_annotations=min_annotations,
-    )
-    with transaction.atomic():
-        export = Export.objects.create(
-            owner=owner,
-            kind=kind,
-            batch_names=list(batch_names),
-            test_fraction=test_fraction,
-            seed=seed,
-            videos=videos,
-            tar_videos=tar_videos,
-            min_annotations=min_annotations,
-            raw=raw,
-        )
-        audit_record(
-            actor=owner,
-            verb="export.start",
-            target=export,
-            details={"kind": kind, "batches": list(batch_names), "videos": videos, "raw": raw},
-        )
-        transaction.on_commit(partial(_export_queue, export.pk))
-    return export
-
-
-def _export_queue(export_pk: int, *, resend: bool = False) -> None:
-    from .tasks import export_run_task
-
-    def fail(reason: str) -> None:
-        _fail(export_pk, f"{reason} Start the export again once it is back.", only_pending=True)
-
-    job_queue(export_run_task, export_pk, what="export", fail=None if resend else fail)
-
-
-def export_recover_stalled() -> dict[str, list[int]]:
-    """Exports whose worker died mid-run start again, or fail after
-    core.jobs.STALLED_MAX_ATTEMPTS starts (core.jobs.job_recover_stalled)."""
-
-    def give_up(export: Export, reason: str) -> None:
-        _fail(export.pk, f"{reason} Start the export again.")
-        remove_incomplete(*_job_paths(export.pk))
-
-    return job_recover_stalled(Export, "export", queue=_export_queue, give_up=give_up)
-
-
-def export_execute(*, export_id: int) -> Export:
-    """Run a recorded job: progress goes to the row; the dataset is packed as one .tar.gz
-    under EXPORT_ROOT. Safe to run again after a worker died (acks_late redelivery); a job
-    another worker is still running is left to it (core.jobs.job_running_alone)."""
-    with job_running_alone("export", export_id) as alone:
-        export = Export.objects.get(pk=export_id)
-        if export.status in (Export.Status.SUCCEEDED, Export.Status.FAILED) or not alone:
-            return export
-        return _export_execute(export)
-
-
-def _job_paths(export_pk: int) -> tuple[Path, Path]:
-    """(the dataset folder, the .tar.gz) of an export job under EXPORT_ROOT."""
-    root = Path(settings.EXPORT_ROOT)
-    return root / f"export-{export_pk}", root / f"export-{export_pk}.tar.gz"
-
-
-def _fail(export_pk: int, message: str, *, only_pending: bool = False) -> None:
-    rows = Export.objects.filter(pk=export_pk)
-    if only_pending:
-        rows = rows.filter(status=Export.Status.PENDING)
-    rows.update(status=Export.Status.FAILED, error=message, finished_at=timezone.now())
-
-
-def _export_execute(export: Export) -> Export:
-    folder, archive = _job_paths(export.pk)
-    remove_incomplete(folder, archive)  # of a run whose worker died
-    Export.objects.filter(pk=export.pk).update(
-        status=Export.Status.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=timezone.now(),
-        error="",
-        progress_done=0,
-    )
-    try:
-        summary = export_run(
-            out=folder,
-            kind=export.kind,
-            batch_names=export.batch_names,
-            test_fraction=export.test_fraction,
-            seed=export.seed,
-            videos=export.videos,
-            tar=export.tar_videos,
-            min_annotations=export.min_annotations,
-            raw=export.raw,
-            force=True,
-            progress=job_row_progress(Export, export.pk),
-        )
-        tar_folder(folder, archive)
-    except Exception as error:
-        message = (
-            error.message
-            if isinstance(error, ApplicationError)
-            else (
-                f"The export stopped with an internal error ({type(error).__name__}: {error}); "
-                "see the worker log."
-            )
-        )
-        _fail(export.pk, message)
-        if not isinstance(error, ApplicationError):
-            logger.exception("export %s failed", export.pk)
-        export.refresh_from_db()
-        return export
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    summary["out"] = archive.name
-    Export.objects.filter(pk=export.pk).update(
-        status=Export.Status.SUCCEEDED,
-        summary=summary,
-        result_file=archive.name,
-        result_size=archive.stat().st_size,
-        finished_at=timezone.now(),
-        progress_stage="done",
-    )
-    export.refresh_from_db()
-    return export
-
-
-def export_result_path(export: Export) -> Path | None:
-    """The finished archive on disk, or None; never a path outside EXPORT_ROOT."""
-    if export.status != Export.Status.SUCCEEDED or not export.result_file:
-        return None
-    root = Path(settings.EXPORT_ROOT).resolve()
-    path = (root / export.result_file).resolve()
-    if path.parent != root or not path.is_file():
-        return None
-    return path
-
-
-def export_delete(*, export: Export) -> None:
-    """Delete a job row and its archive (the archive holds every answer: don't leave it)."""
-    path = export_result_path(export)
-    export.delete()
-    if path is not None:
-        path.unlink(missing_ok=True)

@@ -37,7 +37,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from annotation_server.catalog import services, transcoding  # noqa: E402
+from annotation_server.catalog import queueing, services, transcoding  # noqa: E402
 from annotation_server.catalog.models import Prompt, Video  # noqa: E402
 from annotation_server.catalog.tasks import video_transcode_task  # noqa: E402
 from annotation_server.catalog.transcoding import commands, runner  # noqa: E402
@@ -141,11 +141,11 @@ def bench_throughput(prompt: Prompt, clip: Path, concurrency: int) -> float:
     try:
         # Wait for the pool by round-tripping one clip, then time a fresh set.
         warm = new_video(prompt, clip)
-        services.videos_enqueue_transcode([warm.pk])
+        queueing.videos_enqueue_transcode([warm.pk])
         _wait([warm.pk])
         videos = [new_video(prompt, clip) for _ in range(THROUGHPUT_CLIPS)]
         start = time.perf_counter()
-        services.videos_enqueue_transcode([v.pk for v in videos])
+        queueing.videos_enqueue_transcode([v.pk for v in videos])
         _wait([v.pk for v in videos])
         elapsed = time.perf_counter() - start
     finally:

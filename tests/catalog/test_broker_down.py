@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation_server.accounts import roles
-from annotation_server.catalog import services
+from annotation_server.catalog import queueing, services
 from annotation_server.catalog.models import Video
 from tests.catalog.importing import clip, prompt_line, write_manifest
 from tests.catalog.transcode_corpus import media_root, pending_video  # noqa: F401
@@ -46,21 +46,21 @@ def test_videos_imported_while_the_broker_is_down_are_queued_once_it_is_back(
 
     with broker_unreachable(), caplog.at_level(logging.WARNING):
         # Outside a transaction the publish happens at once, as after an import's commit.
-        assert services.videos_enqueue_transcode([first.pk, second.pk]) == 2
+        assert queueing.videos_enqueue_transcode([first.pk, second.pk]) == 2
 
     assert "transcoding queue is unreachable" in caplog.text
     assert "2 of 2 video(s) wait as pending" in caplog.text
     statuses = dict(Video.objects.values_list("pk", "status"))
     assert statuses == {first.pk: "pending", second.pk: "pending"}
-    assert services.videos_waiting_for_queue(video_pks=[first.pk, second.pk]) == 2
+    assert queueing.videos_waiting_for_queue(video_pks=[first.pk, second.pk]) == 2
 
     # A sweep right away leaves them alone: a publish may still be under way.
     celery_worker_factory()
-    assert services.videos_reset_stale() == []
+    assert queueing.videos_reset_stale() == []
 
-    _age([first, second], services.UNQUEUED_GRACE_S + 60)
-    assert sorted(services.videos_reset_stale()) == sorted([first.pk, second.pk])
-    assert services.videos_waiting_for_queue(video_pks=[first.pk, second.pk]) == 0
+    _age([first, second], queueing.UNQUEUED_GRACE_S + 60)
+    assert sorted(queueing.videos_reset_stale()) == sorted([first.pk, second.pk])
+    assert queueing.videos_waiting_for_queue(video_pks=[first.pk, second.pk]) == 0
     wait_until(
         lambda: (
             not Video.objects.filter(status=Video.Status.PENDING).exists()
@@ -72,19 +72,19 @@ def test_videos_imported_while_the_broker_is_down_are_queued_once_it_is_back(
         video.refresh_from_db()
         assert video.status == Video.Status.READY, video.failure_reason
     # Queued once: the next sweep finds nothing to do.
-    assert services.videos_reset_stale() == []
+    assert queueing.videos_reset_stale() == []
 
 
 def test_a_queued_video_waiting_its_turn_is_not_queued_twice(media_root, settings):  # noqa: F811
     waiting = pending_video(media_root, "landscape.mp4")
     try:
-        services.videos_enqueue_transcode([waiting.pk])  # the real broker takes it (no worker)
+        queueing.videos_enqueue_transcode([waiting.pk])  # the real broker takes it (no worker)
         waiting.refresh_from_db()
         assert waiting.queued_at is not None
 
-        _age([waiting], services.UNQUEUED_GRACE_S + 3600)  # a long backlog
+        _age([waiting], queueing.UNQUEUED_GRACE_S + 3600)  # a long backlog
 
-        assert services.videos_reset_stale() == []
+        assert queueing.videos_reset_stale() == []
     finally:
         _purge_queues(settings.CELERY_BROKER_URL)  # no later worker gets this message
 

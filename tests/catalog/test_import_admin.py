@@ -16,6 +16,7 @@ from annotation_server.accounts import roles
 from annotation_server.batches import import_jobs
 from annotation_server.batches.models import Batch, BatchImport
 from annotation_server.catalog.models import Video
+from annotation_server.core.jobs import job_execute
 
 from .importing import SAMPLES, db_counts, media, stored_files
 
@@ -73,7 +74,7 @@ def _post_and_run(client, capture, manifest: bytes, archive: bytes, name="upload
     job = BatchImport.objects.get(name=name)
     assert response["Location"] == reverse("admin:batches_batchimport_change", args=[job.pk])
     assert len(callbacks) == 1  # the job is queued once the upload is committed
-    import_jobs.batch_import_execute(job_id=job.pk)
+    job_execute(import_jobs.KIND, job.pk)
     return response, client.get(response["Location"])
 
 
@@ -97,7 +98,7 @@ def test_admin_uploads_manifest_and_zip_into_a_batch(
     assert "Waiting for a worker" in waiting and 'http-equiv="refresh"' in waiting
     assert len(callbacks) == 1
 
-    job = import_jobs.batch_import_execute(job_id=job.pk)
+    job = job_execute(import_jobs.KIND, job.pk)
     batch = Batch.objects.get(name="uploaded")
     assert (job.status, job.batch, job.summary["pairs"]) == ("succeeded", batch, 1)
     assert (batch.overlap, batch.priority, batch.pairs.count()) == (2, 1, 1)
@@ -108,7 +109,7 @@ def test_admin_uploads_manifest_and_zip_into_a_batch(
     assert reverse("admin:batches_batch_change", args=[batch.pk]) in page
     assert "imported with 1 pair;" in page and 'http-equiv="refresh"' not in page
     # Running the job again (a redelivered task) changes nothing.
-    assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
+    assert job_execute(import_jobs.KIND, job.pk).status == "succeeded"
     assert Batch.objects.count() == 1
     listing = admin_client.get(reverse("admin:batches_batch_changelist"))
     assert reverse(URL).encode() in listing.content
@@ -214,7 +215,7 @@ def test_admin_uploads_a_safesora_config_and_its_videos(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client_.post(reverse(URL), safesora_upload("safesora-upload"))
     assert response.status_code == 302 and len(callbacks) == 1
-    job = import_jobs.batch_import_execute(job_id=BatchImport.objects.get().pk)
+    job = job_execute(import_jobs.KIND, BatchImport.objects.get().pk)
     assert job.status == "succeeded", job.problems
     batch = Batch.objects.get(name="safesora-upload")
     assert sorted(batch.pairs.values_list("pair_id", flat=True)) == [

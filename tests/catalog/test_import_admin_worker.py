@@ -13,8 +13,14 @@ from django.urls import reverse
 from annotation_server.accounts import roles
 from annotation_server.batches import import_jobs
 from annotation_server.batches.models import Batch, BatchImport
-from annotation_server.batches.tasks import batch_import_recover_task
-from annotation_server.core.jobs import STALLED_MAX_ATTEMPTS, job_lock_key
+from annotation_server.core.jobs import (
+    STALLED_MAX_ATTEMPTS,
+    job_execute,
+    job_lock_key,
+    job_recover_stalled,
+    runner,
+)
+from annotation_server.core.tasks import job_recover_task
 from tests.celery_worker import broker_unreachable, job_held_elsewhere, table_locked, wait_until
 
 from .importing import media
@@ -73,8 +79,8 @@ def test_an_upload_while_the_broker_is_down_fails_with_a_reason(make_user, setti
         job = _start(make_user, name="never-queued", videos=None)
     job.refresh_from_db()
     assert job.status == "failed" and job.finished_at is not None
-    assert "broker (CELERY_BROKER_URL) was unreachable" in job.problems[0]
-    assert "Upload the files again" in job.problems[0]
+    assert "broker (CELERY_BROKER_URL) was unreachable" in job.error
+    assert "Upload the files again" in job.error
     assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []  # nothing left behind on disk
     assert not Batch.objects.exists()
 
@@ -109,7 +115,7 @@ def test_a_large_upload_is_moved_into_staging_not_copied(
         job = _start(make_user, name="large", videos=upload)
     upload.close()  # what Django does at the end of the request: no error for the moved file
     assert not Path(temporary).exists()
-    job = import_jobs.batch_import_execute(job_id=job.pk)
+    job = job_execute(import_jobs.KIND, job.pk)
     assert job.status == "succeeded", job.problems
     assert Batch.objects.get(name="large").pairs.count() == 1
 
@@ -128,7 +134,7 @@ def test_a_job_interrupted_mid_way_starts_again_from_its_staged_upload(
     (half / "a.mp4").write_bytes(b"trunc")  # cut off mid-write
     BatchImport.objects.filter(pk=job.pk).update(status="running", progress_stage="unpacking")
 
-    job = import_jobs.batch_import_execute(job_id=job.pk)
+    job = job_execute(import_jobs.KIND, job.pk)
     assert job.status == "succeeded", job.problems
     stored = sorted(p.read_bytes() for p in media.rglob("*") if p.is_file())
     assert stored == [b"a", b"b"]
@@ -142,13 +148,13 @@ def test_a_job_another_worker_is_running_is_left_to_it(make_user, settings, tmp_
     settings.IMPORT_STAGING_ROOT = tmp_path / "staging"
     job = _start(make_user, name="once")  # queued too: no worker runs in this test
     with job_held_elsewhere("batch_import", job.pk):
-        second = import_jobs.batch_import_execute(job_id=job.pk)
+        second = job_execute(import_jobs.KIND, job.pk)
         assert second.status == "pending" and not Batch.objects.exists()
         staged = import_jobs.staging_folder(job)
         assert (staged / import_jobs.UPLOADED_ZIP).is_file()  # the upload untouched
         assert (staged / import_jobs.MANIFEST_DIR / "manifest.jsonl").is_file()
     # The first worker died (its lock went with its connection): the next delivery imports.
-    assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
+    assert job_execute(import_jobs.KIND, job.pk).status == "succeeded"
     assert Batch.objects.get(name="once").pairs.count() == 1
 
 
@@ -166,7 +172,7 @@ def test_a_job_whose_worker_was_killed_is_queued_again_and_imported(
         first = celery_worker_factory(IMPORT_STAGING_ROOT=settings.IMPORT_STAGING_ROOT)
         wait_until(lambda: BatchImport.objects.get(pk=job.pk).status == "running", what="start")
         # While its worker runs it, the sweep leaves the job alone.
-        assert import_jobs.batch_import_recover_stalled() == {
+        assert job_recover_stalled(import_jobs.KIND) == {
             "resent": [],
             "requeued": [],
             "failed": [],
@@ -177,7 +183,7 @@ def test_a_job_whose_worker_was_killed_is_queued_again_and_imported(
     assert BatchImport.objects.get(pk=job.pk).status == "running"  # and nobody will finish it
 
     celery_worker_factory(IMPORT_STAGING_ROOT=settings.IMPORT_STAGING_ROOT)
-    batch_import_recover_task.delay()  # what beat sends every five minutes
+    job_recover_task.delay()  # what beat sends every five minutes
     wait_until(lambda: BatchImport.objects.get(pk=job.pk).finished, what="the import")
     job.refresh_from_db()
     assert job.status == "succeeded" and job.attempts == 2, job.problems
@@ -250,7 +256,7 @@ def test_a_stalled_job_waits_for_a_worker_again_and_its_page_says_why(
     job = _start(make_user, name="stalled")  # queued; no worker runs in this test
     BatchImport.objects.filter(pk=job.pk).update(status="running", attempts=1)
 
-    assert import_jobs.batch_import_recover_stalled() == {
+    assert job_recover_stalled(import_jobs.KIND) == {
         "resent": [],
         "requeued": [job.pk],
         "failed": [],
@@ -260,13 +266,13 @@ def test_a_stalled_job_waits_for_a_worker_again_and_its_page_says_why(
     client.force_login(make_user(roles.ADMIN))
     page = client.get(reverse("admin:batches_batchimport_change", args=[job.pk])).content
     assert b"Waiting for a worker (restarting: its worker stopped)" in page
-    assert import_jobs.batch_import_recover_stalled() == {
+    assert job_recover_stalled(import_jobs.KIND) == {
         "resent": [],
         "requeued": [],
         "failed": [],
     }
     # The queued task's run: the import, from the staged upload.
-    job = import_jobs.batch_import_execute(job_id=job.pk)
+    job = job_execute(import_jobs.KIND, job.pk)
     assert job.status == "succeeded" and job.attempts == 2, job.problems
 
 
@@ -274,11 +280,13 @@ def test_beat_runs_the_stalled_job_sweeps():
     from django.conf import settings as django_settings
 
     from annotation_server.celery import app
-    from annotation_server.exports.tasks import export_recover_task
+    from annotation_server.core.jobs import job_kind
 
     scheduled = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
-    for task in (batch_import_recover_task, export_recover_task):
-        assert task.name in scheduled and task.name in app.tasks
+    assert job_recover_task.name in scheduled and job_recover_task.name in app.tasks
+    # The one sweep covers both kinds of admin job.
+    assert job_kind("batch_import").model is BatchImport
+    assert job_kind("export").model.__name__ == "Export"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -287,17 +295,17 @@ def test_a_job_whose_worker_keeps_dying_fails_and_says_so(make_user, settings, t
     job = _start(make_user, name="doomed")  # queued; no worker runs in this test
     BatchImport.objects.filter(pk=job.pk).update(status="running", attempts=STALLED_MAX_ATTEMPTS)
 
-    assert import_jobs.batch_import_recover_stalled() == {
+    assert job_recover_stalled(import_jobs.KIND) == {
         "resent": [],
         "requeued": [],
         "failed": [job.pk],
     }
     job.refresh_from_db()
     assert job.status == "failed" and job.finished_at is not None
-    assert f"worker stopped {STALLED_MAX_ATTEMPTS} times" in job.problems[0]
-    assert "Upload the files again" in job.problems[0]
+    assert f"worker stopped {STALLED_MAX_ATTEMPTS} times" in job.error
+    assert "Upload the files again" in job.error
     assert list(settings.IMPORT_STAGING_ROOT.iterdir()) == []  # the upload goes with it
-    assert import_jobs.batch_import_recover_stalled() == {
+    assert job_recover_stalled(import_jobs.KIND) == {
         "resent": [],
         "requeued": [],
         "failed": [],
@@ -319,9 +327,9 @@ def test_the_job_reports_its_progress_on_its_page(
         job = _start(make_user, name="watched")
     heard = []
     with mock.patch.object(
-        import_jobs, "job_row_progress", lambda model, pk: lambda *a: heard.append(a)
+        runner, "job_row_progress", lambda model, pk: lambda *a: heard.append(a)
     ):
-        assert import_jobs.batch_import_execute(job_id=job.pk).status == "succeeded"
+        assert job_execute(import_jobs.KIND, job.pk).status == "succeeded"
     assert heard[:6] == [
         ("unpacking the zip", 0, 2),
         ("unpacking the zip", 1, 2),

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from annotation_server.accounts import roles
 from annotation_server.batches.models import Batch
-from annotation_server.catalog import services
+from annotation_server.batches.processing import batch_refresh_processing_status
+from annotation_server.catalog import queueing, services
 from annotation_server.catalog.models import Video
 from tests.catalog.transcode_corpus import media_root, pending_video  # noqa: F401
 from tests.factories import BatchFactory, PairFactory, VideoFactory
@@ -54,7 +55,7 @@ def test_published_batch_is_left_alone(media_root):  # noqa: F811
 def test_batch_refresh_service_moves_a_finished_batch(media_root):  # noqa: F811
     batch = BatchFactory(status=Batch.Status.PROCESSING)
     PairFactory(batch=batch)  # factory videos are ready
-    assert services.batch_refresh_processing_status(batch_pk=batch.pk) == Batch.Status.READY
+    assert batch_refresh_processing_status(batch_pk=batch.pk) == Batch.Status.READY
 
 
 @pytest.mark.django_db
@@ -73,7 +74,7 @@ def test_retry_brings_a_failed_video_and_its_pairs_back(
 
     settings.VIDEO_MAX_DURATION_S = 60  # the admin raised the limit
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        assert services.videos_retry(video_pks=[video.pk]) == 1
+        assert queueing.videos_retry(video_pks=[video.pk]) == 1
     assert len(queued) == 1
     video.refresh_from_db()
     assert (video.status, video.failure_reason, video.attempts) == ("pending", "", 0)
@@ -91,7 +92,7 @@ def test_retry_of_videos_that_did_not_fail_is_refused(media_root):  # noqa: F811
 
     video = pending_video(media_root, "landscape.mp4")
     with pytest.raises(ApplicationError, match="only failed videos can be retried"):
-        services.videos_retry(video_pks=[video.pk])
+        queueing.videos_retry(video_pks=[video.pk])
 
 
 @pytest.mark.django_db

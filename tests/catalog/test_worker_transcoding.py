@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from annotation_server.batches.models import Batch, Pair
-from annotation_server.catalog import services
+from annotation_server.catalog import queueing
 from annotation_server.catalog.models import Video
 from tests.catalog.transcode_corpus import decoded_frames, media_root, pending_video  # noqa: F401
 from tests.celery_worker import wait_until
@@ -34,7 +34,7 @@ def test_mixed_batch_through_the_queue(celery_worker_factory, media_root):  # no
     for index, video in enumerate(videos[1:], start=1):
         PairFactory(batch=batch, prompt=first.prompt, video_0=videos[index - 1], video_1=video)
 
-    assert services.videos_enqueue_transcode(v.pk for v in videos) == len(videos)
+    assert queueing.videos_enqueue_transcode(v.pk for v in videos) == len(videos)
     wait_until(lambda: _all_done([v.pk for v in videos]), what="the batch's videos")
 
     outcome = {
@@ -63,7 +63,7 @@ def test_worker_killed_mid_transcode_leaves_the_video_to_be_done_again(
     # A slow preset on a longer 720p clip keeps the first worker busy long enough to kill it.
     slow = celery_worker_factory(VIDEO_RENDITION_PRESET="veryslow", CELERY_VISIBILITY_TIMEOUT=3)
     video = pending_video(media_root, "long_720p.mp4")
-    services.videos_enqueue_transcode([video.pk])
+    queueing.videos_enqueue_transcode([video.pk])
     wait_until(
         lambda: Video.objects.filter(pk=video.pk, status=Video.Status.PROCESSING).exists(),
         what="the transcode to start",
@@ -98,7 +98,7 @@ def test_sweep_requeues_videos_stuck_in_processing(media_root, celery_worker):  
         status=Video.Status.PROCESSING, status_changed_at=timezone.now()
     )
 
-    assert services.videos_reset_stale(stale_after_s=600) == [video.pk]
+    assert queueing.videos_reset_stale(stale_after_s=600) == [video.pk]
 
     wait_until(lambda: _all_done([video.pk]), what="the swept video to be transcoded")
     video.refresh_from_db()
@@ -116,7 +116,7 @@ def test_soft_time_limit_fails_the_video_and_stops_ffmpeg(
     settings.VIDEO_TRANSCODE_TIME_LIMIT = 60
     celery_worker_factory(VIDEO_RENDITION_PRESET="veryslow")
     video = pending_video(media_root, "long_720p.mp4")
-    services.videos_enqueue_transcode([video.pk])
+    queueing.videos_enqueue_transcode([video.pk])
     wait_until(lambda: _all_done([video.pk]), what="the time limit to end the transcode")
     video.refresh_from_db()
     assert video.status == Video.Status.FAILED

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from annotation_server.accounts import roles
 from annotation_server.catalog.models import Prompt
 from annotation_server.core.models import AuditEvent
-from annotation_server.exports.services import export_start
+from annotation_server.exports.jobs import export_start
 from annotation_server.taxonomy import harm_label
 
 

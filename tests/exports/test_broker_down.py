@@ -12,13 +12,14 @@ import pytest
 import redis
 
 from annotation_server.accounts import roles
-from annotation_server.core.jobs import PENDING_RESEND_AFTER, RESENT_STAGE
-from annotation_server.exports.models import Export
-from annotation_server.exports.services import (
-    export_execute,
-    export_recover_stalled,
-    export_start,
+from annotation_server.core.jobs import (
+    PENDING_RESEND_AFTER,
+    RESENT_STAGE,
+    job_execute,
+    job_recover_stalled,
 )
+from annotation_server.exports.jobs import KIND, export_start
+from annotation_server.exports.models import Export
 from tests.celery_worker import broker_unreachable, job_held_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit runs as in a real request
@@ -45,10 +46,10 @@ def test_an_export_another_worker_is_running_is_left_to_it(make_user, settings, 
     export = export_start(owner=make_user(roles.ADMIN), kind="eval")
 
     with job_held_elsewhere("export", export.pk):
-        second = export_execute(export_id=export.pk)
+        second = job_execute(KIND, export.pk)
         assert second.status == Export.Status.PENDING and second.started_at is None
         assert not settings.EXPORT_ROOT.exists() or not any(settings.EXPORT_ROOT.iterdir())
-    ran = export_execute(export_id=export.pk)
+    ran = job_execute(KIND, export.pk)
     assert ran.status == Export.Status.SUCCEEDED, ran.error
 
 
@@ -61,23 +62,23 @@ def test_an_export_whose_worker_died_is_queued_again(make_user, settings, tmp_pa
     Export.objects.filter(pk=export.pk).update(status="running", attempts=1)
 
     with job_held_elsewhere("export", export.pk):  # its worker is still at it
-        assert export_recover_stalled() == {"resent": [], "requeued": [], "failed": []}
+        assert job_recover_stalled(KIND) == {"resent": [], "requeued": [], "failed": []}
     assert broker.llen("default") == 0
     # That worker died: the sweep puts the export back in the queue, for the task to run it.
-    assert export_recover_stalled() == {"resent": [], "requeued": [export.pk], "failed": []}
+    assert job_recover_stalled(KIND) == {"resent": [], "requeued": [export.pk], "failed": []}
     message = json.loads(broker.lpop("default"))
-    assert message["headers"]["task"] == "annotation_server.exports.tasks.export_run_task"
-    assert message["headers"]["argsrepr"] == f"({export.pk},)"
+    assert message["headers"]["task"] == "annotation_server.core.tasks.job_run_task"
+    assert message["headers"]["argsrepr"] == f"('export', {export.pk})"
     export.refresh_from_db()
     assert export.status == Export.Status.PENDING
     _leave_what_a_killed_run_leaves(settings.EXPORT_ROOT, export.pk)
-    ran = export_execute(export_id=export.pk)
+    ran = job_execute(KIND, export.pk)
     assert ran.status == Export.Status.SUCCEEDED and ran.attempts == 2, ran.error
     assert sorted(p.name for p in settings.EXPORT_ROOT.iterdir()) == [ran.result_file]
 
     Export.objects.filter(pk=export.pk).update(status="running", attempts=3)
     _leave_what_a_killed_run_leaves(settings.EXPORT_ROOT, export.pk)
-    assert export_recover_stalled() == {"resent": [], "requeued": [], "failed": [export.pk]}
+    assert job_recover_stalled(KIND) == {"resent": [], "requeued": [], "failed": [export.pk]}
     export.refresh_from_db()
     assert export.status == Export.Status.FAILED
     assert "worker stopped 3 times" in export.error and "Start the export again" in export.error
@@ -97,42 +98,42 @@ def test_an_export_whose_message_was_lost_is_sent_again(make_user, settings, tmp
     broker.delete("default")  # lost
 
     # Queued a moment ago: it may just be waiting for a free worker.
-    assert export_recover_stalled()["resent"] == []
+    assert job_recover_stalled(KIND)["resent"] == []
     assert broker.llen("default") == 0
 
-    queued_at = export.updated_at - PENDING_RESEND_AFTER - dt.timedelta(seconds=1)
-    Export.objects.filter(pk=export.pk).update(updated_at=queued_at)
-    assert export_recover_stalled() == {"resent": [export.pk], "requeued": [], "failed": []}
+    queued_at = export.created_at - PENDING_RESEND_AFTER - dt.timedelta(seconds=1)
+    Export.objects.filter(pk=export.pk).update(queued_at=queued_at)
+    assert job_recover_stalled(KIND) == {"resent": [export.pk], "requeued": [], "failed": []}
     message = json.loads(broker.lpop("default"))
-    assert message["headers"]["task"] == "annotation_server.exports.tasks.export_run_task"
-    assert message["headers"]["argsrepr"] == f"({export.pk},)"
+    assert message["headers"]["task"] == "annotation_server.core.tasks.job_run_task"
+    assert message["headers"]["argsrepr"] == f"('export', {export.pk})"
     export.refresh_from_db()
     assert export.status == Export.Status.PENDING and export.progress_stage == RESENT_STAGE
     # Not again at the next sweep: the interval starts over.
-    assert export_recover_stalled()["resent"] == []
+    assert job_recover_stalled(KIND)["resent"] == []
     assert broker.llen("default") == 0
 
-    ran = export_execute(export_id=export.pk)
+    ran = job_execute(KIND, export.pk)
     assert ran.status == Export.Status.SUCCEEDED and ran.attempts == 1, ran.error
     # The original message arriving late after all changes nothing.
-    again = export_execute(export_id=export.pk)
+    again = job_execute(KIND, export.pk)
     assert (again.status, again.attempts, again.result_file) == (
         Export.Status.SUCCEEDED,
         1,
         ran.result_file,
     )
-    assert export_recover_stalled()["resent"] == []
+    assert job_recover_stalled(KIND)["resent"] == []
 
 
 def test_a_resend_while_the_broker_is_down_leaves_the_export_waiting(make_user, settings):
     """Unlike a new export, one being sent again may still have its first message queued:
     an unreachable broker must not fail it. The next sweep tries again."""
     export = export_start(owner=make_user(roles.ADMIN), kind="eval")
-    queued_at = export.updated_at - PENDING_RESEND_AFTER - dt.timedelta(seconds=1)
-    Export.objects.filter(pk=export.pk).update(updated_at=queued_at)
+    queued_at = export.created_at - PENDING_RESEND_AFTER - dt.timedelta(seconds=1)
+    Export.objects.filter(pk=export.pk).update(queued_at=queued_at)
 
     with broker_unreachable():
-        assert export_recover_stalled()["resent"] == [export.pk]
+        assert job_recover_stalled(KIND)["resent"] == [export.pk]
     export.refresh_from_db()
     assert (export.status, export.error) == (Export.Status.PENDING, "")
 

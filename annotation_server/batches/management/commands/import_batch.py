@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation_server.batches.services import BatchImportError, batch_import
-from annotation_server.catalog.services import unqueued_message, videos_waiting_for_queue
+from annotation_server.catalog.queueing import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.exceptions import ApplicationError
 
 

@@ -1,5 +1,5 @@
 """Admin page: upload a manifest or SafeSora config plus a zip of videos, imported as a batch
-by a background job (batches/import_jobs.py)."""
+by a background job (import_jobs.py)."""
 
 from __future__ import annotations
 
@@ -74,4 +74,4 @@ def batch_import_view(request):
         "form": form,
         "opts": Batch._meta,
     }
-    return TemplateResponse(request, "admin/catalog/batch_import.html", context)
+    return TemplateResponse(request, "admin/batches/batch_import.html", context)
