@@ -6,7 +6,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from annotation_server.accounts import roles
-from annotation_server.annotations.forms import GoldPairForm
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.core.jobs import job_cancel, job_progress_text
@@ -14,7 +13,7 @@ from annotation_server.core.jobs.models import FINISHED
 
 from . import import_jobs, lifecycle
 from .admin_import import batch_import_view
-from .models import Batch, BatchImport, Pair
+from .models import Batch, BatchImport
 
 
 class BatchAdminForm(forms.ModelForm):
@@ -175,15 +174,3 @@ class BatchImportAdmin(admin.ModelAdmin):
             "stay as they are.",
             messages.SUCCESS if cancelled else messages.WARNING,
         )
-
-
-@admin.register(Pair)
-class PairAdmin(admin.ModelAdmin):
-    list_display = ("pair_id", "batch", "prompt", "active", "is_gold", "taken")
-    list_filter = ("batch", "active", "is_gold")
-    search_fields = ("pair_id", "prompt__prompt_id")
-    raw_id_fields = ("prompt", "video_0", "video_1")
-    # Gold answers are validated (shape in annotations/answers.py); the counters belong to
-    # the claim service, which keeps them under row locks.
-    form = GoldPairForm
-    readonly_fields = ("taken",)

@@ -72,7 +72,7 @@ class Batch(TimeStampedModel):
         help_text="Annotator groups that may work on this batch; empty means all annotators.",
     )
     published_at = models.DateTimeField(null=True, blank=True)
-    # --- Crowd-platform entry (Prolific / MTurk-style links), see accounts.entry ---
+    # --- Crowd-platform entry (Prolific / MTurk-style links), see workspace.entry ---
     entry_enabled = models.BooleanField(
         default=False, help_text="Workers may arrive through the batch's external entry links."
     )

@@ -17,6 +17,7 @@ from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt, Video
 
 from .aggregation import ANNOTATION_CHOICE_FIELDS
+from .models import Export
 
 CHUNK_SIZE = 5000
 
@@ -200,3 +201,8 @@ def prompt_rows(batch_ids: list[int] | None) -> Iterator[tuple]:
 
 def prompt_count(batch_ids: list[int] | None) -> int:
     return _prompts(batch_ids).count()
+
+
+def export_list(*, limit: int = 50) -> list[Export]:
+    """Recent export jobs started from the admin (who exported what, and when)."""
+    return list(Export.objects.select_related("owner").order_by("-created_at")[:limit])

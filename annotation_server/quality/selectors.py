@@ -234,13 +234,6 @@ def audit_event_list(*, batch: Batch | None = None, limit: int = 50) -> list[Aud
     return list(qs.order_by("-at", "-id")[:limit])
 
 
-def export_list(*, limit: int = 50) -> list:
-    """Recent export jobs started from the admin (who exported what, and when)."""
-    from annotation_server.exports.models import Export
-
-    return list(Export.objects.select_related("owner").order_by("-created_at")[:limit])
-
-
 def quality_thresholds() -> Thresholds:
     """Flag thresholds from settings (QUALITY_FLAG_*)."""
     return Thresholds(

@@ -4,7 +4,6 @@ from annotation_server.quality import views
 
 urlpatterns = [
     path("dashboard/", views.dashboard_home, name="dashboard"),
-    path("dashboard/audit/", views.audit_log, name="dashboard-audit"),
     path("dashboard/batches/<int:pk>/", views.dashboard_batch, name="dashboard-batch"),
     path(
         "dashboard/batches/<int:pk>/lifecycle/",

@@ -193,19 +193,3 @@ def annotation_detail(request, annotation_id: int):
         "quality/annotation.html",
         {"a": annotation, "pair": pair, "sides": sides, "answers": answers},
     )
-
-
-@require_GET
-@reviewer_required
-def audit_log(request):
-    batch_id = request.GET.get("batch", "")
-    batch = Batch.objects.filter(pk=int(batch_id)).first() if batch_id.isdigit() else None
-    return render(
-        request,
-        "quality/audit.html",
-        {
-            "events": selectors.audit_event_list(batch=batch, limit=500),
-            "batch": batch,
-            "exports": selectors.export_list(limit=100),
-        },
-    )

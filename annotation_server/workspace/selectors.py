@@ -6,10 +6,10 @@ from django.urls import reverse
 from django.utils.translation import get_language
 
 from annotation_server import taxonomy
-from annotation_server.accounts.entry import entry_status
 from annotation_server.annotations.selectors import annotator_counts
 from annotation_server.assignments import selectors as assignment_selectors
 from annotation_server.assignments.models import PairReport
+from annotation_server.workspace.entry import entry_status
 from annotation_server.workspace.messages import REPORT_REASONS, app_messages
 
 

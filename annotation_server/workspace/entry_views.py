@@ -12,9 +12,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation_server.accounts import entry, lockout
+from annotation_server.accounts import lockout
 from annotation_server.core.exceptions import ApplicationError, NotFoundError
 from annotation_server.core.openapi import error_responses
+from annotation_server.workspace import entry
 
 WORK_URL = "/work/"
 
