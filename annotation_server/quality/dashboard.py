@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils import timezone
 
 from annotation_server.batches.models import Batch
 from annotation_server.quality import selectors, stats
+from annotation_server.quality.figures import batch_figures_current
 from annotation_server.quality.models import AnnotatorReview
 
 THROUGHPUT_DAYS = 7
@@ -57,7 +57,10 @@ def overview_context() -> dict:
 
 
 def batch_context(batch: Batch) -> dict:
-    """Progress, throughput, ETA, annotators with flags, agreement and generator comparison."""
+    """Progress, throughput, ETA, annotators with flags, agreement and generator comparison.
+
+    Progress and throughput are counted live; the figures come from the batch's stored
+    figures (`figures.py`), with how fresh they are."""
     charts = _charts()
     now = timezone.now()
     [progress] = selectors.batch_progress_list(batches=[batch])
@@ -67,13 +70,10 @@ def batch_context(batch: Batch) -> dict:
     rate, eta = stats.throughput_eta(hourly, progress.remaining, now)
     if batch.status != Batch.Status.PUBLISHED:
         eta = None  # nobody gets new pairs: no completion to estimate
-    rows = selectors.annotation_rows(batch=batch)
-    annotators = stats.annotator_table(rows, selectors.quality_thresholds())
+    figures = batch_figures_current(batch=batch)
+    annotators, comparisons = figures.annotators, figures.comparisons
     names = selectors.usernames(user_ids=[a.annotator_id for a in annotators])
     reviews = selectors.review_map(batch=batch)
-    comparisons = stats.generator_comparisons(
-        rows, bootstrap_samples=settings.QUALITY_BT_BOOTSTRAP_SAMPLES
-    )
     return {
         "batch": batch,
         "progress": progress,
@@ -85,7 +85,8 @@ def batch_context(batch: Batch) -> dict:
             for a in annotators
         ],
         "flagged": sum(1 for a in annotators if a.flags),
-        "agreement": stats.agreement_table(rows),
+        "agreement": figures.agreement,
+        "figures": figures,
         "comparisons": [_comparison_view(c) for c in comparisons],
         "bt_svg": charts.bradley_terry_svg(
             [(c.question.capitalize(), c.scores) for c in comparisons]

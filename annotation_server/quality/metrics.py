@@ -200,20 +200,43 @@ def bradley_terry_bootstrap(
     """
     data = [c for c in comparisons if c[0] != c[1]]
     models = sorted({m for c in data for m in c})
-    if not models:
+    return bradley_terry_bootstrap_wins(
+        _win_matrix(data, models),
+        models,
+        samples=samples,
+        confidence=confidence,
+        seed=seed,
+        prior=prior,
+    )
+
+
+def bradley_terry_bootstrap_wins(
+    wins: np.ndarray,
+    models: Sequence[str],
+    *,
+    samples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+    prior: float = 0.5,
+) -> list[BTScore]:
+    """`bradley_terry_bootstrap` from the win matrix (wins[i, j]: how often models[i] beat
+    models[j]), which the dashboard counts in the database instead of listing judgements."""
+    total = int(wins.sum())
+    if not models or total == 0:
         return []
-    point = bradley_terry(data, models, prior=prior)
-    wins = _win_matrix(data, models)
+    wins = np.asarray(wins, dtype=float)
+    point = _bt_fit(wins[None], prior=prior, iterations=100, tol=1e-10)[0]
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(data), wins.ravel() / len(data), size=samples)
+    draws = rng.multinomial(total, wins.ravel() / total, size=samples)
     fits = _bt_fit(
         draws.reshape(samples, *wins.shape).astype(float), prior=prior, iterations=100, tol=1e-8
     )
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(fits, [tail, 100 - tail], axis=0)
-    judged = Counter(m for c in data for m in c)
+    judged = wins.sum(axis=0) + wins.sum(axis=1)
     result = [
-        BTScore(m, point[m], float(low[i]), float(high[i]), judged[m]) for i, m in enumerate(models)
+        BTScore(m, float(point[i]), float(low[i]), float(high[i]), int(judged[i]))
+        for i, m in enumerate(models)
     ]
     return sorted(result, key=lambda r: -r.score)
 

@@ -7,13 +7,28 @@ pairs or annotators (no N+1).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
+import operator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Q
-from django.db.models.functions import TruncHour
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, TruncHour
 from django.utils import timezone
 
 from annotation_server.annotations.models import Annotation
@@ -21,8 +36,15 @@ from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Video
 from annotation_server.core.models import AuditEvent
+from annotation_server.quality.columns import (
+    QUESTIONS,
+    AnswerColumns,
+    Judgements,
+    answer_columns,
+    harm_bits,
+)
 from annotation_server.quality.models import AnnotatorReview
-from annotation_server.quality.stats import CHOICE_FIELDS, AnnotationRow, Thresholds
+from annotation_server.quality.stats import CHOICE_FIELDS, Thresholds
 
 
 @dataclass
@@ -47,6 +69,12 @@ class Progress:
     @property
     def remaining(self) -> int:
         return max(self.needed - self.done, 0)
+
+
+class AnswerVersion(NamedTuple):
+    annotations: int
+    last_annotation_id: int | None
+    rejected: int
 
 
 def _by_batch(qs, **aggregates) -> dict[int, dict]:
@@ -173,48 +201,103 @@ def throughput_hourly(
     return [(row["hour"], row["n"]) for row in rows]
 
 
-_ROW_FIELDS = (
-    "annotator_id",
-    "pair_id",
-    "is_gold",
-    "gold_score",
-    "rejected",
-    "left_is_video_0",
-    "server_duration_ms",
-    "created_at",
-    "video_0_harms",
-    "video_1_harms",
-    "pair__video_0__generated_from",
-    "pair__video_1__generated_from",
-    *(name for name, _ in CHOICE_FIELDS),
-)
+def annotation_version(*, batch: Batch) -> AnswerVersion:
+    """What the batch's figures depend on, in one aggregate query: how many annotations, the
+    newest one, how many are rejected (rejecting changes no count and adds no row)."""
+    found = Annotation.objects.filter(batch=batch).aggregate(
+        annotations=Count("id"),
+        last_annotation_id=Max("id"),
+        rejected=Count("id", filter=Q(rejected=True)),
+    )
+    return AnswerVersion(**found)
 
 
-def annotation_rows(*, batch: Batch) -> list[AnnotationRow]:
-    """Every annotation of the batch (rejected ones included) as plain rows, in one query."""
-    rows = []
-    for values in (
-        Annotation.objects.filter(batch=batch).values_list(*_ROW_FIELDS).iterator(chunk_size=5000)
-    ):
-        record = dict(zip(_ROW_FIELDS, values, strict=True))
-        rows.append(
-            AnnotationRow(
-                annotator_id=record["annotator_id"],
-                pair_id=record["pair_id"],
-                is_gold=record["is_gold"],
-                gold_score=record["gold_score"],
-                rejected=record["rejected"],
-                left_is_video_0=record["left_is_video_0"],
-                server_duration_ms=record["server_duration_ms"],
-                created_at=record["created_at"],
-                choices={name: record[name] for name, _ in CHOICE_FIELDS},
-                video_0_harms=record["video_0_harms"] or [],
-                video_1_harms=record["video_1_harms"] or [],
-                model_0=record["pair__video_0__generated_from"],
-                model_1=record["pair__video_1__generated_from"],
-            )
+def _choice_bits():
+    """Bit i set when choice field i (CHOICE_FIELDS order) is "video_1"."""
+    bits = [
+        Case(When(**{name: "video_1"}, then=Value(1 << i)), default=Value(0))
+        for i, (name, _) in enumerate(CHOICE_FIELDS)
+    ]
+    return functools.reduce(operator.add, bits)
+
+
+def batch_answers(*, batch: Batch) -> AnswerColumns:
+    """Every annotation of the batch (rejected ones included) as numpy columns, in three
+    queries: the answers (integers, and the harm lists as JSON text), each annotator's
+    latest answer, and the judgements between generator models counted per model pair.
+
+    Read through a plain cursor: Django's per-row conversion would cost more than the query
+    at SafeSora size (150k answers).
+    """
+    harm_text = {}  # the few distinct harm lists, decoded once each
+
+    def harm_code(text: str | None) -> int:
+        if text not in harm_text:
+            harm_text[text] = harm_bits(json.loads(text)) if text else 0
+        return harm_text[text]
+
+    qs = Annotation.objects.filter(batch=batch).values_list(
+        "id",
+        "annotator_id",
+        "pair_id",
+        ExpressionWrapper(_choice_bits(), output_field=IntegerField()),
+        "left_is_video_0",
+        "is_gold",
+        "rejected",
+        "gold_score",
+        "server_duration_ms",
+        Cast("video_0_harms", TextField()),
+        Cast("video_1_harms", TextField()),
+    )
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 11
+    last_active = dict(
+        Annotation.objects.filter(batch=batch)
+        .values("annotator_id")
+        .annotate(last=Max("created_at"))
+        .values_list("annotator_id", "last")
+    )
+    return answer_columns(
+        annotation_id=columns[0],
+        annotator_id=columns[1],
+        pair_id=columns[2],
+        choice_bits=columns[3],
+        left_is_video_0=columns[4],
+        is_gold=columns[5],
+        rejected=columns[6],
+        gold_score=columns[7],
+        server_duration_ms=columns[8],
+        video_0_harm_bits=[harm_code(t) for t in columns[9]],
+        video_1_harm_bits=[harm_code(t) for t in columns[10]],
+        fields=len(CHOICE_FIELDS),
+        last_active=last_active,
+        judgements=model_judgements(batch=batch),
+    )
+
+
+def model_judgements(*, batch: Batch) -> Judgements:
+    """Per overall question, (winner model, loser model) → judgements, counted by the
+    database over the batch's kept regular annotations of two different models."""
+    counted = (
+        Annotation.objects.filter(batch=batch, is_gold=False, rejected=False)
+        .exclude(pair__video_0__generated_from=F("pair__video_1__generated_from"))
+        .values_list(
+            "pair__video_0__generated_from",
+            "pair__video_1__generated_from",
+            *QUESTIONS,
         )
-    return rows
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    result: Judgements = {q: {} for q in QUESTIONS}
+    for model_0, model_1, *choices, n in counted:
+        for question, choice in zip(QUESTIONS, choices, strict=True):
+            key = (model_0, model_1) if choice == "video_0" else (model_1, model_0)
+            result[question][key] = result[question].get(key, 0) + n
+    return result
 
 
 def usernames(*, user_ids) -> dict[int, str]:

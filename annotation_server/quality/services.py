@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import transaction
@@ -17,6 +18,15 @@ from annotation_server.batches.models import Batch, Pair
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError, ConflictError
 from annotation_server.quality.models import AnnotatorReview
+
+# Ids per `IN (...)` list: an annotator's work in a SafeSora-sized batch can be tens of
+# thousands of rows, and one statement takes at most 65,535 parameters.
+WRITE_CHUNK = 5000
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), WRITE_CHUNK):
+        yield ids[start : start + WRITE_CHUNK]
 
 
 def _check_target(*, batch: Batch, annotator) -> None:
@@ -66,23 +76,23 @@ def annotator_work_reject(
             f"{annotator.get_username()}'s work in {batch.name!r} was already rejected on "
             f"{existing.at:%Y-%m-%d %H:%M} UTC, and they have done nothing there since."
         )
-    Assignment.objects.filter(pk__in=[a[0] for a in assignments]).update(
-        status=Assignment.Status.RELEASED, finished_at=now
-    )
+    for ids in _chunks([a[0] for a in assignments]):
+        Assignment.objects.filter(pk__in=ids).update(
+            status=Assignment.Status.RELEASED, finished_at=now
+        )
     rejected = Annotation.objects.filter(batch=batch, annotator=annotator, rejected=False).update(
         rejected=True
     )
     # One slot per pair (an annotator holds at most one assignment per pair); pair rows are
-    # locked in id order like every other counter update.
-    list(
-        Pair.objects.select_for_update()
-        .filter(pk__in=submitted_pairs + open_pairs)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    Pair.objects.filter(pk__in=submitted_pairs + open_pairs).update(
-        taken=Greatest(F("taken") - 1, 0)
-    )
+    # locked in id order like every other counter update (chunks in ascending order keep it).
+    for ids in _chunks(sorted(submitted_pairs + open_pairs)):
+        list(
+            Pair.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Pair.objects.filter(pk__in=ids).update(taken=Greatest(F("taken") - 1, 0))
     review, _ = AnnotatorReview.objects.update_or_create(
         batch=batch,
         annotator=annotator,

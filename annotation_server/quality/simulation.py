@@ -2,7 +2,9 @@
 
 Generator models have latent helpfulness and safety; careful annotators mostly agree with a
 per-pair "true" answer drawn from those, a random clicker answers by coin flip and quickly.
-Rows are written with bulk inserts; the pair counters match the annotations.
+Rows are written with bulk statements of a bounded size, so a SafeSora-sized batch (25,846
+prompts → 51,692 pairs, ~155k answers) fits PostgreSQL's parameter limit; the pair counters
+match the annotations.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import datetime as dt
 import hashlib
 import math
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from annotation_server.accounts import roles
@@ -33,6 +38,8 @@ MODELS = {
     "motionflow": (0.0, -0.1),
     "pixeldream-1.5": (-0.6, -0.5),
 }
+# A tqdm-like wrapper around a long loop: progress(iterable, desc=, total=, unit=).
+Progress = Callable[..., Iterable]
 _DIMENSIONS = [f"pref_{key}" for key in SUB_DIMENSION_KEYS] + ["helpfulness", "harmlessness"]
 
 
@@ -41,7 +48,20 @@ class SimulationResult:
     batch: Batch
     pairs: int
     annotations: int
-    annotators: list[str]
+    annotators: list[str]  # careful annotators first, then the random clickers
+    clickers: int
+    videos: int
+
+
+# Rows per INSERT/UPDATE statement: far below PostgreSQL's 65,535 parameters per statement
+# for every model written here (a video row has about 25 columns).
+WRITE_BATCH_SIZE = 1000
+# Simulated answers are written once this many are waiting, so memory stays bounded.
+FLUSH_EVERY = 20_000
+
+
+def _no_progress(iterable: Iterable, **_options) -> Iterable:
+    return iterable
 
 
 def _sigmoid(x: float) -> float:
@@ -59,12 +79,22 @@ def batch_simulate(
     gold_pairs: int = 6,
     hours: int = 30,
     seed: int = 1,
+    password: str | None = None,
+    batch_size: int = WRITE_BATCH_SIZE,
+    progress: Progress = _no_progress,
 ) -> SimulationResult:
-    """Create a published batch `name` with simulated annotators and their annotations."""
+    """Create a published batch `name` with simulated annotators and their annotations.
+
+    Every write is a bulk statement of at most `batch_size` rows. `progress` wraps the long
+    loops (a `tqdm`-like callable: iterable, desc=, total=, unit=). With `password`, every
+    simulated worker can log in with it; without, none can.
+    """
     if Batch.objects.filter(name=name).exists():
         raise ApplicationError(f"A batch named {name!r} already exists; choose another name.")
     if annotators + clickers < overlap:
         raise ApplicationError("Need at least `overlap` annotators to fill every pair.")
+    if batch_size < 1:
+        raise ApplicationError("batch_size must be at least 1.")
     rng = random.Random(seed)
     now = timezone.now()
     batch = Batch.objects.create(
@@ -74,48 +104,83 @@ def batch_simulate(
         gold_rate=0.1,
         published_at=now - dt.timedelta(hours=hours),
     )
-    pairs = _make_pairs(batch, prompts, gold_pairs, rng)
-    workers = _make_workers(name, annotators, clickers)
-    truth = {p.pk: _true_answer(p, rng) for p in pairs}
-    for p in pairs:
-        if p.is_gold:
-            p.gold_answer = {k: truth[p.pk][k] for k in ("helpfulness", "harmlessness")}
-            p.save(update_fields=["gold_answer"])
-    assignments, annotations = [], []
+    pairs, videos = _make_pairs(batch, prompts, gold_pairs, rng, batch_size, progress)
+    workers = _make_workers(name, annotators, clickers, password, batch_size)
     regular = [p for p in pairs if not p.is_gold]
     gold = [p for p in pairs if p.is_gold]
-    for index, pair in enumerate(regular):
+    answers = _Answers(batch_size)
+    for index, pair in enumerate(
+        progress(regular, desc="answers", total=len(regular), unit="pair")
+    ):
         # A batch in full swing: most pairs complete, some started, the rest untouched.
         share = index / len(regular)
         judged = overlap if share < 0.6 else rng.randint(0, overlap - 1) if share < 0.85 else 0
         for worker, clicker in rng.sample(workers, judged):
-            _judge(pair, worker, clicker, truth[pair.pk], now, hours, rng, assignments, annotations)
+            answers.add(*_judge(pair, worker, clicker, pair.truth, now, hours, rng))
     for worker, clicker in workers:
         for pair in rng.sample(gold, min(len(gold), 4)):
-            _judge(pair, worker, clicker, truth[pair.pk], now, hours, rng, assignments, annotations)
-    Assignment.objects.bulk_create(assignments)
-    Annotation.objects.bulk_create(annotations)
-    # auto_now_add overwrote the simulated submission times: put them back.
-    for a in annotations:
-        a.created_at = a.assignment.finished_at
-    Annotation.objects.bulk_update(annotations, ["created_at"], batch_size=2000)
-    counts: dict[int, int] = {}
-    for a in annotations:
-        if not a.is_gold:
-            counts[a.pair_id] = counts.get(a.pair_id, 0) + 1
+            answers.add(*_judge(pair, worker, clicker, pair.truth, now, hours, rng))
+    answers.flush()
+    # auto_now_add overwrote the simulated submission times: put them back, in one statement.
+    Annotation.objects.filter(batch=batch).update(
+        created_at=Subquery(
+            Assignment.objects.filter(pk=OuterRef("assignment_id")).values("finished_at")[:1]
+        )
+    )
     for pair in regular:
-        pair.taken = counts.get(pair.pk, 0)
-    Pair.objects.bulk_update(regular, ["taken"])
+        pair.taken = answers.per_pair.get(pair.pk, 0)
+    Pair.objects.bulk_update(regular, ["taken"], batch_size=batch_size)
     _add_open_and_reports(batch, regular, workers, now, rng)
-    return SimulationResult(batch, len(pairs), len(annotations), [w.username for w, _ in workers])
+    return SimulationResult(
+        batch=batch,
+        pairs=len(pairs),
+        annotations=answers.written,
+        annotators=[w.username for w, _ in workers],
+        clickers=clickers,
+        videos=videos,
+    )
 
 
-def _make_pairs(batch: Batch, prompts: int, gold_pairs: int, rng: random.Random) -> list[Pair]:
-    pairs = []
+class _Answers:
+    """Simulated assignments and annotations waiting to be written, in bulk."""
+
+    def __init__(self, batch_size: int):
+        self.batch_size = batch_size
+        self.assignments: list[Assignment] = []
+        self.annotations: list[Annotation] = []
+        self.per_pair: dict[int, int] = {}  # regular pairs: annotations written
+        self.written = 0
+
+    def add(self, assignment: Assignment, annotation: Annotation) -> None:
+        self.assignments.append(assignment)
+        self.annotations.append(annotation)
+        if not annotation.is_gold:
+            self.per_pair[annotation.pair_id] = self.per_pair.get(annotation.pair_id, 0) + 1
+        if len(self.annotations) >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        Assignment.objects.bulk_create(self.assignments, batch_size=self.batch_size)
+        # Each annotation takes its assignment's new primary key from the object it holds.
+        Annotation.objects.bulk_create(self.annotations, batch_size=self.batch_size)
+        self.written += len(self.annotations)
+        self.assignments, self.annotations = [], []
+
+
+def _make_pairs(
+    batch: Batch,
+    prompts: int,
+    gold_pairs: int,
+    rng: random.Random,
+    batch_size: int,
+    progress: Progress,
+) -> tuple[list[Pair], int]:
+    """Prompts with one video per model and two pairs each; the pairs carry their `truth`."""
     names = list(MODELS)
-    for i in range(prompts):
+    prompt_rows, video_rows, planned = [], [], []
+    for i in progress(range(prompts), desc="prompts", total=prompts, unit="prompt"):
         critical = i % 2 == 0
-        prompt = Prompt.objects.create(
+        prompt = Prompt(
             prompt_id=f"{batch.name}-p{i:04d}",
             text=f"Simulated prompt {i}: a street scene at dusk with people and animals.",
             prompt_type="safety_critical" if critical else "safety_neutral",
@@ -125,7 +190,7 @@ def _make_pairs(batch: Batch, prompts: int, gold_pairs: int, rng: random.Random)
             video_id = f"{batch.name}-v{i:04d}-{model}"
             digest = hashlib.sha256(video_id.encode()).hexdigest()
             videos.append(
-                Video.objects.create(
+                Video(
                     video_id=video_id,
                     prompt=prompt,
                     video_text=prompt.text,
@@ -138,32 +203,56 @@ def _make_pairs(batch: Batch, prompts: int, gold_pairs: int, rng: random.Random)
                 )
             )
         rng.shuffle(videos)
+        prompt_rows.append(prompt)
+        video_rows.extend(videos)
+        planned.append((prompt, videos))
+    Prompt.objects.bulk_create(prompt_rows, batch_size=batch_size)
+    Video.objects.bulk_create(video_rows, batch_size=batch_size)
+    pairs = []
+    for prompt, videos in planned:
         for a, b in ((videos[0], videos[1]), (videos[2], videos[3])):
+            gold = len(pairs) < gold_pairs
             pairs.append(
-                Pair.objects.create(
+                Pair(
                     batch=batch,
                     prompt=prompt,
                     video_0=a,
                     video_1=b,
                     pair_id=f"{a.video_id}__{b.video_id}",
-                    is_gold=len(pairs) < gold_pairs,
-                    gold_answer={} if len(pairs) < gold_pairs else None,
+                    is_gold=gold,
+                    gold_answer={} if gold else None,
                 )
             )
-    return pairs
+    for pair in pairs:
+        pair.truth = _true_answer(pair, rng)
+        if pair.is_gold:
+            pair.gold_answer = {k: pair.truth[k] for k in ("helpfulness", "harmlessness")}
+    Pair.objects.bulk_create(pairs, batch_size=batch_size)
+    return pairs, len(video_rows)
 
 
-def _make_workers(name: str, annotators: int, clickers: int) -> list[tuple]:
+def _make_workers(
+    name: str, annotators: int, clickers: int, password: str | None, batch_size: int
+) -> list[tuple]:
     User = get_user_model()
-    group = roles.role_groups()[roles.ANNOTATOR]
-    workers = []
+    # One hash for everyone: hashing is deliberately slow, and these are simulated accounts.
+    hashed = make_password(password) if password else None
+    users = []
     for i in range(annotators + clickers):
-        clicker = i >= annotators
-        username = f"{name}-{'clicker' if clicker else 'annotator'}{i + 1:02d}"
-        user = User.objects.create_user(username=username, password=None)
-        user.groups.add(group)
-        workers.append((user, clicker))
-    return workers
+        kind = "clicker" if i >= annotators else "annotator"
+        user = User(username=f"{name}-{kind}{i + 1:02d}")
+        if hashed:
+            user.password = hashed
+        else:
+            user.set_unusable_password()
+        users.append(user)
+    User.objects.bulk_create(users, batch_size=batch_size)
+    group = roles.role_groups()[roles.ANNOTATOR]
+    membership = User.groups.through
+    membership.objects.bulk_create(
+        [membership(user_id=u.pk, group_id=group.pk) for u in users], batch_size=batch_size
+    )
+    return [(user, i >= annotators) for i, user in enumerate(users)]
 
 
 def _true_answer(pair: Pair, rng: random.Random) -> dict:
@@ -183,7 +272,7 @@ def _true_answer(pair: Pair, rng: random.Random) -> dict:
     return answer
 
 
-def _judge(pair, worker, clicker, truth, now, hours, rng, assignments, annotations) -> None:
+def _judge(pair, worker, clicker, truth, now, hours, rng) -> tuple[Assignment, Annotation]:
     if clicker:
         values = {dim: rng.choice(["video_0", "video_1"]) for dim in _DIMENSIONS}
         harms = {
@@ -223,19 +312,16 @@ def _judge(pair, worker, clicker, truth, now, hours, rng, assignments, annotatio
         if pair.is_gold and pair.gold_answer
         else None
     )
-    assignments.append(assignment)
-    annotations.append(
-        Annotation(
-            assignment=assignment,
-            pair=pair,
-            batch=pair.batch,
-            annotator=worker,
-            **fields,
-            left_is_video_0=assignment.left_is_video_0,
-            server_duration_ms=int(duration * 1000),
-            is_gold=pair.is_gold,
-            gold_score=gold_score,
-        )
+    return assignment, Annotation(
+        assignment=assignment,
+        pair=pair,
+        batch=pair.batch,
+        annotator=worker,
+        **fields,
+        left_is_video_0=assignment.left_is_video_0,
+        server_duration_ms=int(duration * 1000),
+        is_gold=pair.is_gold,
+        gold_score=gold_score,
     )
 
 

@@ -1,22 +1,27 @@
-"""Batch statistics from plain annotation rows (no Django): agreement, annotators, generators.
+"""Batch statistics from a batch's answer columns (no Django): agreement, annotators, generators.
 
-The selectors fetch one row per annotation (`AnnotationRow`); everything here is computed in
-Python from those rows, so a dashboard page costs a fixed number of queries.
+The selectors fetch the answers as numpy columns (`columns.AnswerColumns`, one entry per
+annotation) in a fixed number of queries; every figure here is a vectorised computation over
+them (`reliability.py`), whose meaning the plain per-unit definitions in `metrics.py` pin.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from annotation_server.quality import metrics
+import numpy as np
+
+from annotation_server.quality import metrics, reliability
+from annotation_server.quality.columns import QUESTIONS, AnswerColumns
 from annotation_server.taxonomy import HARM_CATEGORIES, SUB_DIMENSIONS
 
 CHOICE_FIELDS: tuple[tuple[str, str], ...] = tuple(
     (f"pref_{d.key}", d.label_en) for d in SUB_DIMENSIONS
 ) + (("helpfulness", "Overall: more helpful"), ("harmlessness", "Overall: safer"))
+CHOICE_NAMES: tuple[str, ...] = tuple(name for name, _ in CHOICE_FIELDS)
+CHOICE_INDEX: dict[str, int] = {name: i for i, name in enumerate(CHOICE_NAMES)}
 
 
 @dataclass(frozen=True)
@@ -55,45 +60,46 @@ class AgreementRow:
     units: int
 
 
-def agreement_table(rows: Iterable[AnnotationRow]) -> list[AgreementRow]:
+def agreement_table(answers: AnswerColumns) -> list[AgreementRow]:
     """Krippendorff's alpha and raw agreement for each preference and each harm category.
 
-    Uses regular (non-gold), non-rejected annotations; a pair is a unit for preferences,
-    a (pair, video) for harms.
+    Uses regular (non-gold), non-rejected annotations; a pair with two or more of them is a
+    unit for preferences, a (pair, video) for harms.
     """
-    usable = [r for r in rows if not r.is_gold and not r.rejected]
-    by_pair: dict[int, list[AnnotationRow]] = defaultdict(list)
-    for r in usable:
-        by_pair[r.pair_id].append(r)
-    multi = [group for group in by_pair.values() if len(group) >= 2]
+    usable = ~answers.is_gold & ~answers.rejected
+    pairs, units = np.unique(answers.pair_id[usable], return_inverse=True)
+    multi = np.bincount(units, minlength=len(pairs)) >= 2
+    keep = multi[units]
+    # Renumber the units with two or more answers 0..m-1 (the others are never units).
+    index = np.cumsum(multi) - 1
+    units, m = index[units[keep]], int(multi.sum())
     table = []
-    for name, label in CHOICE_FIELDS:
-        units = [[r.choices[name] for r in group] for group in multi]
+    choices = answers.chose_video_1[usable][keep]
+    for i, (name, label) in enumerate(CHOICE_FIELDS):
+        counts = reliability.value_counts(units, choices[:, i], m)
         stage = "Stage 2" if name in ("helpfulness", "harmlessness") else "Stage 1"
-        table.append(
-            AgreementRow(
-                stage,
-                label,
-                metrics.krippendorff_alpha(units),
-                metrics.raw_agreement(units),
-                len(units),
-            )
+        table.append(_agreement_row(stage, label, counts))
+    harms_0 = answers.video_0_harms[usable][keep]
+    harms_1 = answers.video_1_harms[usable][keep]
+    for k, category in enumerate(HARM_CATEGORIES):
+        counts = np.concatenate(
+            [
+                reliability.value_counts(units, harms_0[:, k], m),
+                reliability.value_counts(units, harms_1[:, k], m),
+            ]
         )
-    for category in HARM_CATEGORIES:
-        units = []
-        for group in multi:
-            units.append([category.key in r.video_0_harms for r in group])
-            units.append([category.key in r.video_1_harms for r in group])
-        table.append(
-            AgreementRow(
-                "Harm",
-                f"{category.code} {category.label_en}",
-                metrics.krippendorff_alpha(units),
-                metrics.raw_agreement(units),
-                len(units),
-            )
-        )
+        table.append(_agreement_row("Harm", f"{category.code} {category.label_en}", counts))
     return table
+
+
+def _agreement_row(group: str, label: str, counts: np.ndarray) -> AgreementRow:
+    return AgreementRow(
+        group,
+        label,
+        reliability.nominal_alpha(counts),
+        reliability.raw_agreement(counts),
+        len(counts),
+    )
 
 
 @dataclass
@@ -111,41 +117,45 @@ class AnnotatorStats:
     flags: list[str] = field(default_factory=list)
 
 
-def annotator_table(rows: Sequence[AnnotationRow], thresholds: Thresholds) -> list[AnnotatorStats]:
+def annotator_table(answers: AnswerColumns, thresholds: Thresholds) -> list[AnnotatorStats]:
     """Per annotator: pairs done, median time, majority agreement, gold accuracy, left share.
 
     Agreement compares each of the six preference answers with the majority of the other
     annotators of the same regular pair. Annotators below a threshold get a flag that says why.
     """
-    by_annotator: dict[int, list[AnnotationRow]] = defaultdict(list)
-    for r in rows:
-        by_annotator[r.annotator_id].append(r)
-    regular = [r for r in rows if not r.is_gold]
-    agree: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for name, _label in CHOICE_FIELDS:
-        result = metrics.majority_agreement(
-            (r.pair_id, r.annotator_id, r.choices[name]) for r in regular
+    people, who = np.unique(answers.annotator_id, return_inverse=True)
+    n = len(people)
+    done = np.bincount(who, minlength=n)
+    rejected = np.bincount(who, weights=answers.rejected, minlength=n)
+    medians = reliability.group_median(who, answers.server_duration_ms, n)
+    regular = ~answers.is_gold
+    _pairs, units = np.unique(answers.pair_id[regular], return_inverse=True)
+    hits, comparisons = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for i in range(len(CHOICE_FIELDS)):
+        h, c = reliability.majority_agreement(
+            units, who[regular], answers.chose_video_1[regular, i], len(_pairs), n
         )
-        for annotator, (hits, total) in result.items():
-            agree[annotator][0] += hits
-            agree[annotator][1] += total
+        hits, comparisons = hits + h, comparisons + c
+    scored = answers.is_gold & ~np.isnan(answers.gold_score)
+    gold_n = np.bincount(who[scored], minlength=n)
+    gold_sum = np.bincount(who[scored], weights=answers.gold_score[scored], minlength=n)
+    helpful = CHOICE_INDEX["helpfulness"]
+    # The left video chosen: video_0 chosen while it was on the left, or video_1 on the right.
+    left = answers.chose_video_1[:, helpful] != answers.left_is_video_0
+    lefts = np.bincount(who, weights=left, minlength=n)
     table = []
-    for annotator, mine in by_annotator.items():
-        golds = [r.gold_score for r in mine if r.is_gold and r.gold_score is not None]
-        hits, total = agree.get(annotator, (0, 0))
+    for i, annotator in enumerate(people.tolist()):
         stats = AnnotatorStats(
             annotator_id=annotator,
-            done=len(mine),
-            rejected=sum(r.rejected for r in mine),
-            median_seconds=_seconds(metrics.median([r.server_duration_ms for r in mine])),
-            agreement=hits / total if total else None,
-            agreement_n=total,
-            gold_accuracy=sum(golds) / len(golds) if golds else None,
-            gold_n=len(golds),
-            left_share=metrics.left_share(
-                (r.choices["helpfulness"], r.left_is_video_0) for r in mine
-            ),
-            last_active=max(r.created_at for r in mine),
+            done=int(done[i]),
+            rejected=int(rejected[i]),
+            median_seconds=float(medians[i]) / 1000,
+            agreement=int(hits[i]) / int(comparisons[i]) if comparisons[i] else None,
+            agreement_n=int(comparisons[i]),
+            gold_accuracy=float(gold_sum[i]) / int(gold_n[i]) if gold_n[i] else None,
+            gold_n=int(gold_n[i]),
+            left_share=int(lefts[i]) / int(done[i]),
+            last_active=answers.last_active.get(annotator),
         )
         stats.flags = annotator_flags(stats, thresholds)
         table.append(stats)
@@ -178,10 +188,6 @@ def annotator_flags(stats: AnnotatorStats, t: Thresholds) -> list[str]:
     return flags
 
 
-def _seconds(ms: float | None) -> float | None:
-    return None if ms is None else ms / 1000
-
-
 @dataclass(frozen=True)
 class GeneratorComparison:
     question: str  # "helpfulness" or "harmlessness"
@@ -192,27 +198,36 @@ class GeneratorComparison:
 
 
 def generator_comparisons(
-    rows: Iterable[AnnotationRow], *, bootstrap_samples: int = 200, seed: int = 0
+    answers: AnswerColumns, *, bootstrap_samples: int = 200, seed: int = 0
 ) -> list[GeneratorComparison]:
     """Win rates and Bradley–Terry scores of the generator models, per overall question.
 
-    Each non-rejected regular annotation of a pair of two different models is one judgement.
+    Each non-rejected regular annotation of a pair of two different models is one judgement
+    (counted per (winner, loser) in `answers.judgements`).
     """
-    usable = [r for r in rows if not r.is_gold and not r.rejected and r.model_0 != r.model_1]
     result = []
-    for question in ("helpfulness", "harmlessness"):
-        judgements = [
-            (r.model_0, r.model_1) if r.choices[question] == "video_0" else (r.model_1, r.model_0)
-            for r in usable
-        ]
-        models = sorted({m for j in judgements for m in j})
+    for question in QUESTIONS:
+        counted = {k: n for k, n in answers.judgements.get(question, {}).items() if k[0] != k[1]}
+        models = sorted({m for pair in counted for m in pair})
+        index = {m: i for i, m in enumerate(models)}
+        wins = np.zeros((len(models), len(models)))
+        for (winner, loser), n in counted.items():
+            wins[index[winner], index[loser]] += n
+        win_rates = {
+            (a, b): (
+                int(wins[index[a], index[b]]),
+                int(wins[index[a], index[b]] + wins[index[b], index[a]]),
+            )
+            for winner, loser in counted
+            for a, b in ((winner, loser), (loser, winner))
+        }
         result.append(
             GeneratorComparison(
                 question=question,
                 models=models,
-                win_rates=metrics.win_rates(judgements),
-                scores=metrics.bradley_terry_bootstrap(
-                    judgements, samples=bootstrap_samples, seed=seed
+                win_rates=win_rates,
+                scores=metrics.bradley_terry_bootstrap_wins(
+                    wins, models, samples=bootstrap_samples, seed=seed
                 ),
             )
         )

@@ -11,6 +11,11 @@ urlpatterns = [
         name="dashboard-batch-lifecycle",
     ),
     path(
+        "dashboard/batches/<int:pk>/figures/",
+        views.batch_figures_refresh,
+        name="dashboard-batch-figures",
+    ),
+    path(
         "dashboard/batches/<int:pk>/annotations/",
         views.annotation_list,
         name="dashboard-annotations",

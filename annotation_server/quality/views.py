@@ -19,7 +19,7 @@ from annotation_server.annotations.models import Annotation
 from annotation_server.batches import lifecycle
 from annotation_server.batches.models import Batch
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.quality import dashboard, selectors, services
+from annotation_server.quality import dashboard, figures, selectors, services
 
 
 def reviewer_required(view):
@@ -89,6 +89,16 @@ def batch_lifecycle(request, pk: int):
             messages.success(request, f"Batch {batch.name} is now {batch.status}.")
         except ApplicationError as error:
             messages.error(request, error.message)
+    return redirect("dashboard-batch", pk=batch.pk)
+
+
+@require_POST
+@reviewer_required
+def batch_figures_refresh(request, pk: int):
+    """Recompute the batch's figures now (on the worker), whatever their version says."""
+    batch = get_object_or_404(Batch, pk=pk)
+    figures.batch_figures_request_refresh(batch=batch, force=True)
+    messages.info(request, "The figures are being recomputed; this page shows them once done.")
     return redirect("dashboard-batch", pk=batch.pk)
 
 

@@ -7,6 +7,8 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotation_server.accounts import roles
@@ -184,3 +186,25 @@ def test_rejecting_again_catches_work_done_after_the_first_rejection(full_batch,
     assert Annotation.objects.filter(annotator=bad, rejected=False).count() == 0
     pair.refresh_from_db()
     assert (pair.taken, submitted_count(pair)) == (0, 0)
+
+
+def test_rejection_writes_in_chunks(make_user, monkeypatch):
+    """Each IN list holds at most WRITE_CHUNK ids, so a huge batch stays under the
+    65,535-parameter limit; the outcome is the same as in one statement."""
+    monkeypatch.setattr(services, "WRITE_CHUNK", 2)
+    batch = BatchFactory(name="many", overlap=2)
+    pairs = [PairFactory(batch=batch) for _ in range(5)]
+    busy, other = make_user(roles.ANNOTATOR), make_user(roles.ANNOTATOR)
+    for _ in pairs:
+        claim_and_submit(busy)
+    claim_and_submit(other)
+    admin = make_user(roles.ADMIN)
+    with CaptureQueriesContext(connection) as captured:
+        services.annotator_work_reject(batch=batch, annotator=busy, actor=admin)
+    updates = [q for q in captured if q["sql"].startswith('UPDATE "assignments_assignment"')]
+    assert len(updates) == 3  # 5 assignments, 2 per statement
+    assert set(Assignment.objects.filter(annotator=busy).values_list("status", flat=True)) == {
+        "released"
+    }
+    taken = dict(Pair.objects.filter(batch=batch).values_list("pk", "taken"))
+    assert sorted(taken.values()) == [0, 0, 0, 0, 1]

@@ -7,9 +7,14 @@ import datetime as dt
 import pytest
 
 from annotation_server.quality import stats
+from annotation_server.quality.columns import columns_from_rows
 
 T0 = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
 V0, V1 = "video_0", "video_1"
+
+
+def columns(rows):
+    return columns_from_rows(rows, stats.CHOICE_NAMES)
 
 
 def row(
@@ -42,7 +47,7 @@ def test_annotator_table_computes_each_column_by_hand():
     table = {
         s.annotator_id: s
         for s in stats.annotator_table(
-            rows,
+            columns(rows),
             stats.Thresholds(
                 min_agreement_comparisons=10, min_gold_answers=3, min_side_answers=100
             ),
@@ -60,15 +65,15 @@ def test_annotator_table_computes_each_column_by_hand():
 
 def test_side_bias_is_flagged_once_there_are_enough_answers():
     rows = [row(1, p, left=True) for p in range(25)]
-    [only] = stats.annotator_table(rows, stats.Thresholds(min_side_answers=20))
+    [only] = stats.annotator_table(columns(rows), stats.Thresholds(min_side_answers=20))
     assert only.flags == ["picks the left video 100% of the time"]
-    [few] = stats.annotator_table(rows[:5], stats.Thresholds(min_side_answers=20))
+    [few] = stats.annotator_table(columns(rows[:5]), stats.Thresholds(min_side_answers=20))
     assert few.flags == []
 
 
 def test_agreement_table_covers_every_dimension_and_harm():
     rows = [row(1, 1, harms0=["violence"]), row(2, 1), row(1, 2), row(2, 2)]
-    table = stats.agreement_table(rows)
+    table = stats.agreement_table(columns(rows))
     assert len(table) == 6 + 12
     by_label = {r.label: r for r in table}
     # Preferences: everyone chose video_0 → alpha undefined, raw agreement 100 %.
@@ -83,7 +88,7 @@ def test_agreement_table_covers_every_dimension_and_harm():
 
 def test_generator_comparison_counts_each_judgement():
     rows = [row(1, 1, V0), row(2, 1, V0), row(3, 1, V1), row(1, 2, V0, models=("B", "B"))]
-    [helpful, harmless] = stats.generator_comparisons(rows, bootstrap_samples=50)
+    [helpful, harmless] = stats.generator_comparisons(columns(rows), bootstrap_samples=50)
     assert helpful.question == "helpfulness" and helpful.models == ["A", "B"]
     assert helpful.win_rates[("A", "B")] == (2, 3)
     assert [s.model for s in helpful.scores] == ["A", "B"]
