@@ -1,5 +1,7 @@
 // Entry point: read the config Django rendered into the page, wire the views together.
 import "./style.css";
+// After style.css: the phone rules override the desktop ones of equal specificity.
+import "./phone.css";
 import { Api } from "./api";
 import { keymapDialog } from "./dialogs";
 import { $, h } from "./dom";
