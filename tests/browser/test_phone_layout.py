@@ -54,7 +54,10 @@ OVERFLOW_JS = """() => {
     const range = document.createRange();
     range.selectNodeContents(n);
     for (const r of range.getClientRects()) {
-      if (beyond(r)) { texts.push(`${name(n.parentElement)}: ${n.textContent.trim().slice(0, 40)}`); break; }
+      if (beyond(r)) {
+        texts.push(`${name(n.parentElement)}: ${n.textContent.trim().slice(0, 40)}`);
+        break;
+      }
     }
   }
   return { innerWidth: W, scrollWidth: document.documentElement.scrollWidth, elements, scrollers,
@@ -67,7 +70,7 @@ HEADER_JS = """() => {
   const box = top.getBoundingClientRect();
   const parts = [...top.children].filter(el => {
     const r = el.getBoundingClientRect();
-    return r.width > 0 && r.height > 0 && el.textContent.trim() + el.querySelectorAll('*').length;
+    return r.width > 0 && r.height > 0 && (el.textContent.trim() || el.children.length);
   }).map(el => [el.id || el.className || el.tagName, el.getBoundingClientRect()]);
   const outside = parts.filter(([, r]) => r.left < box.left - 0.5 || r.right > box.right + 0.5
     || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5).map(([n]) => n);
@@ -158,7 +161,7 @@ def shoot(page, width: int, what: str) -> None:
         page.screenshot(path=f"{folder}/{width}-{slug}.png", full_page=True)
 
 
-def tap_login(page, base: str, username: str, password: str = PASSWORD) -> None:
+def tap_login(page, username: str, password: str = PASSWORD) -> None:
     page.locator("#id_username").tap()
     page.keyboard.type(username)
     page.locator("#id_password").tap()
@@ -170,19 +173,17 @@ def tap_choice(page, name: str, value: str) -> None:
     page.locator(f"input[name='{name}'][value='{value}']").tap()
 
 
-def test_a_whole_annotation_by_touch_on_a_phone(
-    live_server, page, width, make_batch, make_user
-):
+def test_a_whole_annotation_by_touch_on_a_phone(live_server, page, width, make_batch, make_user):
     make_batch(pairs=2, must_watch=True)
     worker = make_user("annotator")
     base = live_server.url
 
     page.goto(f"{base}/accounts/login/?next=/work/")
     check_screen(page, width, "log-in")
-    tap_login(page, base, worker.username, "not-the-password")
+    tap_login(page, worker.username, "not-the-password")
     page.locator("[role=alert]").wait_for()
     check_screen(page, width, "log-in with an error")
-    tap_login(page, base, worker.username)
+    tap_login(page, worker.username)
     page.wait_for_url(f"{base}/work/")
     page.locator("#start").wait_for()
     check_screen(page, width, "workspace", header=True)
@@ -298,6 +299,6 @@ def test_study_links_completion_and_error_pages_fit_a_phone(
     page.context.clear_cookies()
     reviewer = make_user("reviewer")
     page.goto(f"{base}/accounts/login/?next=/work/")
-    tap_login(page, base, reviewer.username)
+    tap_login(page, reviewer.username)
     page.wait_for_url(f"{base}/work/")
     check_screen(page, width, "not an annotator")
