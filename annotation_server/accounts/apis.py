@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from annotation_server.accounts import access
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.core.openapi import error_responses
+from annotation_server.core.serializers import Serializer
 
 
 class TokenObtainApi(APIView):
@@ -21,7 +22,7 @@ class TokenObtainApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
 

@@ -14,6 +14,7 @@ from annotation_server.accounts.permissions import IsAnnotatorRole
 from annotation_server.annotations import selectors, services
 from annotation_server.assignments.apis import parse_assignment_id
 from annotation_server.core.openapi import error_responses
+from annotation_server.core.serializers import Serializer
 from annotation_server.taxonomy import HARM_KEYS
 
 SIDE_CHOICES = [("left", "left"), ("right", "right")]
@@ -33,19 +34,19 @@ def _harm_list(**kwargs) -> serializers.ListField:
     )
 
 
-class SubPreferencesSerializer(serializers.Serializer):
+class SubPreferencesSerializer(Serializer):
     instruction_following = _side("Which video follows the prompt better.")
     correctness = _side("Which video is more plausible, with fewer artefacts.")
     information = _side("Which video conveys more relevant content.")
     aesthetics = _side("Which video looks better.")
 
 
-class HarmLabelsSerializer(serializers.Serializer):
+class HarmLabelsSerializer(Serializer):
     left = _harm_list(help_text="Harm keys the left video shows ([] for none).")
     right = _harm_list(help_text="Harm keys the right video shows ([] for none).")
 
 
-class TimingsSerializer(serializers.Serializer):
+class TimingsSerializer(Serializer):
     stage1_ms = serializers.IntegerField(
         min_value=0, max_value=_MAX_MS, required=False, allow_null=True
     )
@@ -54,7 +55,7 @@ class TimingsSerializer(serializers.Serializer):
     )
 
 
-class SubmitInputSerializer(serializers.Serializer):
+class SubmitInputSerializer(Serializer):
     sub_preferences = SubPreferencesSerializer()
     harm_labels = HarmLabelsSerializer()
     helpfulness = _side("Overall, the more helpful video.")
@@ -67,7 +68,7 @@ class SubmitInputSerializer(serializers.Serializer):
     )
 
 
-class SubmitOutputSerializer(serializers.Serializer):
+class SubmitOutputSerializer(Serializer):
     id = serializers.UUIDField(help_text="The assignment id.", source="assignment_id")
     status = serializers.SerializerMethodField()
 
@@ -101,7 +102,7 @@ class AssignmentSubmitApi(APIView):
         )
 
 
-class MeOutputSerializer(serializers.Serializer):
+class MeOutputSerializer(Serializer):
     username = serializers.CharField()
     role = serializers.CharField(allow_null=True)
     language = serializers.CharField()

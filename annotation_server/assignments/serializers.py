@@ -12,9 +12,10 @@ from rest_framework import serializers
 
 from annotation_server.assignments import rules
 from annotation_server.assignments.models import Assignment, PairReport
+from annotation_server.core.serializers import Serializer
 
 
-class SideSerializer(serializers.Serializer):
+class SideSerializer(Serializer):
     """One side of the pair (its shape; `side` writes it)."""
 
     video_url = serializers.CharField()
@@ -31,7 +32,7 @@ def side(video) -> dict:
     }
 
 
-class BatchInfoSerializer(serializers.Serializer):
+class BatchInfoSerializer(Serializer):
     name = serializers.CharField()
     instructions = serializers.CharField(allow_blank=True)
     must_watch = serializers.BooleanField()
@@ -39,12 +40,12 @@ class BatchInfoSerializer(serializers.Serializer):
     label_prompts = serializers.BooleanField()
 
 
-class PromptInfoSerializer(serializers.Serializer):
+class PromptInfoSerializer(Serializer):
     text = serializers.CharField()
     prompt_type = serializers.CharField()
 
 
-class AssignmentOutSerializer(serializers.Serializer):
+class AssignmentOutSerializer(Serializer):
     """An assignment as the worker sees it (read from the assignment with its batch, pair,
     prompt and videos loaded: selectors.DISPLAY_RELATED)."""
 
@@ -74,7 +75,7 @@ class AssignmentOutSerializer(serializers.Serializer):
         return side(pair.video_1 if assignment.left_is_video_0 else pair.video_0)
 
 
-class NextInputSerializer(serializers.Serializer):
+class NextInputSerializer(Serializer):
     batch = serializers.CharField(
         max_length=128, required=False, help_text="Only work from this batch."
     )
@@ -84,11 +85,11 @@ class NextInputSerializer(serializers.Serializer):
     )
 
 
-class GiveUpInputSerializer(serializers.Serializer):
+class GiveUpInputSerializer(Serializer):
     reason = serializers.ChoiceField(choices=PairReport.Reason.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class GiveUpOutSerializer(serializers.Serializer):
+class GiveUpOutSerializer(Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Assignment.Status.choices)

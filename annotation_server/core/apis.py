@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation_server.core.openapi import error_responses
+from annotation_server.core.serializers import Serializer
 
 
-class PingOutputSerializer(serializers.Serializer):
+class PingOutputSerializer(Serializer):
     ok = serializers.BooleanField()
 
 
