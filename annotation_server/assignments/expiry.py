@@ -75,12 +75,27 @@ def assignment_release_open(*, annotator) -> int:
     return assignment_expire_stale(annotator=annotator, all_open=True)
 
 
+# Pairs per statement when slots are given back (well below PostgreSQL's 65,535 parameters).
+_RELEASE_CHUNK = 1000
+
+
 def release_slots(per_pair: Counter) -> None:
     """Give back `per_pair[pair_id]` regular slots of each pair (inside a transaction that
     holds the assignments' row locks)."""
-    # Sorted so concurrent releasers lock pairs in the same order.
-    for pair_id in sorted(per_pair):
-        Pair.objects.filter(pk=pair_id).update(taken=F("taken") - per_pair[pair_id])
+    # The pair rows are locked first, in id order, so concurrent releasers never wait on each
+    # other in a circle; then one UPDATE per distinct count (almost always just "1") and chunk.
+    ids = sorted(per_pair)
+    by_count: dict[int, list[int]] = {}
+    for start in range(0, len(ids), _RELEASE_CHUNK):
+        chunk = ids[start : start + _RELEASE_CHUNK]
+        list(Pair.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values("pk"))
+    for pair_id in ids:
+        by_count.setdefault(per_pair[pair_id], []).append(pair_id)
+    for count, pair_ids in by_count.items():
+        for start in range(0, len(pair_ids), _RELEASE_CHUNK):
+            Pair.objects.filter(pk__in=pair_ids[start : start + _RELEASE_CHUNK]).update(
+                taken=F("taken") - count
+            )
 
 
 def take_slot(pair_id: int) -> None:
