@@ -120,8 +120,8 @@ def check_screen(
 ) -> None:
     """The screen fits the phone's width and every control on it can be tapped.
 
-    device_width=False: a page without a <meta viewport> (Django's own error pages), which a
-    phone lays out 980 px wide and shows shrunk; it must still not scroll sideways.
+    device_width=False: a page without a <meta viewport>, which a phone lays out 980 px wide
+    and shows shrunk; it must still not scroll sideways.
     """
     got = page.evaluate(OVERFLOW_JS)
     if device_width:
@@ -294,7 +294,8 @@ def test_study_links_completion_and_error_pages_fit_a_phone(
     check_screen(page, width, "completion with pairs left")
 
     page.goto(f"{base}/work/does-not-exist/")
-    check_screen(page, width, "page not found", device_width=False)
+    assert "does not exist" in page.locator("main").inner_text()
+    check_screen(page, width, "page not found")
 
     page.context.clear_cookies()
     reviewer = make_user("reviewer")
