@@ -86,7 +86,8 @@ def release_slots(per_pair: Counter) -> None:
     # other in a circle; then one UPDATE per distinct count (almost always just "1") and chunk.
     ids = sorted(per_pair)
     by_count: dict[int, list[int]] = {}
-    for start in range(0, len(ids), _RELEASE_CHUNK):
+    # One pair (a skip, a report) needs no ordering: its UPDATE is its only lock.
+    for start in range(0, len(ids) if len(ids) > 1 else 0, _RELEASE_CHUNK):
         chunk = ids[start : start + _RELEASE_CHUNK]
         list(Pair.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values("pk"))
     for pair_id in ids:

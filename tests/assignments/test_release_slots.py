@@ -28,3 +28,12 @@ def test_release_slots_of_many_pairs_counts_each_pair_right(monkeypatch):
     assert taken == expected
     # 8 pairs: 2 locking reads of 4, then count 1 (6 pairs: 2 updates) and count 2 (2 pairs: 1).
     assert len(statements_run(queries.captured_queries)) == 5
+
+
+def test_one_pair_is_given_back_in_one_statement():
+    batch, [pair] = make_batch(1)
+    Pair.objects.filter(pk=pair.pk).update(taken=2)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        expiry.release_slots(Counter({pair.pk: 1}))
+    assert Pair.objects.get(pk=pair.pk).taken == 1
+    assert len(statements_run(queries.captured_queries)) == 1
