@@ -196,13 +196,18 @@ def _second_connection():
 @contextmanager
 def job_held_elsewhere(kind: str, job_pk: int):
     """Another worker running the job: its advisory lock taken on a second connection to the
-    test database, released when the block ends (that worker's connection closes, as when it
-    dies)."""
+    test database, released when the block ends, as when that worker dies. The lock is given
+    back explicitly before the connection closes: a closed connection's backend releases it a
+    moment later, and a test that runs the job next must not race that."""
     from annotation_server.core.jobs import job_lock_key
 
+    key = job_lock_key(kind, job_pk)
     with _second_connection() as other:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", job_lock_key(kind, job_pk))
-        yield
+        other.execute("SELECT pg_advisory_lock(%s, %s)", key)
+        try:
+            yield
+        finally:
+            other.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
 @contextmanager
