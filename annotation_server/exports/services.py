@@ -146,9 +146,24 @@ def _write_kind(
         tar_videos(folder)
     return {
         "records": {"train": train.count, "test": test.count},
+        "not_written": splits_drop_empty(train, test),
         "skipped": dict(sorted(skipped.items())),
         "videos": {"copied": placer.copied, "linked": placer.linked},
     }
+
+
+def splits_drop_empty(*writers: GzipJsonListWriter) -> list[str]:
+    """Removes the config of each split that got no record and names those splits.
+
+    An empty config is valid JSON, but a dataset folder with one refuses to import
+    ("config has no video records") and gives researchers a split to special-case; the
+    loaders load each config by name, so a missing split is simply not loaded."""
+    dropped = []
+    for writer in writers:
+        if writer.count == 0:
+            writer.path.unlink()
+            dropped.append(writer.path.name.removeprefix("config-").split(".")[0])
+    return dropped
 
 
 def annotator_pseudonym(user_id: int) -> str:

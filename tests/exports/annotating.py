@@ -81,3 +81,12 @@ def put_renditions(media_root: Path, clip: Path, videos) -> None:
 def make_clip(path: Path) -> Path:
     """A 1 s, 64×64 H.264 clip (real bytes, so copies and round trips move a real video)."""
     return lavfi_clip(path, size="64x64", rate=10)
+
+
+def clear_catalog() -> None:
+    """An empty catalog, so an import has to recreate every prompt, video and pair."""
+    from annotation_server.batches.models import Batch
+    from annotation_server.catalog.models import Prompt, Video
+
+    for model in (Annotation, Assignment, Pair, Batch, Video, Prompt):
+        model.objects.all().delete()

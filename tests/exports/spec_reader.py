@@ -151,11 +151,18 @@ CHECKS = {
 
 def read_dataset(root: Path, kind: str, *, videos: bool = False) -> dict[str, list[dict]]:
     """Both splits of one dataset folder, every record checked; with `videos`, every
-    video_path must name a non-empty file under root."""
+    video_path must name a non-empty file under root. A split without records has no config
+    (it reads as []); a config that is there must hold records."""
     orders = sample_key_orders(kind)
     splits = {}
     for split in ("train", "test"):
-        records = load_config(root / f"config-{split}.json.gz")
+        path = root / f"config-{split}.json.gz"
+        if not path.exists():
+            splits[split] = []
+            continue
+        records = load_config(path)
+        if not records:
+            _fail(str(path), "an empty config (a split without records is not written)")
         for i, record in enumerate(records):
             where = f"{kind}/{split}[{i}]"
             check_complete(record, where)

@@ -90,7 +90,8 @@ def test_a_non_empty_out_is_refused_unless_forced(tmp_path):
 
     _prompts(3, 2)
     call_command("export_safesora", "--out", str(out), "--kind", "eval", "--force", verbosity=0)
-    assert sorted(p.name for p in out.iterdir()) == ["config-test.json.gz", "config-train.json.gz"]
+    # Five prompts and a test fraction of 0.1: no prompt falls in the test split.
+    assert sorted(p.name for p in out.iterdir()) == ["config-train.json.gz"]
     assert len(_split_of_each(out)) == 5
 
 

@@ -122,6 +122,8 @@ def _summary_text(summary: dict) -> str:
     for kind, info in summary["kinds"].items():
         records = info["records"]
         lines.append(f"  {kind}: {records['train']} train, {records['test']} test records")
+        for split in info.get("not_written", ()):
+            lines.append(f"    {split} split: no records, not written")
         videos = info["videos"]
         if videos["copied"] or videos["linked"]:
             lines.append(f"    videos: {videos['copied']} copied, {videos['linked']} linked")
