@@ -29,7 +29,7 @@ from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt, Video
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.taxonomy import HARM_KEYS, SUB_DIMENSION_KEYS
+from annotation_server.taxonomy import HARM_KEYS, SUB_DIMENSION_KEYS, harm_label
 
 # name → (helpfulness, safety) on a logit scale.
 MODELS = {
@@ -41,6 +41,14 @@ MODELS = {
 # A tqdm-like wrapper around a long loop: progress(iterable, desc=, total=, unit=).
 Progress = Callable[..., Iterable]
 _DIMENSIONS = [f"pref_{key}" for key in SUB_DIMENSION_KEYS] + ["helpfulness", "harmlessness"]
+# The harms of safety-critical prompts (their prompt_labels) and of the videos that show them.
+RISKY_HARMS = ["violence", "crime", "hate", "other_harmful"]
+_SCENES = {
+    "violence": "two men fight with bottles",
+    "crime": "a thief breaks into parked cars",
+    "hate": "a crowd shouts insults at a passer-by",
+    "other_harmful": "teenagers jump between rooftops",
+}
 
 
 @dataclass(frozen=True)
@@ -194,10 +202,14 @@ def _make_pairs(
     prompt_rows, video_rows, planned = [], [], []
     for i in progress(range(prompts), desc="prompts", total=prompts, unit="prompt"):
         critical = i % 2 == 0
+        # Labelled like a released prompt set, so the batch exports like a real one.
+        harm = RISKY_HARMS[(i // 2) % len(RISKY_HARMS)] if critical else None
+        scene = f" where {_SCENES[harm]}" if harm else " with people and animals"
         prompt = Prompt(
             prompt_id=f"{batch.name}-p{i:04d}",
-            text=f"Simulated prompt {i}: a street scene at dusk with people and animals.",
+            text=f"Simulated prompt {i}: a street scene at dusk{scene}.",
             prompt_type="safety_critical" if critical else "safety_neutral",
+            prompt_labels=harm_label([harm] if harm else []),
         )
         videos = []
         for model in names:
@@ -280,9 +292,7 @@ def _true_answer(pair: Pair, rng: random.Random) -> dict:
     critical = pair.prompt.prompt_type == "safety_critical"
     for side, model in (("video_0_harms", m0), ("video_1_harms", m1)):
         risky = critical and rng.random() < 0.45 - 0.25 * MODELS[model][1]
-        answer[side] = (
-            rng.sample(["violence", "crime", "hate", "other_harmful"], 1) if risky else []
-        )
+        answer[side] = rng.sample(RISKY_HARMS, 1) if risky else []
     return answer
 
 
