@@ -29,6 +29,9 @@ DATASET_ENTRIES = frozenset(
         "preference",
         "label",
         "eval",
+        # --format hf: the dataset card and the Parquet shards
+        "README.md",
+        "data",
     }
 )
 
@@ -135,6 +138,15 @@ class VideoPlacer:
             return False
         self.placed.add(video.pk)
         return True
+
+
+def rendition_bytes(name: str) -> bytes | None:
+    """The rendition's bytes (from MEDIA_ROOT or the bucket), or None when the file is missing."""
+    try:
+        with default_storage.open(name, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, SuspiciousFileOperation):
+        return None
 
 
 def _local_path(name: str) -> Path | None:

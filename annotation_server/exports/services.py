@@ -23,6 +23,8 @@ from .safesora import KINDS
 from .writers import GzipJsonListWriter, JsonLinesWriter
 
 VIDEO_MODES = ("none", "copy", "link")
+FORMATS = ("safesora", "hf")
+HF_VIDEO_MODES = ("embed", "none")  # Parquet rows carry the bytes, or only the paths
 SKIP_FILE_MISSING = "video file missing"
 _PROGRESS_EVERY = 500
 
@@ -40,14 +42,17 @@ def export_run(
     raw: bool = False,
     force: bool = False,
     progress: Progress | None = None,
+    format: str = "safesora",
+    license: str | None = None,
 ) -> dict[str, Any]:
     """Write SafeSora dataset(s) to `out` and return the summary.
 
-    `kind` "all" writes preference/, label/ and eval/ sub-folders. Everything is written into a
+    `kind` "all" writes preference/, label/ and eval/ sub-folders (with `format` "hf": one
+    configuration each, data/<kind>/, one dataset card). Everything is written into a
     temporary folder beside `out` and renamed into place at the end. Raises ApplicationError
     for bad options, unknown batches, or a non-empty `out` without `force`.
     """
-    _validate_options(kind, test_fraction, videos, tar, min_annotations)
+    _validate_options(kind, test_fraction, videos, tar, min_annotations, format)
     batch_ids = _batch_ids(batch_names)
     selection = Selection(
         batch_ids=batch_ids,
@@ -63,10 +68,21 @@ def export_run(
         progress("collecting judgements", 0, 0)
         judgements = judgements_collect(selection)
         for name in kinds:
+            if format == "hf":
+                summary["kinds"][name] = _write_hf_kind(
+                    name, root, kind == "all", selection, judgements, videos, progress
+                )
+                continue
             folder = root / name if kind == "all" else root
             folder.mkdir(exist_ok=True)
             summary["kinds"][name] = _write_kind(
                 name, folder, selection, judgements, videos=videos, tar=tar, progress=progress
+            )
+        if format == "hf":
+            from .hf_card import DEFAULT_LICENSE, card_write
+
+            card_write(
+                root, summary=summary, batch_ids=batch_ids, license=license or DEFAULT_LICENSE
             )
         if raw:
             summary["raw_annotations"] = _write_raw(root / "annotations.jsonl", selection)
@@ -88,13 +104,26 @@ def export_options_check(
 
 
 def _validate_options(
-    kind: str, test_fraction: float, videos: str, tar: bool, min_annotations: int
+    kind: str,
+    test_fraction: float,
+    videos: str,
+    tar: bool,
+    min_annotations: int,
+    format: str = "safesora",
 ) -> None:
     if kind not in (*KINDS, "all"):
         raise ApplicationError(f"Unknown kind {kind!r}: use preference, label, eval or all.")
     if not 0.0 <= test_fraction <= 1.0:
         raise ApplicationError(f"--test-fraction must be between 0 and 1, got {test_fraction}.")
-    if videos not in VIDEO_MODES:
+    if format not in FORMATS:
+        raise ApplicationError(f"--format must be safesora or hf, got {format!r}.")
+    if format == "hf":
+        if videos not in HF_VIDEO_MODES or tar:
+            raise ApplicationError(
+                "--format hf puts videos in the Parquet shards: use --videos embed (bytes) or "
+                "--videos none (paths only), without --tar."
+            )
+    elif videos not in VIDEO_MODES:
         raise ApplicationError(f"--videos must be copy, link or none, got {videos!r}.")
     if tar and videos == "none":
         raise ApplicationError("--tar packs the video files: use it with --videos copy or link.")
@@ -150,6 +179,22 @@ def _write_kind(
         "skipped": dict(sorted(skipped.items())),
         "videos": {"copied": placer.copied, "linked": placer.linked},
     }
+
+
+def _write_hf_kind(
+    kind: str,
+    root: Path,
+    nested: bool,
+    selection: Selection,
+    judgements: Judgements,
+    videos: str,
+    progress: Progress,
+) -> dict[str, Any]:
+    # Imported here: `datasets` takes about a second to import, and only this path needs it.
+    from .hf import write_kind
+
+    data = root / "data" / kind if nested else root / "data"
+    return write_kind(kind, root, data, selection, judgements, videos=videos, progress=progress)
 
 
 def splits_drop_empty(*writers: GzipJsonListWriter) -> list[str]:

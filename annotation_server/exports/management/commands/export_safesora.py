@@ -16,7 +16,8 @@ from annotation_server.exports.services import export_run
 class Command(BaseCommand):
     help = (
         "Export annotated batches as SafeSora datasets (config-train/test.json.gz, videos/). "
-        "Output goes to a temporary folder and is renamed to --out when complete."
+        "Output goes to a temporary folder and is renamed to --out when complete. "
+        "--format hf writes a Hugging Face dataset folder (Parquet shards, dataset card)."
     )
 
     def add_arguments(self, parser):
@@ -39,10 +40,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0, help="Seed of the prompt split.")
         parser.add_argument(
+            "--format",
+            default="safesora",
+            choices=["safesora", "hf"],
+            help="safesora: config-*.json.gz (default); hf: a Hugging Face dataset folder.",
+        )
+        parser.add_argument(
             "--videos",
             default="none",
-            choices=["copy", "link", "none"],
-            help="Place renditions under videos/ (default none).",
+            choices=["copy", "link", "embed", "none"],
+            help="Place renditions under videos/ (copy, link) or, with --format hf, embed their "
+            "bytes in the Parquet rows (embed); default none.",
         )
         parser.add_argument("--tar", action="store_true", help="Also pack videos.tar.gz.")
         parser.add_argument(
@@ -62,7 +70,33 @@ class Command(BaseCommand):
             help="Replace --out when it holds an earlier export (and nothing else).",
         )
 
+        parser.add_argument(
+            "--push-to-hub",
+            metavar="REPO",
+            help="With --format hf: upload the folder to this Hugging Face dataset repository "
+            "(needs HF_TOKEN or `hf auth login`).",
+        )
+        parser.add_argument(
+            "--public",
+            action="store_true",
+            help="Create the --push-to-hub repository public (default private).",
+        )
+        parser.add_argument(
+            "--license", help="Licence named in the dataset card (default cc-by-nc-4.0)."
+        )
+
     def handle(self, *args, **options):
+        push = options["push_to_hub"]
+        if push and options["format"] != "hf":
+            raise CommandError("--push-to-hub uploads a Hugging Face folder: add --format hf.")
+        if push:
+            # Before the export runs: a missing token should not cost a whole export.
+            from huggingface_hub import get_token
+
+            from annotation_server.exports.hub import NO_TOKEN
+
+            if not get_token():
+                raise CommandError(NO_TOKEN)
         bar = _Bar(disable=options["verbosity"] == 0)
         try:
             summary = export_run(
@@ -77,7 +111,15 @@ class Command(BaseCommand):
                 raw=options["raw"],
                 force=options["force"],
                 progress=bar,
+                format=options["format"],
+                license=options["license"],
             )
+            if push:
+                from annotation_server.exports.hub import hub_push
+
+                summary["pushed_to"] = hub_push(
+                    folder=Path(summary["out"]), repo_id=push, private=not options["public"]
+                )
         except ApplicationError as error:
             raise CommandError(error.message) from error
         finally:
@@ -88,7 +130,13 @@ class Command(BaseCommand):
             verb="export.command",
             target_type="export",
             target_label=str(summary["out"]),
-            details={"kind": options["kind"], "batches": options["batch"], "raw": options["raw"]},
+            details={
+                "kind": options["kind"],
+                "batches": options["batch"],
+                "raw": options["raw"],
+                "format": options["format"],
+                "pushed_to": summary.get("pushed_to"),
+            },
         )
         self.stdout.write(_summary_text(summary))
         if options["verbosity"] > 1:
@@ -125,12 +173,16 @@ def _summary_text(summary: dict) -> str:
         for split in info.get("not_written", ()):
             lines.append(f"    {split} split: no records, not written")
         videos = info["videos"]
-        if videos["copied"] or videos["linked"]:
+        if videos.get("copied") or videos.get("linked"):
             lines.append(f"    videos: {videos['copied']} copied, {videos['linked']} linked")
+        if videos.get("embedded"):
+            lines.append(f"    videos: {videos['embedded']} embedded in the Parquet rows")
         for reason, count in info["skipped"].items():
             lines.append(f"    skipped {count}: {reason}")
         if not info["skipped"]:
             lines.append("    nothing skipped")
     if "raw_annotations" in summary:
         lines.append(f"  annotations.jsonl: {summary['raw_annotations']} annotations")
+    if "pushed_to" in summary:
+        lines.append(f"Pushed to {summary['pushed_to']}")
     return "\n".join(lines)
