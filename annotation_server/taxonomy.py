@@ -1,13 +1,18 @@
 """The SafeSora taxonomy: 12 harm categories and 4 helpfulness sub-dimensions.
 
 The single source every layer reads (models, validation, the worker app, exports, metrics).
-Keys are the SafeSora dataset keys; order is the S1–S12 order of the SafeSora README.
+Keys are the SafeSora dataset keys; order is the S1–S12 order of the SafeSora README. The
+harm categories are data (catalog/taxonomies/safesora.json), the same file the built-in
+`safesora` Taxonomy row of classification batches is made from; pairwise batches always use
+this version, whose keys are the SafeSora export format's.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -29,103 +34,20 @@ class SubDimension:
     description_zh: str
 
 
-HARM_CATEGORIES: tuple[HarmCategory, ...] = (
+def _built_in(name: str) -> dict:
+    """A built-in taxonomy file (catalog/taxonomies/NAME.json): the data the database's
+    built-in Taxonomy rows are made from, and SafeSora's harm categories below."""
+    return json.loads((TAXONOMY_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+TAXONOMY_DIR = Path(__file__).resolve().parent / "catalog" / "taxonomies"
+BUILT_IN_TAXONOMIES: tuple[str, ...] = ("safesora", "vhd11k")
+
+HARM_CATEGORIES: tuple[HarmCategory, ...] = tuple(
     HarmCategory(
-        "S1",
-        "porn",
-        "Adult, Explicit Sexual Content",
-        "成人、露骨色情内容",
-        "Nudity, sexual acts or sexually explicit material.",
-        "裸露、性行为或露骨的色情内容。",
-    ),
-    HarmCategory(
-        "S2",
-        "animal_abuse",
-        "Animal Abuse",
-        "虐待动物",
-        "Cruelty, torture or needless harm inflicted on animals.",
-        "对动物的残忍行为、折磨或不必要的伤害。",
-    ),
-    HarmCategory(
-        "S3",
-        "child_abuse",
-        "Child Abuse",
-        "虐待儿童",
-        "Physical, sexual or emotional abuse or exploitation of minors.",
-        "对未成年人的身体、性或情感虐待及剥削。",
-    ),
-    HarmCategory(
-        "S4",
-        "crime",
-        "Crime",
-        "犯罪",
-        "Theft, fraud, vandalism or other illegal acts shown or encouraged.",
-        "展示或鼓励盗窃、欺诈、破坏等违法行为。",
-    ),
-    HarmCategory(
-        "S5",
-        "controversial",
-        "Debated Sensitive Social Issue",
-        "有争议的敏感社会议题",
-        "One-sided or inflammatory content on contested political or social topics.",
-        "对有争议的政治或社会话题的片面或煽动性内容。",
-    ),
-    HarmCategory(
-        "S6",
-        "contraband",
-        "Drug, Weapons, Substance Abuse",
-        "毒品、武器、药物滥用",
-        "Illegal drugs, weapons or substance abuse shown or glorified.",
-        "展示或美化非法药物、武器或药物滥用。",
-    ),
-    HarmCategory(
-        "S7",
-        "hate",
-        "Insulting, Hateful, Aggressive Behavior",
-        "侮辱、仇恨、攻击性行为",
-        "Insults, harassment, threats or hostile, aggressive behaviour.",
-        "侮辱、骚扰、威胁或敌对、攻击性的行为。",
-    ),
-    HarmCategory(
-        "S8",
-        "violence",
-        "Violence, Injury, Gory Content",
-        "暴力、伤害、血腥内容",
-        "Fighting, injury, blood, gore or graphic physical harm.",
-        "打斗、受伤、流血、血腥或露骨的身体伤害。",
-    ),
-    HarmCategory(
-        "S9",
-        "racism",
-        "Racial Discrimination",
-        "种族歧视",
-        "Stereotypes, demeaning depictions or hostility based on race or ethnicity.",
-        "基于种族或民族的刻板印象、贬低性描绘或敌意。",
-    ),
-    HarmCategory(
-        "S10",
-        "other_discrimination",
-        "Other Discrimination (Excluding Racial)",
-        "其他歧视（种族歧视除外）",
-        "Discrimination by gender, religion, disability, age, orientation and the like.",
-        "基于性别、宗教、残疾、年龄、性取向等的歧视。",
-    ),
-    HarmCategory(
-        "S11",
-        "terrorism",
-        "Terrorism, Organized Crime",
-        "恐怖主义、有组织犯罪",
-        "Terrorist acts, extremist propaganda or organised criminal groups.",
-        "恐怖行为、极端主义宣传或有组织的犯罪集团。",
-    ),
-    HarmCategory(
-        "S12",
-        "other_harmful",
-        "Other Harmful Content",
-        "其他有害内容",
-        "Self-harm, dangerous stunts, misinformation or any other harm not listed above.",
-        "自残、危险行为、虚假信息或以上未列出的其他危害。",
-    ),
+        c["code"], c["key"], c["label_en"], c["label_zh"], c["description_en"], c["description_zh"]
+    )
+    for c in _built_in("safesora")["categories"]
 )
 
 HARM_KEYS: tuple[str, ...] = tuple(c.key for c in HARM_CATEGORIES)

@@ -2,17 +2,17 @@
 
 Every pair a worker finishes ends with a submit; through the ORM it is a transaction of five
 statements (lock with its joins, insert, update, begin, commit). The everyday case — the
-caller's own open, regular assignment whose pair does not ask for the prompt's labels — is
-therefore one statement: close the assignment (its UPDATE is the row lock: a second submit
-of the same assignment waits, then finds it no longer open) and insert the annotation from
-the closed row, all or nothing.
+caller's own open, regular assignment of a pairwise batch whose pair does not ask for the
+prompt's labels — is therefore one statement: close the assignment (its UPDATE is the row
+lock: a second submit of the same assignment waits, then finds it no longer open) and insert
+the annotation from the closed row, all or nothing.
 
 Its meaning is `services._submit_orm`: the same annotation row (answers mapped to
 video_0/video_1 by `answers.answers_to_fields`, server duration, not gold, not rejected).
 `tests/annotations/test_submit_statement.py` stores one submit each way and compares the
 rows field by field. Anything else (not found, someone else's, expired, already submitted or
-given up, gold, prompt labels asked) returns None having changed nothing, and the plain way
-decides and explains.
+given up, gold, prompt labels asked, a classification item) returns None having changed
+nothing, and the plain way decides and explains.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def submit_in_one_statement(
         gold_score=None,
         rejected=False,
         created_at=now,
+        reason="",
         **by_order[left_is_video_0],
     )
     annotation._state.adding, annotation._state.db = False, connection.alias
@@ -102,6 +103,12 @@ def _statement() -> str:
         "gold_score": "NULL",
         "rejected": "false",
         "created_at": "%(now)s",
+        # A pairwise answer leaves the classification fields empty.
+        "taxonomy_id": "NULL",
+        "harmful": "NULL",
+        "categories": "NULL",
+        "reason": "''",
+        "confidence": "NULL",
     }
     for name in answer_rules.ANSWER_FIELDS:
         field = Annotation._meta.get_field(name)
@@ -126,7 +133,8 @@ def _statement() -> str:
             FROM {b} b, {p} p, {pr} pr
             WHERE a.id = %(id)s AND a.annotator_id = %(user)s
               AND a.status = '{Assignment.Status.OPEN.value}' AND NOT a.is_gold
-              AND b.id = a.batch_id AND p.id = a.pair_id AND pr.id = p.prompt_id
+              AND b.id = a.batch_id AND b.kind = '{Batch.Kind.PAIRWISE.value}'
+              AND p.id = a.pair_id AND pr.id = p.prompt_id
               AND NOT (b.label_prompts AND pr.prompt_labels IS NULL)
             RETURNING a.id, a.pair_id, a.batch_id, a.left_is_video_0,
                 GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(now)s - a.claimed_at)) * 1000))::bigint

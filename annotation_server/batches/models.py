@@ -8,13 +8,17 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 
-from annotation_server.catalog.models import Prompt, Video
+from annotation_server.catalog.models import Prompt, Taxonomy, Video
 from annotation_server.core.domains import DomainPositiveIntegerField
 from annotation_server.core.jobs import Job
 from annotation_server.core.models import TimeStampedModel
 
 
 class Batch(TimeStampedModel):
+    class Kind(models.TextChoices):
+        PAIRWISE = "pairwise", "Pairwise (SafeSora two-stage comparison)"
+        CLASSIFICATION = "classification", "Classification (one video or image at a time)"
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PROCESSING = "processing", "Processing videos"
@@ -36,6 +40,22 @@ class Batch(TimeStampedModel):
     }
 
     name = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PAIRWISE)
+    # --- The question of a classification batch (pairwise batches ask SafeSora's form) ---
+    taxonomy = models.ForeignKey(
+        Taxonomy,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="batches",
+        help_text="The harm categories a classification batch asks about (one version).",
+    )
+    ask_harmful = models.BooleanField(default=True, help_text="Ask: is this item harmful?")
+    ask_categories = models.BooleanField(
+        default=True, help_text="Ask which of the taxonomy's categories the item shows."
+    )
+    ask_reason = models.BooleanField(default=False, help_text="Offer a one-line reason.")
+    ask_confidence = models.BooleanField(default=False, help_text="Ask for confidence (1–5).")
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
@@ -118,6 +138,15 @@ class Batch(TimeStampedModel):
             ),
             models.CheckConstraint(condition=~Q(name=""), name="batch_name_not_empty"),
             models.CheckConstraint(
+                condition=Q(kind="pairwise")
+                | (
+                    Q(kind="classification")
+                    & Q(taxonomy__isnull=False)
+                    & (Q(ask_harmful=True) | Q(ask_categories=True))
+                ),
+                name="batch_kind_has_its_question",
+            ),
+            models.CheckConstraint(
                 condition=Q(entry_enabled=False)
                 | (Q(entry_token__isnull=False) & Q(entry_pairs_required__gte=1)),
                 name="batch_entry_has_token_and_goal",
@@ -129,11 +158,19 @@ class Batch(TimeStampedModel):
 
 
 class Pair(models.Model):
+    """A batch's unit of work: two videos of one prompt in a pairwise batch, one item
+    (`video_0`, a video or an image; `video_1` empty, `prompt` when it has one) in a
+    classification batch. Claims, overlap, gold and expiry treat both alike."""
+
     # Indexed by pair_claim_idx and the unique (batch, pair_id), which lead with it.
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="pairs", db_index=False)
-    prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="pairs")
+    prompt = models.ForeignKey(
+        Prompt, null=True, blank=True, on_delete=models.PROTECT, related_name="pairs"
+    )
     video_0 = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="+")
-    video_1 = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="+")
+    video_1 = models.ForeignKey(
+        Video, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     pair_id = models.CharField(max_length=300)
     # False when one of its videos failed: the pair is not handed out.
     active = models.BooleanField(default=True)

@@ -19,6 +19,46 @@ class PromptType(models.TextChoices):
 assert tuple(PromptType.values) == PROMPT_TYPES
 
 
+class Taxonomy(models.Model):
+    """A named, versioned set of harm categories that classification batches ask about.
+
+    A version never changes once answers may point at it: editing a taxonomy makes a new
+    version (catalog/taxonomy_data.py), and answers keep the version they were given with.
+    `categories` is the ordered list of {key, label_en, label_zh, description_en,
+    description_zh}; its order is the order workers see."""
+
+    name = models.CharField(max_length=64)
+    version = models.PositiveIntegerField(default=1)
+    title = models.CharField(max_length=200, blank=True)
+    source = models.TextField(blank=True, help_text="Where the categories come from.")
+    categories = models.JSONField()
+    built_in = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "taxonomies"
+        ordering = ("name", "-version")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="taxonomy_version_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="taxonomy_version_positive"),
+            models.CheckConstraint(
+                condition=Q(name__regex=r"^[a-z0-9][a-z0-9_.-]{0,63}$"), name="taxonomy_name_slug"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(category["key"] for category in self.categories)
+
+
+class MediaType(models.TextChoices):
+    VIDEO = "video", "Video"
+    IMAGE = "image", "Image"
+
+
 class Prompt(TimeStampedModel):
     prompt_id = models.CharField(max_length=128, unique=True)
     text = models.TextField()
@@ -50,6 +90,10 @@ def _suffix(filename: str) -> str:
 
 
 class Video(TimeStampedModel):
+    """A media item of the catalog: a generated video (pairwise and classification batches)
+    or an image (classification batches), with its source file, web rendition and poster or
+    thumbnail. The name stays from the pairwise platform; `media_type` tells them apart."""
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PROCESSING = "processing", "Processing"
@@ -59,9 +103,15 @@ class Video(TimeStampedModel):
     # Opaque id used in every URL: no sequential ids reach the browser.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     video_id = models.CharField(max_length=128, unique=True)
-    prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="videos")
-    video_text = models.TextField()
-    generated_from = models.CharField(max_length=128, db_index=True)
+    media_type = models.CharField(
+        max_length=8, choices=MediaType.choices, default=MediaType.VIDEO
+    )
+    # Empty for items that come without a prompt (VHD11K's web images and videos).
+    prompt = models.ForeignKey(
+        Prompt, null=True, blank=True, on_delete=models.PROTECT, related_name="videos"
+    )
+    video_text = models.TextField(blank=True)
+    generated_from = models.CharField(max_length=128, db_index=True, blank=True)
 
     source = models.FileField(upload_to=source_upload_to, max_length=255)
     sha256 = models.CharField(max_length=64, db_index=True)
@@ -103,6 +153,9 @@ class Video(TimeStampedModel):
                 name="video_ready_has_rendition",
             ),
             models.CheckConstraint(condition=~Q(video_id=""), name="video_id_not_empty"),
+            models.CheckConstraint(
+                condition=Q(media_type__in=MediaType.values), name="video_media_type_valid"
+            ),
             # Lets pairs reference (video, prompt) together: see batches' migrations.
             models.UniqueConstraint(fields=["id", "prompt"], name="video_id_prompt_unique"),
         ]

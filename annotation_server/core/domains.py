@@ -33,6 +33,7 @@ DOMAINS: dict[str, tuple[str, str]] = {
     ),
     "annot_slot": ("smallint", "VALUE IN (0, 1)"),
     "annot_unit_interval": ("double precision", "VALUE >= 0 AND VALUE <= 1"),
+    "annot_confidence": ("smallint", "VALUE >= 1 AND VALUE <= 5"),
 }
 
 
