@@ -30,6 +30,14 @@ GOLD_KEYS = (
 )
 
 
+# The keys of a pairwise answer; a classification answer has none of them.
+PAIRWISE_KEYS = ("sub_preferences", "harm_labels", "helpfulness", "harmlessness")
+
+
+def is_pairwise_answer(answers: dict[str, Any]) -> bool:
+    return all(answers.get(key) is not None for key in PAIRWISE_KEYS)
+
+
 def side_to_video(side: str, *, left_is_video_0: bool) -> str:
     """'left'/'right' → 'video_0'/'video_1' for an assignment's display order."""
     if side not in SIDES:

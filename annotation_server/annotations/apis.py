@@ -1,4 +1,5 @@
-"""Submitting a two-stage SafeSora annotation for an assignment (left/right terms); who am I."""
+"""Submitting an answer for an assignment — a two-stage SafeSora comparison (left/right
+terms) or a classification of one item — and who am I."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 from annotation_server.accounts import roles
 from annotation_server.accounts.permissions import IsAnnotatorRole
 from annotation_server.annotations import selectors, services
+from annotation_server.annotations.answers import PAIRWISE_KEYS
 from annotation_server.assignments.apis import parse_assignment_id
 from annotation_server.core.openapi import error_responses
 from annotation_server.core.serializers import Serializer
@@ -21,8 +23,8 @@ SIDE_CHOICES = [("left", "left"), ("right", "right")]
 _MAX_MS = 24 * 3600 * 1000
 
 
-def _side(help_text: str) -> serializers.ChoiceField:
-    return serializers.ChoiceField(choices=SIDE_CHOICES, help_text=help_text)
+def _side(help_text: str, **kwargs) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=SIDE_CHOICES, help_text=help_text, **kwargs)
 
 
 def _harm_list(**kwargs) -> serializers.ListField:
@@ -55,17 +57,60 @@ class TimingsSerializer(Serializer):
     )
 
 
+_PAIRWISE = "Pairwise batches: required."
+_CLASSIFICATION = "Classification batches: required when the question asks it."
+
+
 class SubmitInputSerializer(Serializer):
-    sub_preferences = SubPreferencesSerializer()
-    harm_labels = HarmLabelsSerializer()
-    helpfulness = _side("Overall, the more helpful video.")
-    harmlessness = _side("Overall, the safer video.")
+    """Either a pairwise answer (the four pairwise fields) or a classification answer
+    (harmful / categories / reason / confidence), as the assignment's batch asks; the submit
+    service checks the answer against the batch's question."""
+
+    sub_preferences = SubPreferencesSerializer(required=False, help_text=_PAIRWISE)
+    harm_labels = HarmLabelsSerializer(required=False, help_text=_PAIRWISE)
+    helpfulness = _side("Overall, the more helpful video. " + _PAIRWISE, required=False)
+    harmlessness = _side("Overall, the safer video. " + _PAIRWISE, required=False)
     timings = TimingsSerializer(required=False)
     prompt_harm_labels = _harm_list(
         required=False,
         allow_null=True,
         help_text="Harm keys of the prompt itself; required when ask_prompt_labels is true.",
     )
+    harmful = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Is the item harmful? " + _CLASSIFICATION
+    )
+    categories = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        max_length=64,
+        allow_empty=True,
+        required=False,
+        allow_null=True,
+        help_text="Category keys of the question's taxonomy ([] for none). " + _CLASSIFICATION,
+    )
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text="One line, optional."
+    )
+    confidence = serializers.IntegerField(
+        min_value=1, max_value=5, required=False, allow_null=True, help_text="1–5, optional."
+    )
+
+    def validate(self, data):
+        given = [key for key in PAIRWISE_KEYS if data.get(key) is not None]
+        if given and len(given) < len(PAIRWISE_KEYS):
+            raise serializers.ValidationError(
+                {key: ["Required with the other pairwise answers."] for key in PAIRWISE_KEYS
+                 if key not in given}
+            )  # fmt: skip
+        if given and (data.get("harmful") is not None or data.get("categories") is not None):
+            raise serializers.ValidationError(
+                "Send a pairwise answer or a classification answer, not both."
+            )
+        if not given and data.get("harmful") is None and data.get("categories") is None:
+            raise serializers.ValidationError(
+                "No answer: send sub_preferences, harm_labels, helpfulness and harmlessness "
+                "for a pair, or harmful and/or categories for a classification item."
+            )
+        return data
 
 
 class SubmitOutputSerializer(Serializer):

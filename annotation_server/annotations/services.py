@@ -14,12 +14,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation_server.annotations import answers as answer_rules
+from annotation_server.annotations import labels as label_rules
 from annotation_server.annotations.models import Annotation
 from annotation_server.annotations.submit_statement import submit_in_one_statement
 from annotation_server.assignments import expiry, rules
 from annotation_server.assignments.models import Assignment
 from annotation_server.assignments.selectors import assignment_lock_own
-from annotation_server.batches.models import Pair
+from annotation_server.batches.models import Batch, Pair
+from annotation_server.catalog.selectors import taxonomy_for_display
 from annotation_server.core.exceptions import ApplicationError, ConflictError
 
 # What a submit reads besides the assignment row itself.
@@ -37,7 +39,7 @@ def annotation_submit(
     once the slot went to someone else.
     """
     now = now or timezone.now()
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and answer_rules.is_pairwise_answer(answers):
         stored = submit_in_one_statement(
             annotator=annotator, assignment_id=assignment_id, answers=answers, now=now
         )
@@ -54,12 +56,10 @@ def _submit_orm(
     assignment = assignment_lock_own(
         annotator=annotator, assignment_id=assignment_id, related=_SUBMIT_RELATED
     )
-    fields = answer_rules.answers_to_fields(
-        _asked_answers(assignment, answers), left_is_video_0=assignment.left_is_video_0
-    )
+    fields, compared = _answer_fields(assignment, answers)
     if assignment.status == Assignment.Status.SUBMITTED:
         existing = assignment.annotation
-        if all(getattr(existing, name) == fields[name] for name in answer_rules.ANSWER_FIELDS):
+        if all(getattr(existing, name) == fields[name] for name in compared):
             return existing, False
         raise ConflictError(
             "This assignment was already submitted with different answers; a submitted "
@@ -88,7 +88,7 @@ def _submit_orm(
         server_duration_ms=max(0, int((now - assignment.claimed_at).total_seconds() * 1000)),
         is_gold=assignment.is_gold,
         gold_score=(
-            answer_rules.gold_score(fields, pair.gold_answer)
+            _gold_score(assignment.batch, fields, pair.gold_answer)
             if assignment.is_gold and pair.gold_answer
             else None
         ),
@@ -98,6 +98,60 @@ def _submit_orm(
     assignment.finished_at = now
     assignment.save(update_fields=["status", "finished_at"])
     return annotation, True
+
+
+def _answer_fields(assignment: Assignment, answers: dict[str, Any]) -> tuple[dict, tuple]:
+    """The Annotation fields of these answers for the assignment's batch kind, and the
+    fields that make a repeated submit the same answer."""
+    batch = assignment.batch
+    if batch.kind == Batch.Kind.CLASSIFICATION:
+        if answer_rules.is_pairwise_answer(answers):
+            raise ApplicationError(
+                "This is a classification item: send harmful and/or categories, not a "
+                "pairwise comparison.",
+                code="wrong_answer_kind",
+            )
+        try:
+            fields = label_rules.label_fields(
+                answers, question=batch, keys=_taxonomy_keys(batch.taxonomy_id)
+            )
+        except label_rules.LabelProblems as problems:
+            raise ApplicationError(
+                f"Your answer is incomplete: {problems}", errors=problems.errors
+            ) from None
+        return {**fields, "taxonomy_id": batch.taxonomy_id}, label_rules.LABEL_FIELDS
+    if not answer_rules.is_pairwise_answer(answers):
+        raise ApplicationError(
+            "This pair asks for a comparison: send sub_preferences, harm_labels, helpfulness "
+            "and harmlessness.",
+            errors={
+                key: ["Required for a pairwise batch."]
+                for key in answer_rules.PAIRWISE_KEYS
+                if answers.get(key) is None
+            },
+            code="wrong_answer_kind",
+        )
+    fields = answer_rules.answers_to_fields(
+        _asked_answers(assignment, answers), left_is_video_0=assignment.left_is_video_0
+    )
+    return fields, answer_rules.ANSWER_FIELDS
+
+
+def _taxonomy_keys(taxonomy_id: int) -> tuple[str, ...]:
+    return tuple(c["key"] for c in taxonomy_for_display(taxonomy_id)["categories"])
+
+
+def _gold_score(batch: Batch, fields: dict[str, Any], gold: dict[str, Any]) -> float | None:
+    if batch.kind == Batch.Kind.CLASSIFICATION:
+        return label_rules.label_gold_score(fields, gold)
+    return answer_rules.gold_score(fields, gold)
+
+
+def gold_answer_problems(batch: Batch, answer: object) -> list[str]:
+    """What is wrong with a gold answer for an item of `batch` (empty: usable)."""
+    if batch.kind == Batch.Kind.CLASSIFICATION:
+        return label_rules.label_gold_problems(answer, keys=_taxonomy_keys(batch.taxonomy_id))
+    return answer_rules.validate_gold_answer(answer)
 
 
 def _asked_answers(assignment: Assignment, answers: dict[str, Any]) -> dict[str, Any]:
@@ -131,14 +185,14 @@ def _retake_slot(assignment: Assignment) -> None:
 
 @transaction.atomic
 def pair_mark_gold(*, pair: Pair, answer: dict[str, Any] | None) -> Pair:
-    """Make `pair` a gold pair with the expected `answer` (video_0/video_1 terms), or, with
-    `answer=None`, a regular pair again. See annotations/answers.py for the answer's shape.
-    """
-    pair = Pair.objects.select_for_update().get(pk=pair.pk)
+    """Make `pair` a gold pair (or item) with the expected `answer`, or, with `answer=None`,
+    a regular one again. Shapes: annotations/answers.py (pairwise, video_0/video_1 terms) and
+    annotations/labels.py (classification)."""
+    pair = Pair.objects.select_for_update().select_related("batch").get(pk=pair.pk)
     if answer is None:
         pair.is_gold, pair.gold_answer = False, None
     else:
-        problems = answer_rules.validate_gold_answer(answer)
+        problems = gold_answer_problems(pair.batch, answer)
         if problems:
             raise ApplicationError(
                 f"Gold answer for {pair.pair_id}: {'; '.join(problems)}.",

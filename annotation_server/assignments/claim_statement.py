@@ -46,6 +46,12 @@ _BATCH_FIELDS = (
     "overlap",
     "gold_rate",
     "assignment_expiry_minutes",
+    "kind",
+    "taxonomy_id",
+    "ask_harmful",
+    "ask_categories",
+    "ask_reason",
+    "ask_confidence",
 )
 
 
@@ -87,14 +93,28 @@ def _loaded(row, assignment_id, annotator, now, left_is_video_0) -> Assignment:
     text, prompt_type, prompt_labels_missing = row[n + 6 : n + 9]
     # Only "missing or not" matters for display (rules.asks_prompt_labels).
     labels = None if prompt_labels_missing else []
-    prompt = _from_db(
-        Prompt, {"id": prompt_id, "text": text, "prompt_type": prompt_type, "prompt_labels": labels}
-    )
+    prompt = None
+    if prompt_id is not None:  # classification items may come without a prompt
+        prompt = _from_db(
+            Prompt,
+            {"id": prompt_id, "text": text, "prompt_type": prompt_type, "prompt_labels": labels},
+        )
     videos = [
-        _from_db(Video, {"id": video_id, "uid": uid, "poster": poster, "duration_s": duration})
-        for video_id, (uid, poster, duration) in (
-            (video_0_id, row[n + 9 : n + 12]),
-            (video_1_id, row[n + 12 : n + 15]),
+        _from_db(
+            Video,
+            {
+                "id": video_id,
+                "uid": uid,
+                "poster": poster,
+                "duration_s": duration,
+                "media_type": media_type,
+            },
+        )
+        if video_id is not None
+        else None  # a classification item has one
+        for video_id, (uid, poster, duration, media_type) in (
+            (video_0_id, row[n + 9 : n + 13]),
+            (video_1_id, row[n + 13 : n + 17]),
         )
     ]
     pair = _from_db(
@@ -194,12 +214,13 @@ def _statement(*, by_name: bool) -> str:
                bumped.id, bumped.prompt_id, bumped.video_0_id, bumped.video_1_id,
                created.expires_at, created.slot,
                pr.text, pr.prompt_type, pr.prompt_labels IS NULL,
-               v0.uid, v0.poster, v0.duration_s, v1.uid, v1.poster, v1.duration_s
+               v0.uid, v0.poster, v0.duration_s, v0.media_type,
+               v1.uid, v1.poster, v1.duration_s, v1.media_type
         FROM bumped
         JOIN created ON created.pair_id = bumped.id
-        JOIN {prompt} pr ON pr.id = bumped.prompt_id
+        LEFT JOIN {prompt} pr ON pr.id = bumped.prompt_id
         JOIN {video} v0 ON v0.id = bumped.video_0_id
-        JOIN {video} v1 ON v1.id = bumped.video_1_id
+        LEFT JOIN {video} v1 ON v1.id = bumped.video_1_id
         CROSS JOIN eligible e""")
 
 

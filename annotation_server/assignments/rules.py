@@ -28,7 +28,7 @@ def expires_at(*, batch, claimed_at: dt.datetime) -> dt.datetime:
 
 def asks_prompt_labels(*, batch, prompt) -> bool:
     """The batch wants the prompt's harm labels and nobody supplied them with the dataset."""
-    return batch.label_prompts and prompt.prompt_labels is None
+    return batch.label_prompts and prompt is not None and prompt.prompt_labels is None
 
 
 def left_is_video_0() -> bool:

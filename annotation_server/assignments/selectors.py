@@ -13,7 +13,7 @@ from annotation_server.assignments.models import AnnotatorReview, Assignment
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.core.exceptions import NotFoundError
 
-# What the API representation of an assignment reads (see assignments/present.py).
+# What the API representation of an assignment reads (see assignments/serializers.py).
 DISPLAY_RELATED = ("batch", "pair__prompt", "pair__video_0", "pair__video_1")
 
 

@@ -1,7 +1,8 @@
 """What the worker's browser is shown of an assignment, and what it sends to ask for one.
 
 Responses speak of `left` and `right` only: which of video_0/video_1 is shown where, video
-ids, and anything about gold pairs stay on the server.
+ids, and anything about gold pairs stay on the server. A classification assignment has one
+`item` instead, and the `question` its batch asks in the taxonomy version it uses.
 """
 
 from __future__ import annotations
@@ -12,28 +13,69 @@ from rest_framework import serializers
 
 from annotation_server.assignments import rules
 from annotation_server.assignments.models import Assignment, PairReport
+from annotation_server.batches.models import Batch
+from annotation_server.catalog.models import MediaType
+from annotation_server.catalog.selectors import taxonomy_for_display
 from annotation_server.core.serializers import Serializer
 
 
 class SideSerializer(Serializer):
-    """One side of the pair (its shape; `side` writes it)."""
+    """One side of the pair, or the item of a classification task (its shape; `side` writes
+    it). `video_url` is the web rendition of either media type."""
 
+    media_type = serializers.ChoiceField(choices=MediaType.choices)
     video_url = serializers.CharField()
     poster_url = serializers.CharField(allow_null=True)
     duration_s = serializers.FloatField(allow_null=True)
 
 
 def side(video) -> dict:
-    """A video as SideSerializer describes it: URLs by the video's opaque uid only."""
+    """A media item as SideSerializer describes it: URLs by its opaque uid only."""
     return {
+        "media_type": video.media_type,
         "video_url": reverse("video-rendition", kwargs={"uid": video.uid}),
         "poster_url": reverse("video-poster", kwargs={"uid": video.uid}) if video.poster else None,
         "duration_s": video.duration_s,
     }
 
 
+class CategorySerializer(Serializer):
+    key = serializers.CharField()
+    label_en = serializers.CharField()
+    label_zh = serializers.CharField()
+    description_en = serializers.CharField(allow_blank=True)
+    description_zh = serializers.CharField(allow_blank=True)
+
+
+class TaxonomyInfoSerializer(Serializer):
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    categories = CategorySerializer(many=True)
+
+
+class QuestionSerializer(Serializer):
+    """What a classification batch asks about each item (its shape; `question` writes it)."""
+
+    taxonomy = TaxonomyInfoSerializer()
+    ask_harmful = serializers.BooleanField()
+    ask_categories = serializers.BooleanField()
+    ask_reason = serializers.BooleanField()
+    ask_confidence = serializers.BooleanField()
+
+
+def question(batch) -> dict:
+    return {
+        "taxonomy": taxonomy_for_display(batch.taxonomy_id),
+        "ask_harmful": batch.ask_harmful,
+        "ask_categories": batch.ask_categories,
+        "ask_reason": batch.ask_reason,
+        "ask_confidence": batch.ask_confidence,
+    }
+
+
 class BatchInfoSerializer(Serializer):
     name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Batch.Kind.choices)
     instructions = serializers.CharField(allow_blank=True)
     must_watch = serializers.BooleanField()
     blur_videos = serializers.BooleanField()
@@ -54,25 +96,42 @@ class AssignmentOutSerializer(Serializer):
     claimed_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     batch = BatchInfoSerializer()
-    prompt = PromptInfoSerializer(source="pair.prompt")
+    prompt = PromptInfoSerializer(source="pair.prompt", allow_null=True)
     ask_prompt_labels = serializers.SerializerMethodField(
         help_text="Send `prompt_harm_labels` with the submit for this pair."
     )
-    left = serializers.SerializerMethodField()
-    right = serializers.SerializerMethodField()
+    left = serializers.SerializerMethodField(help_text="Pairwise only.")
+    right = serializers.SerializerMethodField(help_text="Pairwise only.")
+    item = serializers.SerializerMethodField(help_text="Classification only: the one item.")
+    question = serializers.SerializerMethodField(help_text="Classification only.")
 
     def get_ask_prompt_labels(self, assignment) -> bool:
         return rules.asks_prompt_labels(batch=assignment.batch, prompt=assignment.pair.prompt)
 
-    @extend_schema_field(SideSerializer)
-    def get_left(self, assignment) -> dict:
+    @extend_schema_field(SideSerializer(allow_null=True))
+    def get_left(self, assignment) -> dict | None:
         pair = assignment.pair
+        if pair.video_1_id is None:
+            return None
         return side(pair.video_0 if assignment.left_is_video_0 else pair.video_1)
 
-    @extend_schema_field(SideSerializer)
-    def get_right(self, assignment) -> dict:
+    @extend_schema_field(SideSerializer(allow_null=True))
+    def get_right(self, assignment) -> dict | None:
         pair = assignment.pair
+        if pair.video_1_id is None:
+            return None
         return side(pair.video_1 if assignment.left_is_video_0 else pair.video_0)
+
+    @extend_schema_field(SideSerializer(allow_null=True))
+    def get_item(self, assignment) -> dict | None:
+        pair = assignment.pair
+        return side(pair.video_0) if pair.video_1_id is None else None
+
+    @extend_schema_field(QuestionSerializer(allow_null=True))
+    def get_question(self, assignment) -> dict | None:
+        if assignment.batch.kind != Batch.Kind.CLASSIFICATION:
+            return None
+        return question(assignment.batch)
 
 
 class NextInputSerializer(Serializer):

@@ -103,9 +103,7 @@ class Video(TimeStampedModel):
     # Opaque id used in every URL: no sequential ids reach the browser.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     video_id = models.CharField(max_length=128, unique=True)
-    media_type = models.CharField(
-        max_length=8, choices=MediaType.choices, default=MediaType.VIDEO
-    )
+    media_type = models.CharField(max_length=8, choices=MediaType.choices, default=MediaType.VIDEO)
     # Empty for items that come without a prompt (VHD11K's web images and videos).
     prompt = models.ForeignKey(
         Prompt, null=True, blank=True, on_delete=models.PROTECT, related_name="videos"

@@ -1,4 +1,4 @@
-"""Catalog reads: videos by their opaque uid, and who may see them."""
+"""Catalog reads: videos by their opaque uid, who may see them, taxonomies for display."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from annotation_server.accounts import roles
-from annotation_server.catalog.models import Video
+from annotation_server.catalog.models import Taxonomy, Video
 
 # Who besides reviewers may see a video is decided above the catalog (an annotator holding an
 # assignment on one of its pairs): those layers register a rule here in AppConfig.ready.
@@ -45,3 +45,18 @@ def videos_failed() -> QuerySet[Video]:
         .select_related("prompt")
         .order_by("-status_changed_at")
     )
+
+
+# Taxonomy versions never change (catalog/taxonomy_data.py), so a process keeps each one it
+# has read: the claim shows a classification item's categories without another query.
+_taxonomies: dict[int, dict] = {}
+
+
+def taxonomy_for_display(taxonomy_id: int) -> dict:
+    """{name, version, categories} of one taxonomy version, as workers are shown it."""
+    found = _taxonomies.get(taxonomy_id)
+    if found is None:
+        row = Taxonomy.objects.only("name", "version", "categories").get(pk=taxonomy_id)
+        found = {"name": row.name, "version": row.version, "categories": row.categories}
+        _taxonomies[taxonomy_id] = found
+    return found

@@ -122,13 +122,17 @@ def taxonomy_read_file(path: Path) -> Any:
             return yaml.safe_load(text)
         return json.loads(text)
     except (ValueError, yaml.YAMLError) as error:
-        raise ApplicationError(f"{path.name}: not valid {path.suffix[1:].upper()}: {error}") from error
+        raise ApplicationError(
+            f"{path.name}: not valid {path.suffix[1:].upper()}: {error}"
+        ) from error
 
 
 def taxonomy_ensure_built_in() -> list[Taxonomy]:
     """The built-in taxonomies (catalog/taxonomies/*.json) saved, newest versions returned."""
     return [
-        taxonomy_save(json.loads((TAXONOMY_DIR / f"{name}.json").read_text("utf-8")), built_in=True)[0]
+        taxonomy_save(
+            json.loads((TAXONOMY_DIR / f"{name}.json").read_text("utf-8")), built_in=True
+        )[0]
         for name in BUILT_IN_TAXONOMIES
         if (TAXONOMY_DIR / f"{name}.json").exists()
     ]

@@ -73,7 +73,7 @@ export function renderPair(
     "main",
     { class: "pair", "data-assignment": a.id },
     h("section", { class: "prompt", "aria-label": t("prompt") },
-      h("span", { class: "tag" }, t("prompt")), h("p", { id: "prompt-text" }, a.prompt.text)),
+      h("span", { class: "tag" }, t("prompt")), h("p", { id: "prompt-text" }, a.prompt?.text ?? "")),
     h("section", { class: "stagearea" },
       h("div", { class: "videos" }, vbox("left"), vbox("right")),
       controls,

@@ -32,7 +32,8 @@ const SIDES: Side[] = ["left", "right"];
 
 /** An assignment with both its videos starting to load. */
 const loading = (a: Assignment): Loaded => ({
-  a, videos: { left: prepareVideo(a.left), right: prepareVideo(a.right) },
+  // Pairwise assignments always have both sides (the worker app serves pairwise batches).
+  a, videos: { left: prepareVideo(a.left!), right: prepareVideo(a.right!) },
 });
 
 export class TaskView {
@@ -145,7 +146,7 @@ export class TaskView {
         this.next = loading(a);
         // Posters too, so the next pair never shows an empty box.
         for (const s of SIDES) {
-          const poster = a[s].poster_url;
+          const poster = a[s]?.poster_url;
           if (poster) new Image().src = poster;
         }
       }

@@ -29,9 +29,13 @@ def test_claim_speaks_left_and_right_only(make_user):
         "ask_prompt_labels",
         "left",
         "right",
+        "item",
+        "question",
     }
+    assert body["item"] is None and body["question"] is None  # classification only
     assert body["batch"] == {
         "name": batch.name,
+        "kind": "pairwise",
         "instructions": "Watch both.",
         "must_watch": True,
         "blur_videos": False,

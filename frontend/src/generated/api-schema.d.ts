@@ -199,18 +199,32 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             batch: components["schemas"]["BatchInfo"];
-            prompt: components["schemas"]["PromptInfo"];
+            prompt: components["schemas"]["PromptInfo"] | null;
             /** @description Send `prompt_harm_labels` with the submit for this pair. */
             readonly ask_prompt_labels: boolean;
-            readonly left: components["schemas"]["Side"];
-            readonly right: components["schemas"]["Side"];
+            /** @description Pairwise only. */
+            readonly left: components["schemas"]["Side"] | null;
+            /** @description Pairwise only. */
+            readonly right: components["schemas"]["Side"] | null;
+            /** @description Classification only: the one item. */
+            readonly item: components["schemas"]["Side"] | null;
+            /** @description Classification only. */
+            readonly question: components["schemas"]["Question"] | null;
         };
         BatchInfo: {
             name: string;
+            kind: components["schemas"]["KindEnum"];
             instructions: string;
             must_watch: boolean;
             blur_videos: boolean;
             label_prompts: boolean;
+        };
+        Category: {
+            key: string;
+            label_en: string;
+            label_zh: string;
+            description_en: string;
+            description_zh: string;
         };
         EntryStatus: {
             batch: string;
@@ -266,6 +280,12 @@ export interface components {
             username: string;
             password: string;
         };
+        /**
+         * @description * `pairwise` - Pairwise (SafeSora two-stage comparison)
+         *     * `classification` - Classification (one video or image at a time)
+         * @enum {string}
+         */
+        KindEnum: "pairwise" | "classification";
         MeOutput: {
             username: string;
             role: string | null;
@@ -275,6 +295,12 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /**
+         * @description * `video` - Video
+         *     * `image` - Image
+         * @enum {string}
+         */
+        MediaTypeEnum: "video" | "image";
         NextInputRequest: {
             /** @description Only work from this batch. */
             batch?: string;
@@ -291,6 +317,14 @@ export interface components {
             text: string;
             prompt_type: string;
         };
+        /** @description What a classification batch asks about each item (its shape; `question` writes it). */
+        Question: {
+            taxonomy: components["schemas"]["TaxonomyInfo"];
+            ask_harmful: boolean;
+            ask_categories: boolean;
+            ask_reason: boolean;
+            ask_confidence: boolean;
+        };
         /**
          * @description * `broken_video` - A video does not play or is broken
          *     * `wrong_prompt` - The videos do not match the prompt
@@ -300,8 +334,12 @@ export interface components {
          * @enum {string}
          */
         ReasonEnum: "broken_video" | "wrong_prompt" | "disturbing" | "unsure" | "other";
-        /** @description One side of the pair (its shape; `side` writes it). */
+        /**
+         * @description One side of the pair, or the item of a classification task (its shape; `side` writes
+         *     it). `video_url` is the web rendition of either media type.
+         */
         Side: {
+            media_type: components["schemas"]["MediaTypeEnum"];
             video_url: string;
             poster_url: string | null;
             /** Format: double */
@@ -353,26 +391,41 @@ export interface components {
              */
             aesthetics: components["schemas"]["SideEnum"];
         };
+        /**
+         * @description Either a pairwise answer (the four pairwise fields) or a classification answer
+         *     (harmful / categories / reason / confidence), as the assignment's batch asks; the submit
+         *     service checks the answer against the batch's question.
+         */
         SubmitInputRequest: {
-            sub_preferences: components["schemas"]["SubPreferencesRequest"];
-            harm_labels: components["schemas"]["HarmLabelsRequest"];
+            /** @description Pairwise batches: required. */
+            sub_preferences?: components["schemas"]["SubPreferencesRequest"];
+            /** @description Pairwise batches: required. */
+            harm_labels?: components["schemas"]["HarmLabelsRequest"];
             /**
-             * @description Overall, the more helpful video.
+             * @description Overall, the more helpful video. Pairwise batches: required.
              *
              *     * `left` - left
              *     * `right` - right
              */
-            helpfulness: components["schemas"]["SideEnum"];
+            helpfulness?: components["schemas"]["SideEnum"];
             /**
-             * @description Overall, the safer video.
+             * @description Overall, the safer video. Pairwise batches: required.
              *
              *     * `left` - left
              *     * `right` - right
              */
-            harmlessness: components["schemas"]["SideEnum"];
+            harmlessness?: components["schemas"]["SideEnum"];
             timings?: components["schemas"]["TimingsRequest"];
             /** @description Harm keys of the prompt itself; required when ask_prompt_labels is true. */
             prompt_harm_labels?: components["schemas"]["HarmKeyEnum"][] | null;
+            /** @description Is the item harmful? Classification batches: required when the question asks it. */
+            harmful?: boolean | null;
+            /** @description Category keys of the question's taxonomy ([] for none). Classification batches: required when the question asks it. */
+            categories?: string[] | null;
+            /** @description One line, optional. */
+            reason?: string;
+            /** @description 1–5, optional. */
+            confidence?: number | null;
         };
         SubmitOutput: {
             /**
@@ -381,6 +434,11 @@ export interface components {
              */
             id: string;
             readonly status: string;
+        };
+        TaxonomyInfo: {
+            name: string;
+            version: number;
+            categories: components["schemas"]["Category"][];
         };
         TimingsRequest: {
             stage1_ms?: number | null;
@@ -613,7 +671,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["SubmitInputRequest"];
             };
