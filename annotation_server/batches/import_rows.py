@@ -137,3 +137,67 @@ def bulk_create_in_batches(model: Any, objs: list, rows: RowProgress) -> list:
         created += model.objects.bulk_create(chunk, batch_size=BULK_SIZE)
         rows.advance(len(chunk))
     return created
+
+
+def media_items_insert(items: list, stored: dict, rows: RowProgress) -> list[Video]:
+    """Video rows (videos and images) for release items without a prompt (VHD11K)."""
+    now = timezone.now()
+    return bulk_create_in_batches(
+        Video,
+        [
+            Video(
+                video_id=item.item_id,
+                media_type=item.media_type,
+                prompt=None,
+                source=stored[item.item_id].name,
+                sha256=stored[item.item_id].sha256,
+                source_size=stored[item.item_id].size,
+                status=Video.Status.PENDING,
+                status_changed_at=now,
+            )
+            for item in items
+        ],
+        rows,
+    )
+
+
+def single_item_rows(items: list, batch: Batch, video_pks: dict[str, int], failed: set[int]):
+    """One classification unit per item: `video_0` the item, no second video, no prompt."""
+    return [
+        Pair(
+            batch=batch,
+            prompt=None,
+            pair_id=item.item_id,
+            video_0_id=video_pks[item.item_id],
+            video_1=None,
+            active=video_pks[item.item_id] not in failed,
+        )
+        for item in items
+    ]
+
+
+def external_label(item) -> tuple[dict, dict]:
+    """(answer, details) of a release item's own label, for an ExternalAnnotation.
+
+    `categories` is None when the release's phrase maps to no decided category (unknown,
+    or undecided in the phrase table): the categories are then not known, not empty.
+    """
+    label = item.label
+    if label.harmful is None:
+        categories = None
+    elif label.harmful is False:
+        categories = []
+    else:
+        categories = list(label.category_keys) if label.mapped else None
+    answer = {"harmful": label.harmful, "categories": categories}
+    details = {
+        "decision": label.decision,
+        "harmful_type": label.harmful_type,
+        "categories_mapped": label.mapped,
+        "arguments": [{"role": a.role, "round": a.round, "text": a.text} for a in label.arguments],
+        "critic": label.critic,
+        "row": label.raw,
+        "file": item.file,
+        "line": item.line,
+    }
+    return answer, details

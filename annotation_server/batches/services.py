@@ -1,20 +1,25 @@
-"""Batch services: importing a batch (prompts, videos, pairs) from a manifest or SafeSora config."""
+"""Batch services: importing a batch (prompts, videos, pairs) from a manifest or SafeSora
+config, or a classification batch (one item per unit) from a VHD11K release folder."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from annotation_server.batches.import_checks import ExistingRows
+from annotation_server.batches.import_checks import ExistingRows, rows_lookup
 from annotation_server.batches.import_rows import (
     RowProgress,
     bulk_create_in_batches,
+    external_label,
+    media_items_insert,
     pair_rows,
     pair_specs,
     prompts_insert,
+    single_item_rows,
     videos_insert,
 )
 from annotation_server.batches.models import Batch, Pair
@@ -22,8 +27,11 @@ from annotation_server.batches.processing import batch_refresh_processing_status
 from annotation_server.catalog.importers import ImportIssue, ImportPlan, VideoRecord, load_import
 from annotation_server.catalog.importers.records import Report
 from annotation_server.catalog.importers.storage import copy_sources, delete_sources
+from annotation_server.catalog.importers.vhd11k import is_release, read_release
+from annotation_server.catalog.importers.vhd11k_storage import members_store
 from annotation_server.catalog.models import Video
 from annotation_server.catalog.queueing import videos_enqueue_transcode
+from annotation_server.catalog.taxonomy_data import taxonomy_latest
 from annotation_server.core.exceptions import ApplicationError
 
 
@@ -51,6 +59,8 @@ class BatchImportResult:
     pairs_created: int = 0
     files_copied: int = 0
     transcodes_queued: list[int] = field(default_factory=list)
+    external_created: int = 0
+    notes: list[ImportIssue] = field(default_factory=list)  # worth telling, not refusing
 
 
 def batch_import(
@@ -64,8 +74,12 @@ def batch_import(
     enqueue_transcode: bool = True,
     progress: bool = False,
     report: Report | None = None,
+    kind: str | None = None,
 ) -> BatchImportResult:
     """Create batch `name` from a JSONL manifest or SafeSora config (or a folder of configs).
+
+    A VHD11K release folder makes a classification batch (`classification_import`);
+    `kind` None tells the two apart by the input, a given `kind` must match it.
 
     Everything is read, hashed and checked first, against the input and the database
     (prompts and videos of earlier imports are reused when identical). Any problem raises
@@ -76,8 +90,26 @@ def batch_import(
     (the command line); `report(stage, done, total)` hears of every file hashed and copied
     (the admin's import jobs).
     """
+    path = Path(path)
+    if is_release(path) or kind == Batch.Kind.CLASSIFICATION:
+        if kind == Batch.Kind.PAIRWISE:
+            raise BatchImportError(
+                [
+                    ImportIssue(
+                        path.name, 0, "", "is a VHD11K release: it makes a classification batch"
+                    )
+                ]
+            )
+        fields = _BatchFields(name, overlap, priority, owner, instructions)
+        return classification_import(
+            path=path,
+            fields=fields,
+            enqueue_transcode=enqueue_transcode,
+            progress=progress,
+            report=report,
+        )
     issues = _check_arguments(name=name, overlap=overlap)
-    plan = load_import(Path(path), progress=progress, report=report)
+    plan = load_import(path, progress=progress, report=report)
     issues += plan.issues
     existing = ExistingRows.load(plan, issues)
     if issues:
@@ -197,3 +229,151 @@ def _undo_copies(names: list[str]) -> None:
     # A concurrent import may have committed rows that point at the same content address.
     still_used = set(Video.objects.filter(source__in=names).values_list("source", flat=True))
     delete_sources([n for n in names if n not in still_used])
+
+
+# The writer of a classification import's external labels (the release's own verdicts).
+# `annotations`, which owns ExternalAnnotation, registers it in its AppConfig.ready: this
+# layer may not import that one. Called inside the import's transaction with
+# (batch, taxonomy, source, [(pair pk, answer, details)]); returns the rows written.
+ExternalLabelsWriter = Callable[[Batch, Any, str, list[tuple[int, dict, dict]]], int]
+_external_labels_writers: list[ExternalLabelsWriter] = []
+
+
+def external_labels_writer_register(writer: ExternalLabelsWriter) -> None:
+    if writer not in _external_labels_writers:
+        _external_labels_writers.append(writer)
+
+
+def classification_import(
+    *,
+    path: Path,
+    fields: _BatchFields,
+    enqueue_transcode: bool = True,
+    progress: bool = False,
+    report: Report | None = None,
+) -> BatchImportResult:
+    """Create a classification batch from a VHD11K release folder, read from its zips.
+
+    Every row and zip member is checked first; any problem raises BatchImportError with
+    nothing written. Each member is then streamed once into media storage (hashed on the
+    way; an item id already in the catalog is reused when it is the same bytes), and one
+    transaction writes the items (images and videos, pending), one unit per item and the
+    release's label of each as an external annotation (source "vhd11k"). Processing of the
+    new items is queued after commit unless `enqueue_transcode` is False.
+    """
+    issues = _check_arguments(name=fields.name, overlap=fields.overlap)
+    if not is_release(path):
+        issues.append(
+            ImportIssue(
+                path.name,
+                0,
+                "",
+                "a classification batch is read from a VHD11K release folder "
+                "(harmful_image_<N>_ann.csv|json beside harmful_images_<N>.zip, and/or the "
+                "video ones)",
+            )
+        )
+        raise BatchImportError(issues)
+    if not _external_labels_writers:
+        raise ApplicationError(
+            "No writer of external annotations is registered (the annotations app registers "
+            "it at start-up); nothing was imported.",
+            code="import_unavailable",
+        )
+    release = read_release(path)
+    issues += release.issues
+    existing = rows_lookup(
+        Video,
+        "video_id",
+        [i.item_id for i in release.items],
+        ("id", "video_id", "sha256", "media_type", "status"),
+    )
+    if issues:
+        raise BatchImportError(issues)
+    taxonomy = taxonomy_latest("vhd11k")
+    new_ids = {i.item_id for i in release.items if i.item_id not in existing}
+    stored, created = members_store(release.items, store=new_ids, progress=progress, report=report)
+    try:
+        conflicts = [
+            ImportIssue(
+                item.file,
+                item.line,
+                "",
+                f"{item.item_id} is already in the catalog "
+                f"as another {row['media_type']} file; rename it or remove the other",
+            )
+            for item in release.items
+            if (row := existing.get(item.item_id)) is not None
+            and (row["sha256"], row["media_type"]) != (stored[item.item_id].sha256, item.media_type)
+        ]
+        if conflicts:
+            raise BatchImportError(conflicts)
+        result = _write_classification(
+            release,
+            existing,
+            stored,
+            taxonomy,
+            fields,
+            enqueue_transcode=enqueue_transcode,
+            rows=RowProgress(progress=progress, report=report),
+        )
+    except BaseException:
+        _undo_copies(created)
+        raise
+    result.files_copied = len(created)
+    result.notes = release.notes
+    return result
+
+
+def _write_classification(release, existing, stored, taxonomy, fields, *, enqueue_transcode, rows):
+    new_items = [i for i in release.items if i.item_id not in existing]
+    try:
+        with rows, transaction.atomic():
+            rows.start(len(new_items) + 2 * len(release.items))
+            videos = media_items_insert(new_items, stored, rows)
+            video_pks = {v: row["id"] for v, row in existing.items()}
+            video_pks.update({v.video_id: v.pk for v in videos})
+            statuses = [row["status"] for row in existing.values()]
+            all_done = not videos and all(
+                s in (Video.Status.READY, Video.Status.FAILED) for s in statuses
+            )
+            batch = Batch.objects.create(
+                name=fields.name,
+                overlap=fields.overlap,
+                priority=fields.priority,
+                owner=fields.owner,
+                instructions=fields.instructions,
+                kind=Batch.Kind.CLASSIFICATION,
+                taxonomy=taxonomy,
+                status=Batch.Status.READY if all_done else Batch.Status.PROCESSING,
+            )
+            failed = {r["id"] for r in existing.values() if r["status"] == Video.Status.FAILED}
+            pairs = bulk_create_in_batches(
+                Pair, single_item_rows(release.items, batch, video_pks, failed), rows
+            )
+            labels = [
+                (pair.pk, *external_label(item))
+                for pair, item in zip(pairs, release.items, strict=True)
+            ]
+            written = sum(w(batch, taxonomy, "vhd11k", labels) for w in _external_labels_writers)
+            rows.advance(len(labels))
+            queued = [v.pk for v in videos] if enqueue_transcode else []
+            if queued:
+                transaction.on_commit(lambda: videos_enqueue_transcode(queued))
+            elif batch.status == Batch.Status.PROCESSING:
+                batch_pk = batch.pk
+                transaction.on_commit(lambda: batch_refresh_processing_status(batch_pk=batch_pk))
+    except IntegrityError as exc:
+        raise ApplicationError(
+            "Another import wrote some of the same items or batch name meanwhile; nothing of "
+            f"this import was written. Run it again. ({exc})",
+            code="import_conflict",
+        ) from exc
+    return BatchImportResult(
+        batch=batch,
+        videos_created=len(videos),
+        videos_reused=len(existing),
+        pairs_created=len(pairs),
+        transcodes_queued=queued,
+        external_created=written,
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .fields import ID_MAX
 from .records import ImportIssue
 from .vhd11k_text import (
     ARGUMENT_COLUMNS,
@@ -152,7 +153,23 @@ def read_release(
         release.zips[ann.media_type] = index
         release.issues += index.issues
         _read_annotations(ann, index, table, release)
+    release.issues += _item_id_issues(release.items)
     return release
+
+
+def _item_id_issues(items: list[VHD11KItem]) -> list[ImportIssue]:
+    """Item ids become catalog ids: short enough, and unique across images and videos."""
+    issues: list[ImportIssue] = []
+    seen: dict[str, VHD11KItem] = {}
+    for item in items:
+        column = PATH_COLUMNS[item.media_type]
+        if len(item.item_id) > ID_MAX:
+            message = f"the file name is longer than {ID_MAX} characters"
+            issues.append(ImportIssue(item.file, item.line, column, message))
+        elif (first := seen.setdefault(item.item_id, item)) is not item:
+            message = f"{item.item_id} is named again at {first.file}:{first.line}"
+            issues.append(ImportIssue(item.file, item.line, column, message))
+    return issues
 
 
 def _read_annotations(ann: AnnotationFile, index: ZipIndex, table, release: VHD11KRelease) -> None:

@@ -1,4 +1,4 @@
-"""`manage.py import_batch PATH --name NAME [--overlap K] [--priority P]`."""
+"""`manage.py import_batch PATH --name NAME [--overlap K] [--priority P] [--kind KIND]`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from annotation_server.batches.services import BatchImportError, batch_import
 from annotation_server.catalog.queueing import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.exceptions import ApplicationError
 
+NOTES_SHOWN = 20  # rows read as ISO-8859-1 and the like: enough to check, not a flood
+
 
 class Command(BaseCommand):
     help = (
         "Create a batch from a JSONL manifest (video paths relative to it), a SafeSora config "
-        "(.json/.json.gz with videos/ beside it) or a SafeSora dataset folder. Everything is "
-        "checked first; any problem is listed as file:line: field: message and nothing is "
-        "written."
+        "(.json/.json.gz with videos/ beside it) or a SafeSora dataset folder; a classification "
+        "batch from a VHD11K release folder (annotation CSV/JSON beside its zips, read in "
+        "place). Everything is checked first; any problem is listed as file:line: field: "
+        "message and nothing is written."
     )
 
     def add_arguments(self, parser):
@@ -30,12 +33,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--instructions", default="", help="Text shown to annotators.")
         parser.add_argument(
+            "--kind",
+            choices=("pairwise", "classification"),
+            default=None,
+            help="The batch kind; by default told by the input (a VHD11K release: classification).",
+        )
+        parser.add_argument(
             "--no-transcode",
             action="store_true",
             help="Do not queue transcoding (benchmarks; videos stay pending).",
         )
 
-    def handle(self, *args, path, name, overlap, priority, instructions, no_transcode, **options):
+    def handle(
+        self, *args, path, name, overlap, priority, instructions, no_transcode, kind, **options
+    ):
         try:
             result = batch_import(
                 path=path,
@@ -45,6 +56,7 @@ class Command(BaseCommand):
                 instructions=instructions,
                 enqueue_transcode=not no_transcode,
                 progress=True,
+                kind=kind,
             )
         except BatchImportError as exc:
             for issue in exc.issues:
@@ -57,10 +69,16 @@ class Command(BaseCommand):
                 f"Batch {result.batch.name!r} ({result.batch.status}): "
                 f"{result.prompts_created} new prompt(s), {result.prompts_reused} reused; "
                 f"{result.videos_created} new video(s), {result.videos_reused} reused; "
-                f"{result.pairs_created} pair(s); {result.files_copied} file(s) stored; "
+                f"{result.pairs_created} {'item' if result.external_created else 'pair'}(s); "
+                f"{result.external_created} external annotation(s); "
+                f"{result.files_copied} file(s) stored; "
                 f"{len(result.transcodes_queued)} transcode(s) queued."
             )
         )
+        for note in result.notes[:NOTES_SHOWN]:
+            self.stderr.write(self.style.WARNING(str(note)))
+        if len(result.notes) > NOTES_SHOWN:
+            self.stderr.write(f"… and {len(result.notes) - NOTES_SHOWN} more note(s)")
         waiting = videos_waiting_for_queue(video_pks=result.transcodes_queued)
         if waiting:
             self.stderr.write(self.style.WARNING(unqueued_message(waiting)))
