@@ -203,6 +203,20 @@ VIDEO_PROCESSING_STALE_AFTER_S = env.int("VIDEO_PROCESSING_STALE_AFTER_S", defau
 # fails instead of taking workers down for ever; "retry transcoding" in the admin resets it.
 VIDEO_TRANSCODE_MAX_ATTEMPTS = env.int("VIDEO_TRANSCODE_MAX_ATTEMPTS", default=5)
 
+# --- Image pipeline (catalog/images.py); images share the transcoding queue and its limits ---
+IMAGE_MAX_INPUT_BYTES = env.int("IMAGE_MAX_INPUT_BYTES", default=64 * 1024 * 1024)
+# Read from the header and refused before decoding: a decompression bomb never unpacks.
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=64_000_000)
+IMAGE_RENDITION_MAX_SIZE = env.int("IMAGE_RENDITION_MAX_SIZE", default=1600)
+# "webp" keeps transparency and is about a third smaller; "jpeg" encodes several times faster.
+IMAGE_RENDITION_FORMAT = env.str("IMAGE_RENDITION_FORMAT", default="webp").strip().lower()
+if IMAGE_RENDITION_FORMAT not in ("webp", "jpeg"):
+    raise environ.ImproperlyConfigured(
+        f"IMAGE_RENDITION_FORMAT={IMAGE_RENDITION_FORMAT!r}: give webp (the default) or jpeg."
+    )
+IMAGE_RENDITION_QUALITY = env.int("IMAGE_RENDITION_QUALITY", default=82)
+IMAGE_THUMBNAIL_SIZE = env.int("IMAGE_THUMBNAIL_SIZE", default=320)
+
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None

@@ -135,7 +135,7 @@ def _open(source: Path, limits: ImageLimits) -> Image.Image:
     except MemoryError as exc:
         raise TranscodeTransient("out of memory while reading the image header") from exc
     except _DECODE_ERRORS as exc:
-        raise ImageRejected(f"the image header is damaged ({_short(exc)})") from exc
+        raise ImageRejected(_damage_reason(exc, None, header=True)) from exc
     width, height = image.size
     if width <= 0 or height <= 0:
         image.close()
@@ -254,14 +254,13 @@ def _fit(image: Image.Image, options: ImageOptions) -> Image.Image:
     return _to_srgb(picture, icc)
 
 
-def _damage_reason(exc: Exception, fmt: str | None) -> str:
+def _damage_reason(exc: Exception, fmt: str | None, *, header: bool = False) -> str:
     kind = {"WEBP": "WebP"}.get(fmt or "", fmt or "image")
     if "truncat" in str(exc).lower() or isinstance(exc, EOFError):
-        return (
-            f"the {kind} file is cut short: its image data ends before the picture is "
-            "complete (download or export it again)"
-        )
-    return f"the {kind} image data is damaged and cannot be decoded ({_short(exc)})"
+        where = "inside its header" if header else "before the picture is complete"
+        return f"the {kind} file is cut short: it ends {where} (download or export it again)"
+    part = "header" if header else "image data"
+    return f"the {kind} {part} is damaged and cannot be decoded ({_short(exc)})"
 
 
 def _short(exc: Exception) -> str:

@@ -1,4 +1,6 @@
-"""Serving renditions and posters to users allowed to see them, with HTTP Range support.
+"""Serving renditions and posters (image thumbnails) to users allowed to see them, with HTTP
+Range support. The content type follows the stored file: an H.264 MP4 for a video, a WebP or
+JPEG for an image, a JPEG for every poster.
 
 MEDIA_SERVE_BACKEND="django" streams the bytes from Django (embedded default);
 "nginx" answers with an empty response and X-Accel-Redirect, and nginx sends the file (and
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from django.conf import settings
@@ -35,19 +37,22 @@ from annotation_server.catalog.ranges import ByteRange, RangeNotSatisfiable, par
 # two different encodes when a range request resumes.
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 _CHUNK = 64 * 1024
+# Only what the pipelines write; with `nosniff` a browser must be told the truth.
+_CONTENT_TYPES = {".mp4": "video/mp4", ".webp": "image/webp", ".jpg": "image/jpeg"}
+_FIELD_CONTENT_TYPES = {"rendition": "video/mp4", "poster": "image/jpeg"}
 
 
 @require_safe
 def video_rendition(request, uid):
-    return _serve(request, uid, field="rendition", content_type="video/mp4")
+    return _serve(request, uid, field="rendition")
 
 
 @require_safe
 def video_poster(request, uid):
-    return _serve(request, uid, field="poster", content_type="image/jpeg")
+    return _serve(request, uid, field="poster")
 
 
-def _serve(request, uid, *, field: str, content_type: str):
+def _serve(request, uid, *, field: str):
     video = selectors.video_get_by_uid(uid)
     # 404 for "not yours" as well as "not there": no one learns which uids exist.
     if video is None or not selectors.video_visible_to(request.user, video):
@@ -55,6 +60,8 @@ def _serve(request, uid, *, field: str, content_type: str):
     name = getattr(video, field).name
     if video.status != Video.Status.READY or not name:
         raise Http404("This video is not ready yet.")
+    suffix = PurePosixPath(name).suffix.lower()
+    content_type = _CONTENT_TYPES.get(suffix) or _FIELD_CONTENT_TYPES[field]
     try:
         path = Path(default_storage.path(name))
     except NotImplementedError:

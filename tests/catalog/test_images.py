@@ -141,9 +141,10 @@ def test_webp_source(tmp_path, out):
     _assert_no_metadata(result)
 
 
-def test_animated_gif_gives_its_first_frame(tmp_path, out):
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])  # GIF, animated WebP, APNG
+def test_animation_gives_its_first_frame(tmp_path, out, fmt):
     frames = [Image.new("RGB", (60, 40), colour) for colour in (RED, (20, 200, 20), BLUE)]
-    source = _save(tmp_path, "anim.gif", frames[0], "GIF", save_all=True,
+    source = _save(tmp_path, f"anim.{fmt}", frames[0], fmt, save_all=True,
                    append_images=frames[1:], duration=100, loop=0)  # fmt: skip
     result = process_image(source, out)
     assert result.metadata["animated"] is True
