@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from annotation_server.annotations import answers as answer_rules
 from annotation_server.annotations import labels as label_rules
-from annotation_server.annotations.models import Annotation
+from annotation_server.annotations.models import Annotation, ExternalAnnotation
 from annotation_server.annotations.submit_statement import submit_in_one_statement
 from annotation_server.assignments import expiry, rules
 from annotation_server.assignments.models import Assignment
@@ -207,3 +207,16 @@ def pair_mark_gold(*, pair: Pair, answer: dict[str, Any] | None) -> Pair:
         pair.is_gold, pair.gold_answer = True, answer
     pair.save(update_fields=["is_gold", "gold_answer"])
     return pair
+
+
+def external_labels_write(batch, taxonomy, source: str, labels) -> int:
+    """Store a release's labels (`labels`: (pair pk, answer, details) each) as external
+    annotations of `source`; batches' imports call it through their registered writer."""
+    rows = [
+        ExternalAnnotation(
+            pair_id=pair_pk, batch=batch, source=source, taxonomy=taxonomy,
+            answer=answer, details=details,
+        )
+        for pair_pk, answer, details in labels
+    ]  # fmt: skip
+    return len(ExternalAnnotation.objects.bulk_create(rows, batch_size=1000))

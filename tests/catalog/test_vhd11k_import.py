@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from annotation_server.annotations.models import ExternalAnnotation
+from annotation_server.annotations.services import external_labels_write
 from annotation_server.batches import services
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.importers.vhd11k_standin import write_standin
@@ -20,20 +21,10 @@ from .importing import media, stored_files
 __all__ = ["media"]
 
 
-def write_external_labels(batch, taxonomy, source, labels) -> int:
-    """The writer the annotations app registers (it owns ExternalAnnotation)."""
-    rows = [
-        ExternalAnnotation(
-            pair_id=pair_pk, batch=batch, source=source, taxonomy=taxonomy, answer=a, details=d
-        )
-        for pair_pk, a, d in labels
-    ]
-    return len(ExternalAnnotation.objects.bulk_create(rows, batch_size=1000))
-
-
 @pytest.fixture
 def external_writer(monkeypatch):
-    monkeypatch.setattr(services, "_external_labels_writers", [write_external_labels])
+    # The writer the annotations app registers at start-up, and only it.
+    monkeypatch.setattr(services, "_external_labels_writers", [external_labels_write])
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +110,8 @@ def test_without_a_registered_writer_nothing_is_imported(standin, media, monkeyp
     with pytest.raises(CommandError, match="No writer of external annotations"):
         run(standin[0])
     assert not Video.objects.exists() and stored_files(media) == []
+
+
+def test_the_annotations_app_registers_the_writer_at_start_up():
+    """Without it `import_batch` of a release refuses to run (see the test above)."""
+    assert external_labels_write in services._external_labels_writers
