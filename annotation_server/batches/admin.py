@@ -72,6 +72,13 @@ class BatchAdmin(admin.ModelAdmin):
     actions = [_lifecycle_action(name) for name in lifecycle.LIFECYCLE_ACTIONS]
     # Status moves only through the lifecycle actions (checked and audited).
     readonly_fields = ("status", "published_at", "entry_token", "entry_links")
+    list_display = (*list_display[:1], "kind", *list_display[1:])
+    list_filter = ("status", "kind")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A batch's kind decides the shape of its units and answers: fixed once it exists.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is None else (*fields, "kind")
 
     def has_lifecycle_permission(self, request) -> bool:
         return roles.is_admin(request.user)
