@@ -99,8 +99,8 @@ def process_image(
     if rendition_format == "JPEG":
         picture = _flatten(picture)
     _write(picture, rendition, rendition_format, options.quality)
-    small = _flatten(picture.copy())
-    small.thumbnail((options.thumbnail_size,) * 2, Image.Resampling.LANCZOS)
+    # A box reduction, then bicubic: at 320 px it looks like Lanczos in a fraction of the time.
+    small = _flatten(_fitted(picture, options.thumbnail_size, Image.Resampling.BICUBIC, 1.0))
     _write(small, thumbnail, "JPEG", 80)
     width, height, rendition_size = *picture.size, rendition.stat().st_size
     metadata["rendition"] = {"format": suffix[1:], "width": width, "height": height}
@@ -244,14 +244,23 @@ def _metadata_kinds(image: Image.Image, exif: Image.Exif | None) -> list[str]:
 
 def _fit(image: Image.Image, options: ImageOptions) -> Image.Image:
     """The loaded frame's pixels, oriented, in sRGB, fitted into the rendition size."""
-    box = (options.rendition_max_size,) * 2
     icc = image.info.get("icc_profile")
     picture = _resizable(image)
     # The box is square and the long side is what is bounded, so fitting before turning the
     # picture gives the same size as after, on far fewer pixels.
-    picture.thumbnail(box, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    picture = ImageOps.exif_transpose(picture)
+    picture = _fitted(picture, options.rendition_max_size)
+    ImageOps.exif_transpose(picture, in_place=True)
     return _to_srgb(picture, icc)
+
+
+def _fitted(picture: Image.Image, longest: int, resample=Image.Resampling.LANCZOS, gap=2.0):
+    """`picture` fitted into longest × longest, never enlarged (a new image when resized)."""
+    scale = longest / max(picture.size)
+    if scale >= 1:
+        return picture
+    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    # reducing_gap: an integer box reduction first, then the filter on few pixels.
+    return picture.resize(size, resample, reducing_gap=gap)
 
 
 def _damage_reason(exc: Exception, fmt: str | None, *, header: bool = False) -> str:
@@ -318,7 +327,8 @@ def _write(picture: Image.Image, target: Path, fmt: str, quality: int) -> None:
     if fmt == "WEBP":
         params["method"] = 2  # ~3× faster than the default 4 for ~5 % more bytes
     else:
-        params.update(optimize=True, progressive=True)
+        # Progressive: a large rendition shows whole, then sharpens, while it loads.
+        params.update(optimize=True, progressive=picture.width * picture.height > 200_000)
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
