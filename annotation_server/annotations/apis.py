@@ -4,7 +4,7 @@ terms) or a classification of one item — and who am I."""
 from __future__ import annotations
 
 from django.utils.translation import get_language
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -101,16 +101,48 @@ class SubmitInputSerializer(Serializer):
                 {key: ["Required with the other pairwise answers."] for key in PAIRWISE_KEYS
                  if key not in given}
             )  # fmt: skip
-        if given and (data.get("harmful") is not None or data.get("categories") is not None):
-            raise serializers.ValidationError(
-                "Send a pairwise answer or a classification answer, not both."
-            )
         if not given and data.get("harmful") is None and data.get("categories") is None:
             raise serializers.ValidationError(
                 "No answer: send sub_preferences, harm_labels, helpfulness and harmlessness "
                 "for a pair, or harmful and/or categories for a classification item."
             )
         return data
+
+
+class PairwiseSubmitSerializer(Serializer):
+    """A pairwise answer, as the schema documents it (SubmitInputSerializer validates)."""
+
+    sub_preferences = SubPreferencesSerializer()
+    harm_labels = HarmLabelsSerializer()
+    helpfulness = _side("Overall, the more helpful video.")
+    harmlessness = _side("Overall, the safer video.")
+    timings = TimingsSerializer(required=False)
+    prompt_harm_labels = _harm_list(
+        required=False,
+        allow_null=True,
+        help_text="Harm keys of the prompt itself; required when ask_prompt_labels is true.",
+    )
+
+
+class ClassificationSubmitSerializer(Serializer):
+    """A classification answer, as the schema documents it (SubmitInputSerializer validates)."""
+
+    # Required in the schema (null when the question does not ask it) so that a body is
+    # one kind or the other, as `oneOf` needs.
+    harmful = serializers.BooleanField(allow_null=True)
+    categories = serializers.ListField(
+        child=serializers.CharField(max_length=64), max_length=64, required=False, allow_null=True
+    )
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    confidence = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    timings = TimingsSerializer(required=False)
+
+
+SUBMIT_REQUEST = PolymorphicProxySerializer(
+    component_name="SubmitInput",
+    serializers=[PairwiseSubmitSerializer, ClassificationSubmitSerializer],
+    resource_type_field_name=None,
+)
 
 
 class SubmitOutputSerializer(Serializer):
@@ -127,7 +159,7 @@ class AssignmentSubmitApi(APIView):
     permission_classes = [IsAuthenticated, IsAnnotatorRole]
 
     @extend_schema(
-        request=SubmitInputSerializer,
+        request=SUBMIT_REQUEST,
         responses={
             200: SubmitOutputSerializer,
             201: SubmitOutputSerializer,

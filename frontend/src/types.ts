@@ -14,7 +14,7 @@ export type ReasonKey = Schemas["ReasonEnum"];
 export type Assignment = Schemas["AssignmentOut"];
 export type VideoSide = Schemas["Side"];
 /** POST /api/v1/assignments/{id}/submit/ */
-export type SubmitPayload = Schemas["SubmitInputRequest"];
+export type SubmitPayload = Schemas["PairwiseSubmitRequest"];
 /** POST /api/v1/assignments/{id}/skip/ and …/report/ */
 export type GiveUpPayload = Schemas["GiveUpInputRequest"];
 /** GET /api/v1/entry/status/ */

@@ -226,6 +226,14 @@ export interface components {
             description_en: string;
             description_zh: string;
         };
+        /** @description A classification answer, as the schema documents it (SubmitInputSerializer validates). */
+        ClassificationSubmitRequest: {
+            harmful: boolean | null;
+            categories?: string[] | null;
+            reason?: string;
+            confidence?: number | null;
+            timings?: components["schemas"]["TimingsRequest"];
+        };
         EntryStatus: {
             batch: string;
             submitted: number;
@@ -310,6 +318,28 @@ export interface components {
              */
             prefetch: boolean;
         };
+        /** @description A pairwise answer, as the schema documents it (SubmitInputSerializer validates). */
+        PairwiseSubmitRequest: {
+            sub_preferences: components["schemas"]["SubPreferencesRequest"];
+            harm_labels: components["schemas"]["HarmLabelsRequest"];
+            /**
+             * @description Overall, the more helpful video.
+             *
+             *     * `left` - left
+             *     * `right` - right
+             */
+            helpfulness: components["schemas"]["SideEnum"];
+            /**
+             * @description Overall, the safer video.
+             *
+             *     * `left` - left
+             *     * `right` - right
+             */
+            harmlessness: components["schemas"]["SideEnum"];
+            timings?: components["schemas"]["TimingsRequest"];
+            /** @description Harm keys of the prompt itself; required when ask_prompt_labels is true. */
+            prompt_harm_labels?: components["schemas"]["HarmKeyEnum"][] | null;
+        };
         PingOutput: {
             ok: boolean;
         };
@@ -391,42 +421,7 @@ export interface components {
              */
             aesthetics: components["schemas"]["SideEnum"];
         };
-        /**
-         * @description Either a pairwise answer (the four pairwise fields) or a classification answer
-         *     (harmful / categories / reason / confidence), as the assignment's batch asks; the submit
-         *     service checks the answer against the batch's question.
-         */
-        SubmitInputRequest: {
-            /** @description Pairwise batches: required. */
-            sub_preferences?: components["schemas"]["SubPreferencesRequest"];
-            /** @description Pairwise batches: required. */
-            harm_labels?: components["schemas"]["HarmLabelsRequest"];
-            /**
-             * @description Overall, the more helpful video. Pairwise batches: required.
-             *
-             *     * `left` - left
-             *     * `right` - right
-             */
-            helpfulness?: components["schemas"]["SideEnum"];
-            /**
-             * @description Overall, the safer video. Pairwise batches: required.
-             *
-             *     * `left` - left
-             *     * `right` - right
-             */
-            harmlessness?: components["schemas"]["SideEnum"];
-            timings?: components["schemas"]["TimingsRequest"];
-            /** @description Harm keys of the prompt itself; required when ask_prompt_labels is true. */
-            prompt_harm_labels?: components["schemas"]["HarmKeyEnum"][] | null;
-            /** @description Is the item harmful? Classification batches: required when the question asks it. */
-            harmful?: boolean | null;
-            /** @description Category keys of the question's taxonomy ([] for none). Classification batches: required when the question asks it. */
-            categories?: string[] | null;
-            /** @description One line, optional. */
-            reason?: string;
-            /** @description 1–5, optional. */
-            confidence?: number | null;
-        };
+        SubmitInputRequest: components["schemas"]["PairwiseSubmitRequest"] | components["schemas"]["ClassificationSubmitRequest"];
         SubmitOutput: {
             /**
              * Format: uuid
