@@ -200,14 +200,7 @@ def _write(
             }
             pairs = pair_rows(specs, batch, prompt_pks, video_pks, failed)
             bulk_create_in_batches(Pair, pairs, rows)
-            queued = [v.pk for v in videos] if enqueue_transcode else []
-            if queued:
-                transaction.on_commit(lambda: videos_enqueue_transcode(queued))
-            elif batch.status == Batch.Status.PROCESSING:
-                # Only reused videos, still being transcoded for an earlier batch: they may
-                # have finished between our read and this commit, so look again afterwards.
-                batch_pk = batch.pk
-                transaction.on_commit(lambda: batch_refresh_processing_status(batch_pk=batch_pk))
+            queued = _process_after_commit(batch, videos, enqueue_transcode)
     except IntegrityError as exc:
         raise ApplicationError(
             "Another import wrote some of the same prompts, videos or batch name meanwhile; "
@@ -357,12 +350,7 @@ def _write_classification(release, existing, stored, taxonomy, fields, *, enqueu
             ]
             written = sum(w(batch, taxonomy, "vhd11k", labels) for w in _external_labels_writers)
             rows.advance(len(labels))
-            queued = [v.pk for v in videos] if enqueue_transcode else []
-            if queued:
-                transaction.on_commit(lambda: videos_enqueue_transcode(queued))
-            elif batch.status == Batch.Status.PROCESSING:
-                batch_pk = batch.pk
-                transaction.on_commit(lambda: batch_refresh_processing_status(batch_pk=batch_pk))
+            queued = _process_after_commit(batch, videos, enqueue_transcode)
     except IntegrityError as exc:
         raise ApplicationError(
             "Another import wrote some of the same items or batch name meanwhile; nothing of "
@@ -377,3 +365,16 @@ def _write_classification(release, existing, stored, taxonomy, fields, *, enqueu
         transcodes_queued=queued,
         external_created=written,
     )
+
+
+def _process_after_commit(batch: Batch, videos: list, enqueue_transcode: bool) -> list[int]:
+    """Once the import commits: queue its new media items for processing, or, when it only
+    reused items still being processed for an earlier batch (they may have finished between
+    our read and this commit), look at the batch's status again. The queued pks."""
+    queued = [v.pk for v in videos] if enqueue_transcode else []
+    if queued:
+        transaction.on_commit(lambda: videos_enqueue_transcode(queued))
+    elif batch.status == Batch.Status.PROCESSING:
+        batch_pk = batch.pk
+        transaction.on_commit(lambda: batch_refresh_processing_status(batch_pk=batch_pk))
+    return queued
