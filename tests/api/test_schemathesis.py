@@ -120,13 +120,17 @@ schema = schemathesis.openapi.from_dict(_raw)
 
 
 def _pairwise_submits(raw: dict) -> dict:
-    """The schema as a worker of a pairwise batch uses it: submits are pairwise answers (the
-    documented body is pairwise or classification, and a classification body is refused
-    there, so half the generated submits could never succeed)."""
+    """The schema as a worker of the test's pairwise batch uses it: submits are pairwise
+    answers (the documented body is pairwise or classification, and a classification body is
+    refused there) that carry the prompt's labels, which that batch asks for. Without this,
+    most generated submits could never succeed and the run sometimes saw none succeed."""
     raw = copy.deepcopy(raw)
     body = raw["paths"]["/api/v1/assignments/{assignment_id}/submit/"]["post"]["requestBody"]
     for media in body["content"].values():
         media["schema"] = {"$ref": "#/components/schemas/PairwiseSubmitRequest"}
+    pairwise = raw["components"]["schemas"]["PairwiseSubmitRequest"]
+    pairwise["required"] = [*pairwise["required"], "prompt_harm_labels"]
+    pairwise["properties"]["prompt_harm_labels"]["nullable"] = False
     return raw
 
 
