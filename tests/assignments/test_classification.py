@@ -8,25 +8,11 @@ import pytest
 
 from annotation_server.annotations.models import Annotation
 from annotation_server.annotations.services import pair_mark_gold
-from annotation_server.batches.models import Batch, Pair
-from annotation_server.catalog.models import MediaType, Taxonomy
+from annotation_server.batches.models import Batch
 from annotation_server.catalog.taxonomy_data import taxonomy_save
-from tests.assignments.workload import NEXT, client_for
-from tests.factories import BatchFactory, VideoFactory
+from tests.assignments.workload import NEXT, client_for, make_items
 
 pytestmark = pytest.mark.django_db
-
-
-def make_items(n: int, **batch_fields) -> tuple[Batch, list[Pair]]:
-    taxonomy = Taxonomy.objects.get(name="safesora", version=1)
-    batch = BatchFactory(kind=Batch.Kind.CLASSIFICATION, taxonomy=taxonomy, **batch_fields)
-    items = []
-    for k in range(n):
-        image = VideoFactory(
-            prompt=None, media_type=MediaType.IMAGE, video_text="", duration_s=None
-        )
-        items.append(Pair.objects.create(batch=batch, video_0=image, pair_id=f"img-{k}"))
-    return batch, items
 
 
 def submit_url(body) -> str:

@@ -3,7 +3,8 @@
 Each thread is one browser tab with its own database connection. Eight of the 32 threads
 share one account, the case where platforms hand the same task out twice. The race runs once
 with API tokens and once as the worker app authenticates (session cookie and CSRF header; the
-shared account's eight tabs share one session).
+shared account's eight tabs share one session), and on a classification batch, whose items
+go through the same claim and submit services.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from django.db.models import Count
 from annotation_server.annotations.models import Annotation
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Pair
-from tests.assignments.workload import NEXT, browser_for, client_for, make_batch, submit
+from tests.assignments.workload import (
+    LABEL,
+    NEXT,
+    browser_for,
+    client_for,
+    make_batch,
+    make_items,
+    submit,
+)
 
 PAIRS, K = 40, 3
 SOLO_ACCOUNTS, SHARED_THREADS = 24, 8
@@ -36,10 +45,11 @@ def _clients(plan, auth: str) -> list:
     return clients
 
 
-def run_claim_race(make_user, auth: str = "token") -> dict:
+def run_claim_race(make_user, auth: str = "token", kind: str = "pairwise") -> dict:
     """Run the race; returns what the threads saw (statuses, claimed ids, errors)."""
     assert connection.vendor == "postgresql", "the concurrency tests need PostgreSQL"
-    batch, pairs = make_batch(PAIRS, overlap=K)
+    make, answer = (make_items, LABEL) if kind == "classification" else (make_batch, None)
+    batch, pairs = make(PAIRS, overlap=K)
     solo = [make_user() for _ in range(SOLO_ACCOUNTS)]
     shared = make_user(username="shared-login")
     plan = [(user, i < SKIPPERS, i % 2 == 0) for i, user in enumerate(solo)]
@@ -74,7 +84,7 @@ def run_claim_race(make_user, auth: str = "token") -> dict:
                         format="json",
                     )
                 else:
-                    result = submit(client, assignment_id)
+                    result = submit(client, assignment_id, answer)
                 with lock:
                     seen["statuses"][result.status_code] += 1
         except Exception as exc:  # recorded, so the assertion shows it
@@ -119,3 +129,11 @@ def test_32_concurrent_clients_give_every_pair_exactly_k(make_user, auth):
     shared = Annotation.objects.filter(annotator__username="shared-login")
     assert shared.count() > 0
     assert shared.values("pair").distinct().count() == shared.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_32_concurrent_clients_label_every_item_of_a_classification_batch_k_times(make_user):
+    seen = run_claim_race(make_user, "token", kind="classification")
+    assert_exactly_k_and_nothing_lost(seen)
+    labels = {(h, tuple(c)) for h, c in Annotation.objects.values_list("harmful", "categories")}
+    assert labels == {(True, ("violence",))}  # each stored as the worker sent it

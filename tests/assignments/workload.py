@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 
 from annotation_server.accounts import roles
 from annotation_server.batches.models import Batch, Pair
-from tests.factories import BatchFactory, PairFactory
+from annotation_server.catalog.models import MediaType, Taxonomy
+from tests.factories import BatchFactory, PairFactory, VideoFactory
 
 ANSWERS = {
     "sub_preferences": {
@@ -25,6 +26,9 @@ ANSWERS = {
 }
 
 NEXT = "/api/v1/assignments/next/"
+
+# A classification answer on the SafeSora taxonomy, as the worker app sends it.
+LABEL = {"harmful": True, "categories": ["violence"]}
 
 
 def answers(**overrides) -> dict:
@@ -64,6 +68,20 @@ def make_batch(pairs: int = 3, **fields) -> tuple[Batch, list[Pair]]:
     """A published batch (overlap 3 unless given) with `pairs` regular pairs."""
     batch = BatchFactory(**fields)
     return batch, [PairFactory(batch=batch) for _ in range(pairs)]
+
+
+def make_items(n: int, **batch_fields) -> tuple[Batch, list[Pair]]:
+    """A published classification batch (SafeSora taxonomy, overlap 3 unless given) of `n`
+    images, each item a pair row with only `video_0`."""
+    taxonomy = Taxonomy.objects.get(name="safesora", version=1)
+    batch = BatchFactory(kind=Batch.Kind.CLASSIFICATION, taxonomy=taxonomy, **batch_fields)
+    items = []
+    for k in range(n):
+        image = VideoFactory(
+            prompt=None, media_type=MediaType.IMAGE, video_text="", duration_s=None
+        )
+        items.append(Pair.objects.create(batch=batch, video_0=image, pair_id=f"img-{k}"))
+    return batch, items
 
 
 def submit(client: APIClient, assignment_id: str, body: dict | None = None):
