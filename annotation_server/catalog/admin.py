@@ -4,7 +4,7 @@ from annotation_server import taxonomy
 from annotation_server.accounts import roles
 from annotation_server.core.exceptions import ApplicationError
 
-from . import queueing
+from . import queueing, taxonomy_admin  # noqa: F401 (registers the taxonomy admin)
 from .forms import PromptLabelsForm
 from .models import Prompt, Video
 
