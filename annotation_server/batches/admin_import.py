@@ -1,5 +1,5 @@
-"""Admin page: upload a manifest or SafeSora config plus a zip of videos, imported as a batch
-by a background job (import_jobs.py)."""
+"""Admin page: upload a manifest, a SafeSora config or a VHD11K annotation file plus a zip of
+its videos or images, imported as a batch by a background job (import_jobs.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.urls import reverse
 from annotation_server.accounts import roles
 from annotation_server.batches import import_jobs
 from annotation_server.batches.models import Batch
+from annotation_server.catalog.importers.vhd11k import release_zip_name
 from annotation_server.core.exceptions import ApplicationError
 
 SUFFIXES = (".jsonl", ".json", ".json.gz")
@@ -24,19 +25,37 @@ class BatchImportForm(forms.Form):
     priority = forms.IntegerField(initial=0, help_text="Higher batches are served first.")
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     manifest = forms.FileField(
-        help_text="A JSONL manifest (.jsonl) or a SafeSora config (.json or .json.gz)."
+        help_text="A JSONL manifest (.jsonl), a SafeSora config (.json or .json.gz), or a "
+        "VHD11K annotation file as released (harmful_image_10000_ann.csv or "
+        "harmful_video_1000_ann.csv, or the same as .json): a classification batch."
     )
     videos = forms.FileField(
         required=False,
         help_text="A zip of the videos; paths in the manifest are relative to the zip's root "
-        "(SafeSora: the zip holds videos/<prompt_id>/<video_id>.mp4).",
+        "(SafeSora: the zip holds videos/<prompt_id>/<video_id>.mp4; VHD11K: the release's "
+        "harmful_images_10000.zip or harmful_videos_1000.zip, read without unpacking).",
     )
 
     def clean_manifest(self):
         upload = self.cleaned_data["manifest"]
+        if release_zip_name(upload.name) is not None:
+            return upload
         if not upload.name.lower().endswith(SUFFIXES):
-            raise forms.ValidationError("Upload a .jsonl manifest or a .json / .json.gz config.")
+            raise forms.ValidationError(
+                "Upload a .jsonl manifest, a .json / .json.gz config, or a VHD11K annotation "
+                "file named as released (harmful_image_<N>_ann.csv)."
+            )
         return upload
+
+    def clean(self):
+        data = super().clean()
+        manifest = data.get("manifest")
+        if manifest is not None and release_zip_name(manifest.name) and not data.get("videos"):
+            self.add_error(
+                "videos",
+                f"A VHD11K annotation file needs its zip ({release_zip_name(manifest.name)}).",
+            )
+        return data
 
 
 def batch_import_view(request):

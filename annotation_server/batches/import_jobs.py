@@ -1,6 +1,10 @@
 """Admin uploads imported in the background: stage the upload, queue it, import it on a worker
 (a job of the core runner, core.jobs).
 
+A VHD11K release arrives as its annotation file (`harmful_image_<N>_ann.csv|json`) and its
+zip; the job puts the two side by side under the release's own names and imports that folder
+as the command line does, straight from the zip (no unpacking).
+
 A large zip of videos takes minutes to unpack, hash and copy; inside the web request that
 would hold a web thread, meet the proxy's and gunicorn's timeouts, and leave the admin
 staring at a spinning page (or a 502 with the outcome unknown). Here the request only saves
@@ -29,6 +33,7 @@ from django.db import transaction
 from annotation_server.batches.models import Batch, BatchImport
 from annotation_server.batches.services import BatchImportError, batch_import
 from annotation_server.catalog.importers.archive import COPY_CHUNK, UNPACKING, extract_zip
+from annotation_server.catalog.importers.vhd11k import release_zip_name
 from annotation_server.catalog.queueing import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.audit import audit_record
 from annotation_server.core.exceptions import ApplicationError
@@ -43,6 +48,7 @@ KIND = "batch_import"
 UPLOADED_ZIP = "videos.zip"
 MANIFEST_DIR = "manifest"
 UNPACKED = "unpacked"
+RELEASE = "release"
 
 
 def safe_upload_name(upload_name: str, default: str) -> str:
@@ -160,6 +166,9 @@ def batch_import_work(job: BatchImport, report: Progress) -> dict:
 
 
 def _import_staged(job: BatchImport, folder: Path, report: Progress):
+    zip_name = release_zip_name(job.manifest_name)
+    if zip_name is not None:
+        return _import_release(job, folder, zip_name, report)
     unpacked = folder / UNPACKED
     shutil.rmtree(unpacked, ignore_errors=True)  # left by an interrupted run: start again
     unpacked.mkdir()
@@ -182,6 +191,26 @@ def _import_staged(job: BatchImport, folder: Path, report: Progress):
     shutil.copyfile(folder / MANIFEST_DIR / job.manifest_name, manifest)
     return batch_import(
         path=manifest,
+        name=job.name,
+        overlap=job.overlap,
+        priority=job.priority,
+        instructions=job.instructions,
+        owner=job.owner,
+        report=report,
+    )
+
+
+def _import_release(job: BatchImport, folder: Path, zip_name: str, report: Progress):
+    """A VHD11K annotation file and its zip, linked side by side under the release's names
+    (hard links: the staged files stay where a rerun finds them)."""
+    release = folder / RELEASE
+    shutil.rmtree(release, ignore_errors=True)  # left by an interrupted run: start again
+    release.mkdir()
+    (release / job.manifest_name).hardlink_to(folder / MANIFEST_DIR / job.manifest_name)
+    if (folder / UPLOADED_ZIP).is_file():
+        (release / zip_name).hardlink_to(folder / UPLOADED_ZIP)
+    return batch_import(
+        path=release,
         name=job.name,
         overlap=job.overlap,
         priority=job.priority,

@@ -103,6 +103,15 @@ def find_release_files(folder: Path) -> list[AnnotationFile]:
     return files
 
 
+def release_zip_name(annotation_name: str) -> str | None:
+    """The zip the release names beside an annotation file (`harmful_image_10000_ann.csv` →
+    `harmful_images_10000.zip`), or None when the name is not a VHD11K annotation file."""
+    match = _ANN.match(annotation_name)
+    if match is None:
+        return None
+    return f"harmful_{match.group(1).lower()}s_{match.group(2)}.zip"
+
+
 def is_release(folder: Path) -> bool:
     return folder.is_dir() and bool(find_release_files(folder))
 
