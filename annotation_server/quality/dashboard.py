@@ -56,12 +56,9 @@ def overview_context() -> dict:
     }
 
 
-def batch_context(batch: Batch) -> dict:
-    """Progress, throughput, ETA, annotators with flags, agreement and generator comparison.
-
-    Progress and throughput are counted live; the figures come from the batch's stored
-    figures (`figures.py`), with how fresh they are."""
-    charts = _charts()
+def batch_live(batch: Batch) -> dict:
+    """What a batch page counts live, whatever the batch's kind: progress, throughput, ETA,
+    recent audit events and media status."""
     now = timezone.now()
     [progress] = selectors.batch_progress_list(batches=[batch])
     hourly = selectors.throughput_hourly(
@@ -70,32 +67,46 @@ def batch_context(batch: Batch) -> dict:
     rate, eta = stats.throughput_eta(hourly, progress.remaining, now)
     if batch.status != Batch.Status.PUBLISHED:
         eta = None  # nobody gets new pairs: no completion to estimate
-    figures = batch_figures_current(batch=batch)
-    annotators, comparisons = figures.annotators, figures.comparisons
-    names = selectors.usernames(user_ids=[a.annotator_id for a in annotators])
-    reviews = selectors.review_map(batch=batch)
     return {
         "batch": batch,
         "progress": progress,
         "rate": rate,
         "eta": eta,
-        "throughput_svg": charts.throughput_svg(hourly),
-        "annotators": [
-            AnnotatorLine(a, names.get(a.annotator_id, "?"), reviews.get(a.annotator_id))
-            for a in annotators
-        ],
+        "throughput_svg": _charts().throughput_svg(hourly),
+        "audit_events": selectors.audit_event_list(batch=batch, limit=20),
+        "videos": selectors.batch_video_status(batches=[batch]).get(batch.pk),
+        "now": now,
+    }
+
+
+def annotator_lines(batch: Batch, annotators: list[stats.AnnotatorStats]) -> list[AnnotatorLine]:
+    names = selectors.usernames(user_ids=[a.annotator_id for a in annotators])
+    reviews = selectors.review_map(batch=batch)
+    return [
+        AnnotatorLine(a, names.get(a.annotator_id, "?"), reviews.get(a.annotator_id))
+        for a in annotators
+    ]
+
+
+def batch_context(batch: Batch) -> dict:
+    """Progress, throughput, ETA, annotators with flags, agreement and generator comparison.
+
+    Progress and throughput are counted live; the figures come from the batch's stored
+    figures (`figures.py`), with how fresh they are."""
+    figures = batch_figures_current(batch=batch)
+    annotators, comparisons = figures.annotators, figures.comparisons
+    return {
+        **batch_live(batch),
+        "annotators": annotator_lines(batch, annotators),
         "flagged": sum(1 for a in annotators if a.flags),
         "agreement": figures.agreement,
         "figures": figures,
         "comparisons": [_comparison_view(c) for c in comparisons],
-        "bt_svg": charts.bradley_terry_svg(
+        "bt_svg": _charts().bradley_terry_svg(
             [(c.question.capitalize(), c.scores) for c in comparisons]
         )
         if any(c.scores for c in comparisons)
         else "",
-        "audit_events": selectors.audit_event_list(batch=batch, limit=20),
-        "videos": selectors.batch_video_status(batches=[batch]).get(batch.pk),
-        "now": now,
     }
 
 

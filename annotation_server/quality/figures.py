@@ -1,5 +1,6 @@
-"""The dashboard's per-batch figures (annotator table, agreement, generator comparison), kept in
-a `BatchFigures` row and refreshed by a Celery task when the batch's answers change.
+"""The dashboard's per-batch figures (annotator table, agreement, generator comparison; for a
+classification batch those of `classification_figures.py`), kept in a `BatchFigures` row and
+refreshed by a Celery task when the batch's answers change.
 
 A page reads the batch's answer version (one aggregate query) and the stored row: equal
 versions show the row as it is; a different version shows the row, says how many answers
@@ -23,7 +24,12 @@ from django.utils import timezone
 
 from annotation_server.batches.models import Batch
 from annotation_server.core.jobs.publish import task_publish
-from annotation_server.quality import selectors, stats
+from annotation_server.quality import (
+    classification_figures,
+    classification_selectors,
+    selectors,
+    stats,
+)
 from annotation_server.quality.columns import AnswerColumns
 from annotation_server.quality.metrics import BTScore
 from annotation_server.quality.models import BatchFigures
@@ -56,6 +62,9 @@ class Figures:
     version: AnswerVersion  # the answers the figures describe
     current: AnswerVersion  # the batch's answers now
     refreshing: bool = False
+    # A classification batch's agreement and external comparison (its `agreement` and
+    # `comparisons` above stay empty).
+    classification: classification_figures.ClassificationFigures | None = None
 
     @property
     def fresh(self) -> bool:
@@ -111,6 +120,18 @@ def _annotators(data: dict, thresholds: stats.Thresholds) -> list[stats.Annotato
 
 def _figures(row: BatchFigures, current: AnswerVersion, thresholds: stats.Thresholds) -> Figures:
     data = row.data
+    if data.get("kind") == classification_figures.KIND:
+        annotators, figures = classification_figures.figures_from_data(data, thresholds)
+        return Figures(
+            annotators=annotators,
+            agreement=[],
+            comparisons=[],
+            classification=figures,
+            computed_at=row.computed_at,
+            version=_row_version(row),
+            current=current,
+            refreshing=row.refresh_requested_at is not None,
+        )
     return Figures(
         annotators=_annotators(data, thresholds),
         agreement=[stats.AgreementRow(**fields) for fields in data["agreement"]],
@@ -130,6 +151,12 @@ def _figures(row: BatchFigures, current: AnswerVersion, thresholds: stats.Thresh
     )
 
 
+def _layout(data: dict) -> tuple[int | None, str]:
+    """The stored figures' format and the batch kind they were computed for (a batch's kind
+    is fixed, but figures stored before classification figures existed are pairwise ones)."""
+    return data.get("format"), data.get("kind", Batch.Kind.PAIRWISE)
+
+
 def _row_version(row: BatchFigures) -> AnswerVersion:
     return AnswerVersion(row.annotations, row.last_annotation_id, row.rejected)
 
@@ -141,14 +168,21 @@ def batch_figures_refresh(*, batch_id: int) -> BatchFigures | None:
 
 
 def _compute_and_store(batch: Batch) -> BatchFigures:
-    answers = selectors.batch_answers(batch=batch)
+    if batch.kind == Batch.Kind.CLASSIFICATION:
+        keys = classification_selectors.batch_category_keys(batch=batch)
+        answers = classification_selectors.batch_label_answers(batch=batch, keys=keys)
+        external = classification_selectors.batch_external_labels(batch=batch, keys=keys)
+        data = {"format": FORMAT, **classification_figures.figures_data(answers, external)}
+    else:
+        answers = selectors.batch_answers(batch=batch)
+        data = figures_data(answers, bootstrap_samples=settings.QUALITY_BT_BOOTSTRAP_SAMPLES)
     row = BatchFigures(
         batch=batch,
         # The version of exactly the answers computed from, so it never claims newer ones.
         annotations=len(answers),
         last_annotation_id=int(answers.annotation_id.max()) if len(answers) else None,
         rejected=int(answers.rejected.sum()),
-        data=figures_data(answers, bootstrap_samples=settings.QUALITY_BT_BOOTSTRAP_SAMPLES),
+        data=data,
         computed_at=timezone.now(),
         refresh_requested_at=None,
     )
@@ -189,7 +223,7 @@ def batch_figures_current(*, batch: Batch) -> Figures:
     thresholds = selectors.quality_thresholds()
     current = selectors.annotation_version(batch=batch)
     row = BatchFigures.objects.filter(batch=batch).first()
-    if row is None or row.data.get("format") != FORMAT:
+    if row is None or _layout(row.data) != (FORMAT, batch.kind):
         row = _compute_and_store(batch)
         return _figures(row, _row_version(row), thresholds)
     if _row_version(row) != current and batch_figures_request_refresh(batch=batch):

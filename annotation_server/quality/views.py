@@ -19,7 +19,13 @@ from annotation_server.annotations.models import Annotation
 from annotation_server.batches import lifecycle
 from annotation_server.batches.models import Batch
 from annotation_server.core.exceptions import ApplicationError
-from annotation_server.quality import dashboard, figures, selectors, services
+from annotation_server.quality import (
+    classification_dashboard,
+    dashboard,
+    figures,
+    selectors,
+    services,
+)
 
 
 def reviewer_required(view):
@@ -53,10 +59,18 @@ def dashboard_home(request):
 @reviewer_required
 def dashboard_batch(request, pk: int):
     batch = get_object_or_404(Batch, pk=pk)
-    context = dashboard.batch_context(batch)
+    context = _batch_context(batch)
     context["is_admin"] = roles.is_admin(request.user)
     context["actions"] = [a for a in lifecycle.LIFECYCLE_ACTIONS if _action_possible(batch, a)]
-    return render(request, "quality/batch.html", context)
+    classification = batch.kind == Batch.Kind.CLASSIFICATION
+    template = "quality/classification.html" if classification else "quality/batch.html"
+    return render(request, template, context)
+
+
+def _batch_context(batch: Batch) -> dict:
+    if batch.kind == Batch.Kind.CLASSIFICATION:
+        return classification_dashboard.batch_context(batch)
+    return dashboard.batch_context(batch)
 
 
 def _action_possible(batch: Batch, action: str) -> bool:
@@ -135,11 +149,7 @@ def annotator_review(request, pk: int, user_id: int):
         except ApplicationError as error:
             messages.error(request, error.message)
     line = next(
-        (
-            a
-            for a in dashboard.batch_context(batch)["annotators"]
-            if a.stats.annotator_id == annotator.pk
-        ),
+        (a for a in _batch_context(batch)["annotators"] if a.stats.annotator_id == annotator.pk),
         None,
     )
     return render(
