@@ -190,26 +190,45 @@ def annotation_detail(request, annotation_id: int):
     if annotation is None:
         raise Http404("No such annotation.")
     pair = annotation.pair
-    sides = []
-    for name, video, harms in (
-        ("video_0", pair.video_0, annotation.video_0_harms),
-        ("video_1", pair.video_1, annotation.video_1_harms),
-    ):
-        sides.append(
-            {
-                "name": name,
-                "video": video,
-                "harms": harms,
-                "shown": "left" if (name == "video_0") == annotation.left_is_video_0 else "right",
-                "src": reverse("video-rendition", kwargs={"uid": video.uid}),
-                "poster": reverse("video-poster", kwargs={"uid": video.uid}),
-            }
-        )
-    answers = [
-        (label, getattr(annotation, field)) for field, label in dashboard.stats.CHOICE_FIELDS
-    ]
+    if annotation.batch.kind == Batch.Kind.CLASSIFICATION:
+        # One item, no sides: the verdict is the answer, its categories the "harms".
+        sides = [_side("item", pair.video_0, annotation.categories or [], "alone")]
+        answers = [
+            ("Harmful", annotation.harmful),
+            ("Categories", ", ".join(annotation.categories or []) or "none"),
+            ("Reason", annotation.reason or "—"),
+            ("Confidence", annotation.confidence),
+        ]
+    else:
+        sides = [
+            _side(
+                name,
+                video,
+                harms,
+                "left" if (name == "video_0") == annotation.left_is_video_0 else "right",
+            )
+            for name, video, harms in (
+                ("video_0", pair.video_0, annotation.video_0_harms),
+                ("video_1", pair.video_1, annotation.video_1_harms),
+            )
+        ]
+        answers = [
+            (label, getattr(annotation, field)) for field, label in dashboard.stats.CHOICE_FIELDS
+        ]
     return render(
         request,
         "quality/annotation.html",
         {"a": annotation, "pair": pair, "sides": sides, "answers": answers},
     )
+
+
+def _side(name: str, video, harms, shown: str) -> dict:
+    return {
+        "name": name,
+        "video": video,
+        "harms": harms,
+        "shown": shown,
+        "image": video.media_type == "image",
+        "src": reverse("video-rendition", kwargs={"uid": video.uid}),
+        "poster": reverse("video-poster", kwargs={"uid": video.uid}),
+    }

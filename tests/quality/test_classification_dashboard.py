@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from annotation_server.accounts import roles
 from annotation_server.annotations.services import (
@@ -23,6 +24,7 @@ from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import MediaType, Taxonomy
 from annotation_server.quality import metrics
 from annotation_server.quality.classification_dashboard import batch_context
+from annotation_server.quality.models import BatchFigures
 from tests.factories import BatchFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
@@ -231,3 +233,27 @@ def test_query_count_does_not_grow_with_the_batch(client, make_user):
         first, again = _page_queries(client, batch), _page_queries(client, batch)
         counts.append((first, again))
     assert counts[0] == counts[1]
+
+
+def test_an_answer_and_an_annotator_open_from_the_page(client, make_user, small):
+    client.force_login(make_user(roles.REVIEWER))
+    answer = small.annotations.get(pair__pair_id="i2", annotator__username__endswith="-w1")
+    html = client.get(f"/dashboard/annotations/{answer.pk}/").content.decode()
+    assert "crime, violence" in html and "<img" in html and "shown alone" in html
+    review = client.get(f"/dashboard/batches/{small.pk}/annotators/{answer.annotator_id}/review/")
+    assert review.status_code == 200 and "-w1" in review.content.decode()
+
+
+def test_figures_stored_before_classification_figures_are_recomputed(client, make_user, small):
+    # What a classification batch's row held when the dashboard knew pairwise figures only.
+    BatchFigures.objects.update_or_create(
+        batch=small,
+        defaults={
+            "annotations": 18, "last_annotation_id": None, "rejected": 0,
+            "data": {"format": 1, "annotators": [], "agreement": [], "comparisons": []},
+            "computed_at": timezone.now(),
+        },
+    )  # fmt: skip
+    client.force_login(make_user(roles.REVIEWER))
+    html = client.get(f"/dashboard/batches/{small.pk}/").content.decode()
+    assert "Our majority against vhd11k" in html and "-w3" in html
