@@ -23,7 +23,13 @@ from annotation_server.assignments.claim import assignment_claim_next
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import MediaType, Taxonomy
 from annotation_server.quality import metrics
+from annotation_server.quality.classification_columns import (
+    external_columns,
+    label_columns,
+    verdicts,
+)
 from annotation_server.quality.classification_dashboard import batch_context
+from annotation_server.quality.classification_stats import source_comparisons
 from annotation_server.quality.models import BatchFigures
 from tests.factories import BatchFactory, VideoFactory
 
@@ -257,3 +263,30 @@ def test_figures_stored_before_classification_figures_are_recomputed(client, mak
     client.force_login(make_user(roles.REVIEWER))
     html = client.get(f"/dashboard/batches/{small.pk}/").content.decode()
     assert "Our majority against vhd11k" in html and "-w3" in html
+
+
+def test_each_source_is_compared_on_its_own_majority():
+    # No database: three items, our answers, and two sources, one with two annotators.
+    keys = ("crime",)
+    ours = label_columns(
+        annotation_id=range(6), annotator_id=[1, 2, 1, 2, 1, 2], pair_id=[10, 10, 11, 11, 12, 12],
+        is_gold=[F] * 6, rejected=[F] * 5 + [T], gold_score=[None] * 6,
+        server_duration_ms=[1000] * 6,
+        verdicts=verdicts([T, T, F, T, T, F], ['["crime"]', "[]", "[]", "[]", "[]", "[]"], keys),
+        last_active={},
+    )  # fmt: skip
+    # "b" has two labels on item 11 (they tie: no reference there) and two agreeing on 12.
+    external = external_columns(
+        pair_id=[10, 11, 12, 11, 11, 12, 12], source=["a", "a", "a", "b", "b", "b", "b"],
+        verdicts=verdicts([F, T, T, T, F, T, T], ["[]"] * 7, keys),
+    )  # fmt: skip
+    a, b = source_comparisons(ours, external)
+    # Ours: item 10 harmful (2 of 2), item 11 tied (no majority), item 12 harmful (the
+    # rejected "no" left out).
+    assert (a.source, a.labelled, b.source, b.labelled) == ("a", 3, "b", 2)
+    harmful_a, harmful_b = a.fields[0], b.fields[0]
+    assert (harmful_a.tp, harmful_a.fp, harmful_a.fn, harmful_a.tn) == (1, 1, 0, 0)
+    assert (harmful_b.tp, harmful_b.fp, harmful_b.fn, harmful_b.tn) == (1, 0, 0, 0)
+    assert harmful_b.kappa is None and harmful_b.f1 == 1.0  # one class only: κ undefined
+    # Crime: worker 1 said it on item 10, worker 2 not: a tie, so only items 11 and 12 count.
+    assert a.fields[1].items == 2 and a.fields[1].tn == 2
