@@ -60,8 +60,9 @@ def _files_present(video: Video) -> bool:
     )
 
 
-def _claim(video_pk: int) -> Video | None:
-    """Mark the video processing; None when there is nothing to do."""
+def video_claim_for_processing(video_pk: int) -> Video | None:
+    """Mark the video processing (its attempts counted); None when there is nothing to do.
+    The first step of the video and the image task alike."""
     with transaction.atomic():
         video = Video.objects.select_for_update().filter(pk=video_pk).first()
         if video is None or video.status == Video.Status.FAILED:
@@ -140,7 +141,7 @@ def video_transcode(*, video_pk: int) -> Video | None:
     (full disk, no memory) so the task can retry. Returns the video, or None when the row is
     gone or there was nothing to do.
     """
-    video = _claim(video_pk)
+    video = video_claim_for_processing(video_pk)
     if video is None:
         return None
     rendition, poster = rendition_name(video), poster_name(video)
@@ -156,12 +157,12 @@ def video_transcode(*, video_pk: int) -> Video | None:
             _finish_failed(video.pk, exc.reason)
         return Video.objects.get(pk=video.pk)
     with transaction.atomic():
-        _finish_ready(video.pk, result, rendition, poster)
+        video_finish_ready(video.pk, result, rendition, poster)
     logger.info("video %s ready (%s)", video.video_id, rendition)
     return Video.objects.get(pk=video.pk)
 
 
-def _finish_ready(
+def video_finish_ready(
     video_pk: int, result: transcoding.TranscodeResult, rendition: str, poster: str
 ) -> None:
     source = result.source

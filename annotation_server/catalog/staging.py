@@ -32,7 +32,7 @@ _COPY_CHUNK = 1 << 20
 
 
 @contextmanager
-def _storage_trouble() -> Iterator[None]:
+def storage_trouble() -> Iterator[None]:
     """Network and service errors of the storage may pass: the task retries them."""
     try:
         yield
@@ -68,7 +68,7 @@ def transcode_staged(
     options: transcoding.EncodeOptions,
 ) -> transcoding.TranscodeResult:
     """transcoding.transcode() for storage names instead of paths; same errors, same result."""
-    with _storage_trouble():
+    with storage_trouble():
         if not storage.exists(source):
             raise transcoding.TranscodeRejected("the uploaded file is missing from storage")
         # Refuse an oversized file before spending the download on it.

@@ -104,7 +104,7 @@ def image_process(*, video_pk: int) -> Video | None:
     TranscodeTransient for machine trouble so the task retries. Returns the row, or None when
     it is gone or there was nothing to do.
     """
-    video = services._claim(video_pk)
+    video = services.video_claim_for_processing(video_pk)
     if video is None:
         return None
     folder = f"{IMAGE_DIR}/{video.uid.hex[:2]}"
@@ -116,7 +116,7 @@ def image_process(*, video_pk: int) -> Video | None:
         reason = exc.reason
     else:
         with transaction.atomic():
-            services._finish_ready(video.pk, result, rendition, poster)
+            services.video_finish_ready(video.pk, result, rendition, poster)
         logger.info("image %s ready (%s)", video.video_id, rendition)
         return Video.objects.get(pk=video.pk)
     logger.info("image %s failed: %s", video.video_id, reason)
@@ -130,7 +130,7 @@ def _image_outputs(video: Video, folder: str) -> tuple[transcoding.TranscodeResu
     try:
         source, out_dir = (Path(default_storage.path(n)) for n in (video.source.name, folder))
     except NotImplementedError:  # object storage (S3)
-        with staging._storage_trouble(), tempfile.TemporaryDirectory(prefix="image-") as work:
+        with staging.storage_trouble(), tempfile.TemporaryDirectory(prefix="image-") as work:
             if not default_storage.exists(video.source.name):
                 raise images.ImageRejected("the uploaded file is missing from storage") from None
             # Refuse an oversized file before spending the download on it.
