@@ -111,6 +111,13 @@ class Batch(TimeStampedModel):
         blank=True,
         help_text="Where finished workers go; empty means Prolific's URL with the code above.",
     )
+    # --- A later round of an earlier batch (quality/rounds.py): which one, chosen how ---
+    derived_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rounds"
+    )
+    derived_rule = models.JSONField(
+        null=True, blank=True, help_text="How the items were chosen from the earlier batch."
+    )
 
     class Meta:
         verbose_name_plural = "batches"
