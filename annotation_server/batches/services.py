@@ -3,14 +3,23 @@ config, or a classification batch (one item per unit) from a VHD11K release fold
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from annotation_server.batches.import_checks import ExistingRows, rows_lookup
+from annotation_server.batches.import_common import (
+    BatchFields,
+    BatchImportError,
+    BatchImportResult,
+    check_arguments,
+    external_labels_check,
+    external_labels_store,
+    external_labels_writer_register,
+    process_after_commit,
+    undo_copies,
+)
 from annotation_server.batches.import_rows import (
     RowProgress,
     bulk_create_in_batches,
@@ -22,45 +31,25 @@ from annotation_server.batches.import_rows import (
     single_item_rows,
     videos_insert,
 )
+from annotation_server.batches.label_import import safesora_label_import
 from annotation_server.batches.models import Batch, Pair
-from annotation_server.batches.processing import batch_refresh_processing_status
 from annotation_server.catalog.importers import ImportIssue, ImportPlan, VideoRecord, load_import
 from annotation_server.catalog.importers.records import Report
-from annotation_server.catalog.importers.storage import copy_sources, delete_sources
+from annotation_server.catalog.importers.storage import copy_sources
 from annotation_server.catalog.importers.vhd11k import is_release, read_release
 from annotation_server.catalog.importers.vhd11k_storage import members_store
 from annotation_server.catalog.models import Video
-from annotation_server.catalog.queueing import videos_enqueue_transcode
 from annotation_server.catalog.taxonomy_data import taxonomy_latest
 from annotation_server.core.exceptions import ApplicationError
 
-
-class BatchImportError(ApplicationError):
-    """The input was refused; nothing was written. `issues` lists every problem found."""
-
-    def __init__(self, issues: list[ImportIssue]):
-        # Sorted by file and line so a person can walk the input top to bottom.
-        self.issues = sorted(issues, key=lambda issue: (issue.file, issue.line))
-        lines = [str(issue) for issue in self.issues]
-        super().__init__(
-            f"The import was refused with {len(issues)} problem(s); nothing was written.",
-            code="import_invalid",
-            errors={"issues": lines},
-        )
-
-
-@dataclass
-class BatchImportResult:
-    batch: Batch
-    prompts_created: int = 0
-    prompts_reused: int = 0
-    videos_created: int = 0
-    videos_reused: int = 0
-    pairs_created: int = 0
-    files_copied: int = 0
-    transcodes_queued: list[int] = field(default_factory=list)
-    external_created: int = 0
-    notes: list[ImportIssue] = field(default_factory=list)  # worth telling, not refusing
+# Re-exported: callers import the import's error, result and writer registry from here.
+__all__ = [
+    "BatchImportError",
+    "BatchImportResult",
+    "batch_import",
+    "classification_import",
+    "external_labels_writer_register",
+]
 
 
 def batch_import(
@@ -78,8 +67,10 @@ def batch_import(
 ) -> BatchImportResult:
     """Create batch `name` from a JSONL manifest or SafeSora config (or a folder of configs).
 
-    A VHD11K release folder makes a classification batch (`classification_import`);
-    `kind` None tells the two apart by the input, a given `kind` must match it.
+    A VHD11K release folder makes a classification batch (`classification_import`), and
+    so does a SafeSora-Label config given with `kind` "classification"
+    (`label_import.safesora_label_import`); `kind` None tells pairwise and VHD11K apart by
+    the input, a given `kind` must match it.
 
     Everything is read, hashed and checked first, against the input and the database
     (prompts and videos of earlier imports are reused when identical). Any problem raises
@@ -100,7 +91,15 @@ def batch_import(
                     )
                 ]
             )
-        fields = _BatchFields(name, overlap, priority, owner, instructions)
+        fields = BatchFields(name, overlap, priority, owner, instructions)
+        if not is_release(path):
+            return safesora_label_import(
+                path=path,
+                fields=fields,
+                enqueue_transcode=enqueue_transcode,
+                progress=progress,
+                report=report,
+            )
         return classification_import(
             path=path,
             fields=fields,
@@ -108,7 +107,7 @@ def batch_import(
             progress=progress,
             report=report,
         )
-    issues = _check_arguments(name=name, overlap=overlap)
+    issues = check_arguments(name=name, overlap=overlap)
     plan = load_import(path, progress=progress, report=report)
     issues += plan.issues
     existing = ExistingRows.load(plan, issues)
@@ -118,7 +117,7 @@ def batch_import(
     new_videos = [v for v in plan.videos if v.video_id not in existing.videos]
     stored, created_files = copy_sources(new_videos, progress=progress, report=report)
     try:
-        fields = _BatchFields(name, overlap, priority, owner, instructions)
+        fields = BatchFields(name, overlap, priority, owner, instructions)
         result = _write(
             plan,
             existing,
@@ -129,36 +128,10 @@ def batch_import(
             rows=RowProgress(progress=progress, report=report),
         )
     except BaseException:
-        _undo_copies(created_files)
+        undo_copies(created_files)
         raise
     result.files_copied = len(created_files)
     return result
-
-
-def _check_arguments(*, name: str, overlap: int) -> list[ImportIssue]:
-    issues = []
-    if not name or not name.strip():
-        issues.append(ImportIssue("--name", 0, "", "the batch needs a name"))
-    elif len(name) > Batch._meta.get_field("name").max_length:
-        issues.append(ImportIssue("--name", 0, "", "the batch name is longer than 128 characters"))
-    elif Batch.objects.filter(name=name).exists():
-        issues.append(
-            ImportIssue(
-                "--name", 0, "", f"a batch named {name!r} already exists; choose another name"
-            )
-        )
-    if overlap < 1:
-        issues.append(ImportIssue("--overlap", 0, "", "must be at least 1"))
-    return issues
-
-
-@dataclass(frozen=True)
-class _BatchFields:
-    name: str
-    overlap: int
-    priority: int
-    owner: Any
-    instructions: str
 
 
 def _write(
@@ -166,7 +139,7 @@ def _write(
     existing: ExistingRows,
     new_videos: list[VideoRecord],
     stored: dict[str, str],
-    fields: _BatchFields,
+    fields: BatchFields,
     *,
     enqueue_transcode: bool,
     rows: RowProgress,
@@ -200,7 +173,7 @@ def _write(
             }
             pairs = pair_rows(specs, batch, prompt_pks, video_pks, failed)
             bulk_create_in_batches(Pair, pairs, rows)
-            queued = _process_after_commit(batch, videos, enqueue_transcode)
+            queued = process_after_commit(batch, videos, enqueue_transcode)
     except IntegrityError as exc:
         raise ApplicationError(
             "Another import wrote some of the same prompts, videos or batch name meanwhile; "
@@ -218,29 +191,10 @@ def _write(
     )
 
 
-def _undo_copies(names: list[str]) -> None:
-    # A concurrent import may have committed rows that point at the same content address.
-    still_used = set(Video.objects.filter(source__in=names).values_list("source", flat=True))
-    delete_sources([n for n in names if n not in still_used])
-
-
-# The writer of a classification import's external labels (the release's own verdicts).
-# `annotations`, which owns ExternalAnnotation, registers it in its AppConfig.ready: this
-# layer may not import that one. Called inside the import's transaction with
-# (batch, taxonomy, source, [(pair pk, answer, details)]); returns the rows written.
-ExternalLabelsWriter = Callable[[Batch, Any, str, list[tuple[int, dict, dict]]], int]
-_external_labels_writers: list[ExternalLabelsWriter] = []
-
-
-def external_labels_writer_register(writer: ExternalLabelsWriter) -> None:
-    if writer not in _external_labels_writers:
-        _external_labels_writers.append(writer)
-
-
 def classification_import(
     *,
     path: Path,
-    fields: _BatchFields,
+    fields: BatchFields,
     enqueue_transcode: bool = True,
     progress: bool = False,
     report: Report | None = None,
@@ -254,7 +208,7 @@ def classification_import(
     release's label of each as an external annotation (source "vhd11k"). Processing of the
     new items is queued after commit unless `enqueue_transcode` is False.
     """
-    issues = _check_arguments(name=fields.name, overlap=fields.overlap)
+    issues = check_arguments(name=fields.name, overlap=fields.overlap)
     if not is_release(path):
         issues.append(
             ImportIssue(
@@ -267,12 +221,7 @@ def classification_import(
             )
         )
         raise BatchImportError(issues)
-    if not _external_labels_writers:
-        raise ApplicationError(
-            "No writer of external annotations is registered (the annotations app registers "
-            "it at start-up); nothing was imported.",
-            code="import_unavailable",
-        )
+    external_labels_check()
     release = read_release(path)
     issues += release.issues
     existing = rows_lookup(
@@ -311,7 +260,7 @@ def classification_import(
             rows=RowProgress(progress=progress, report=report),
         )
     except BaseException:
-        _undo_copies(created)
+        undo_copies(created)
         raise
     result.files_copied = len(created)
     result.notes = release.notes
@@ -348,9 +297,9 @@ def _write_classification(release, existing, stored, taxonomy, fields, *, enqueu
                 (pair.pk, *external_label(item))
                 for pair, item in zip(pairs, release.items, strict=True)
             ]
-            written = sum(w(batch, taxonomy, "vhd11k", labels) for w in _external_labels_writers)
+            written = external_labels_store(batch, taxonomy, "vhd11k", labels)
             rows.advance(len(labels))
-            queued = _process_after_commit(batch, videos, enqueue_transcode)
+            queued = process_after_commit(batch, videos, enqueue_transcode)
     except IntegrityError as exc:
         raise ApplicationError(
             "Another import wrote some of the same items or batch name meanwhile; nothing of "
@@ -365,16 +314,3 @@ def _write_classification(release, existing, stored, taxonomy, fields, *, enqueu
         transcodes_queued=queued,
         external_created=written,
     )
-
-
-def _process_after_commit(batch: Batch, videos: list, enqueue_transcode: bool) -> list[int]:
-    """Once the import commits: queue its new media items for processing, or, when it only
-    reused items still being processed for an earlier batch (they may have finished between
-    our read and this commit), look at the batch's status again. The queued pks."""
-    queued = [v.pk for v in videos] if enqueue_transcode else []
-    if queued:
-        transaction.on_commit(lambda: videos_enqueue_transcode(queued))
-    elif batch.status == Batch.Status.PROCESSING:
-        batch_pk = batch.pk
-        transaction.on_commit(lambda: batch_refresh_processing_status(batch_pk=batch_pk))
-    return queued

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from annotation_server.annotations.models import ExternalAnnotation
 from annotation_server.annotations.services import external_labels_write
-from annotation_server.batches import services
+from annotation_server.batches import import_common
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.importers.vhd11k_standin import write_standin
 from annotation_server.catalog.models import Video
@@ -24,7 +24,7 @@ __all__ = ["media"]
 @pytest.fixture
 def external_writer(monkeypatch):
     # The writer the annotations app registers at start-up, and only it.
-    monkeypatch.setattr(services, "_external_labels_writers", [external_labels_write])
+    monkeypatch.setattr(import_common, "_external_labels_writers", [external_labels_write])
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_the_kind_must_match_the_input(standin, tmp_path, media, external_writer
 
 @pytest.mark.django_db
 def test_without_a_registered_writer_nothing_is_imported(standin, media, monkeypatch):
-    monkeypatch.setattr(services, "_external_labels_writers", [])
+    monkeypatch.setattr(import_common, "_external_labels_writers", [])
     with pytest.raises(CommandError, match="No writer of external annotations"):
         run(standin[0])
     assert not Video.objects.exists() and stored_files(media) == []
@@ -114,4 +114,4 @@ def test_without_a_registered_writer_nothing_is_imported(standin, media, monkeyp
 
 def test_the_annotations_app_registers_the_writer_at_start_up():
     """Without it `import_batch` of a release refuses to run (see the test above)."""
-    assert external_labels_write in services._external_labels_writers
+    assert external_labels_write in import_common._external_labels_writers

@@ -1,0 +1,124 @@
+"""What every batch import shares: its error and result, the batch's own fields, the
+checks of the command-line arguments, undoing copied files, queueing after commit, and
+the registered writer of a release's own labels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from annotation_server.batches.models import Batch
+from annotation_server.batches.processing import batch_refresh_processing_status
+from annotation_server.catalog.importers import ImportIssue
+from annotation_server.catalog.importers.storage import delete_sources
+from annotation_server.catalog.models import Video
+from annotation_server.catalog.queueing import videos_enqueue_transcode
+from annotation_server.core.exceptions import ApplicationError
+
+
+class BatchImportError(ApplicationError):
+    """The input was refused; nothing was written. `issues` lists every problem found."""
+
+    def __init__(self, issues: list[ImportIssue]):
+        # Sorted by file and line so a person can walk the input top to bottom.
+        self.issues = sorted(issues, key=lambda issue: (issue.file, issue.line))
+        lines = [str(issue) for issue in self.issues]
+        super().__init__(
+            f"The import was refused with {len(issues)} problem(s); nothing was written.",
+            code="import_invalid",
+            errors={"issues": lines},
+        )
+
+
+@dataclass
+class BatchImportResult:
+    batch: Batch
+    prompts_created: int = 0
+    prompts_reused: int = 0
+    videos_created: int = 0
+    videos_reused: int = 0
+    pairs_created: int = 0
+    files_copied: int = 0
+    transcodes_queued: list[int] = field(default_factory=list)
+    external_created: int = 0
+    notes: list[ImportIssue] = field(default_factory=list)  # worth telling, not refusing
+
+
+def check_arguments(*, name: str, overlap: int) -> list[ImportIssue]:
+    issues = []
+    if not name or not name.strip():
+        issues.append(ImportIssue("--name", 0, "", "the batch needs a name"))
+    elif len(name) > Batch._meta.get_field("name").max_length:
+        issues.append(ImportIssue("--name", 0, "", "the batch name is longer than 128 characters"))
+    elif Batch.objects.filter(name=name).exists():
+        issues.append(
+            ImportIssue(
+                "--name", 0, "", f"a batch named {name!r} already exists; choose another name"
+            )
+        )
+    if overlap < 1:
+        issues.append(ImportIssue("--overlap", 0, "", "must be at least 1"))
+    return issues
+
+
+@dataclass(frozen=True)
+class BatchFields:
+    name: str
+    overlap: int
+    priority: int
+    owner: Any
+    instructions: str
+
+
+def undo_copies(names: list[str]) -> None:
+    # A concurrent import may have committed rows that point at the same content address.
+    still_used = set(Video.objects.filter(source__in=names).values_list("source", flat=True))
+    delete_sources([n for n in names if n not in still_used])
+
+
+# The writer of a classification import's external labels (the release's own verdicts).
+# `annotations`, which owns ExternalAnnotation, registers it in its AppConfig.ready: this
+# layer may not import that one. Called inside the import's transaction with
+# (batch, taxonomy, source, [(pair pk, answer, details)]); returns the rows written.
+ExternalLabelsWriter = Callable[[Batch, Any, str, list[tuple[int, dict, dict]]], int]
+_external_labels_writers: list[ExternalLabelsWriter] = []
+
+
+def external_labels_writer_register(writer: ExternalLabelsWriter) -> None:
+    if writer not in _external_labels_writers:
+        _external_labels_writers.append(writer)
+
+
+def external_labels_check() -> None:
+    """Refuse an import of a release's labels before anything is read when no writer is
+    registered (the annotations app registers it at start-up)."""
+    if not _external_labels_writers:
+        raise ApplicationError(
+            "No writer of external annotations is registered (the annotations app registers "
+            "it at start-up); nothing was imported.",
+            code="import_unavailable",
+        )
+
+
+def external_labels_store(
+    batch: Batch, taxonomy: Any, source: str, labels: list[tuple[int, dict, dict]]
+) -> int:
+    """Write a release's labels through the registered writers (inside the import's
+    transaction); the number of rows written."""
+    return sum(writer(batch, taxonomy, source, labels) for writer in _external_labels_writers)
+
+
+def process_after_commit(batch: Batch, videos: list, enqueue_transcode: bool) -> list[int]:
+    """Once the import commits: queue its new media items for processing, or, when it only
+    reused items still being processed for an earlier batch (they may have finished between
+    our read and this commit), look at the batch's status again. The queued pks."""
+    queued = [v.pk for v in videos] if enqueue_transcode else []
+    if queued:
+        transaction.on_commit(lambda: videos_enqueue_transcode(queued))
+    elif batch.status == Batch.Status.PROCESSING:
+        batch_pk = batch.pk
+        transaction.on_commit(lambda: batch_refresh_processing_status(batch_pk=batch_pk))
+    return queued
