@@ -96,6 +96,10 @@ def batch_new_round(
 ) -> Batch:
     """Make batch `name` of the items of `batch` chosen by one rule: agreement below a share
     (0–1), or our majority disagreeing with external source `disagrees_with`."""
+    if not name or len(name) > 128:
+        raise ApplicationError("Give the new batch a name (at most 128 characters).")
+    if overlap is not None and not 1 <= overlap <= 50:
+        raise ApplicationError("Annotators per item is a number from 1 to 50.")
     if (agreement_below is None) == (disagrees_with is None):
         raise ApplicationError("Choose the items by one rule: agreement below T, or a source.")
     if Batch.objects.filter(name=name).exists():

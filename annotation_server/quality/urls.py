@@ -16,6 +16,11 @@ urlpatterns = [
         name="dashboard-batch-figures",
     ),
     path(
+        "dashboard/batches/<int:pk>/new-round/",
+        views.batch_new_round_view,
+        name="dashboard-batch-new-round",
+    ),
+    path(
         "dashboard/batches/<int:pk>/annotations/",
         views.annotation_list,
         name="dashboard-annotations",

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotation_server.accounts import roles
-from annotation_server.annotations.models import Annotation
+from annotation_server.annotations.models import Annotation, ExternalAnnotation
 from annotation_server.batches import lifecycle
 from annotation_server.batches.models import Batch
 from annotation_server.core.exceptions import ApplicationError
@@ -23,6 +23,7 @@ from annotation_server.quality import (
     classification_dashboard,
     dashboard,
     figures,
+    rounds,
     selectors,
     services,
 )
@@ -62,6 +63,9 @@ def dashboard_batch(request, pk: int):
     context = _batch_context(batch)
     context["is_admin"] = roles.is_admin(request.user)
     context["actions"] = [a for a in lifecycle.LIFECYCLE_ACTIONS if _action_possible(batch, a)]
+    if context["is_admin"]:
+        sources = ExternalAnnotation.objects.filter(batch=batch).values_list("source", flat=True)
+        context["round_sources"] = sorted(set(sources.distinct()))
     classification = batch.kind == Batch.Kind.CLASSIFICATION
     template = "quality/classification.html" if classification else "quality/batch.html"
     return render(request, template, context)
@@ -103,6 +107,33 @@ def batch_lifecycle(request, pk: int):
             messages.success(request, f"Batch {batch.name} is now {batch.status}.")
         except ApplicationError as error:
             messages.error(request, error.message)
+    return redirect("dashboard-batch", pk=batch.pk)
+
+
+@require_POST
+@reviewer_required
+def batch_new_round_view(request, pk: int):
+    """Make a second round of the batch's items (quality/rounds.py) and show it."""
+    _admin_only(request)
+    batch = get_object_or_404(Batch, pk=pk)
+    form = request.POST
+    try:
+        by_agreement = form.get("rule", "agreement") == "agreement"
+        new = rounds.batch_new_round(
+            batch=batch,
+            name=form.get("name", "").strip(),
+            owner=request.user,
+            agreement_below=float(form.get("agreement_below") or 0) if by_agreement else None,
+            disagrees_with=None if by_agreement else form.get("source", "").strip(),
+            overlap=int(form["overlap"]) if form.get("overlap") else None,
+        )
+    except ValueError:
+        messages.error(request, "The threshold and the annotators per item must be numbers.")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Batch {new.name} made with {new.pairs.count()} item(s).")
+        return redirect("dashboard-batch", pk=new.pk)
     return redirect("dashboard-batch", pk=batch.pk)
 
 

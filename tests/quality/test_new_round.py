@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from annotation_server.accounts import roles
 from annotation_server.annotations.models import ExternalAnnotation
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch
@@ -113,3 +114,22 @@ def test_the_command_names_what_it_made_and_what_is_wrong(labelled):
     with pytest.raises(CommandError, match="already exists"):
         call_command("new_round", labelled[0].name, "--name", "r2", "--agreement-below", "0.8")
     assert not Batch.objects.filter(name="r3").exists()
+
+
+def test_an_admin_makes_a_round_from_the_dashboard_and_a_reviewer_cannot(
+    labelled, client, make_user
+):
+    batch, _ = labelled
+    url = f"/dashboard/batches/{batch.pk}/new-round/"
+    client.force_login(make_user(roles.ADMIN))
+    page = client.get(f"/dashboard/batches/{batch.pk}/").content.decode()
+    assert "Second round" in page and '<option value="vhd11k">' in page
+    made = client.post(url, {"name": "r2", "rule": "source", "source": "vhd11k"}, follow=True)
+    new = Batch.objects.get(name="r2")
+    assert made.redirect_chain[-1][0] == f"/dashboard/batches/{new.pk}/"
+    assert "made with 1 item(s)" in made.content.decode()
+    refused = client.post(url, {"name": "r3", "agreement_below": "0.2"}, follow=True)
+    assert "No item of" in refused.content.decode()
+    client.force_login(make_user(roles.REVIEWER))
+    assert client.post(url, {"name": "r4", "agreement_below": "0.9"}).status_code == 403
+    assert set(Batch.objects.values_list("name", flat=True)) == {batch.name, "r2"}
