@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tarfile
 import uuid
@@ -36,10 +37,15 @@ DATASET_ENTRIES = frozenset(
 )
 
 
+# --kind vhd11k: the release's annotation files and zips, named by their row counts.
+_VHD11K_ENTRY = re.compile(r"^harmful_(image|video)(_\d+_ann\.csv|s_\d+\.zip)$")
+
+
 def _is_previous_export(folder: Path) -> bool:
     """True when every entry of `folder` (and of its kind sub-folders) is a dataset entry."""
     for entry in folder.iterdir():
-        if entry.name not in DATASET_ENTRIES or entry.is_symlink():
+        known = entry.name in DATASET_ENTRIES or _VHD11K_ENTRY.match(entry.name)
+        if not known or entry.is_symlink():
             return False
         if entry.name in ("preference", "label", "eval") and not (
             entry.is_dir() and _is_previous_export(entry)

@@ -17,10 +17,12 @@ from annotation_server.core.jobs import Progress
 
 from . import selectors
 from .aggregation import DECISION_KEYS
+from .classification import classification_batches
+from .classification_formats import label_write, vhd11k_write
 from .dataset import ITEMS, Judgements, Selection, item_count, judgements_collect
 from .files import VideoPlacer, atomic_directory, tar_videos
 from .safesora import KINDS
-from .writers import GzipJsonListWriter, JsonLinesWriter
+from .writers import GzipJsonListWriter, JsonLinesWriter, splits_drop_empty
 
 VIDEO_MODES = ("none", "copy", "link")
 FORMATS = ("safesora", "hf")
@@ -52,7 +54,9 @@ def export_run(
     temporary folder beside `out` and renamed into place at the end. Raises ApplicationError
     for bad options, unknown batches, or a non-empty `out` without `force`.
     """
-    _validate_options(kind, test_fraction, videos, tar, min_annotations, format)
+    classification = _classification_batches(kind, batch_names, format)
+    _validate_options("label" if kind == "vhd11k" else kind, test_fraction, videos, tar,
+                      min_annotations, format)  # fmt: skip
     batch_ids = _batch_ids(batch_names)
     selection = Selection(
         batch_ids=batch_ids,
@@ -62,6 +66,10 @@ def export_run(
         min_annotations=min_annotations,
     )
     progress = progress or (lambda stage, done, total: None)
+    if classification is not None:
+        return _write_classification(
+            out, kind, classification, selection, videos, tar, force, raw, progress
+        )
     kinds = KINDS if kind == "all" else (kind,)
     summary: dict[str, Any] = {"out": str(Path(out).absolute()), "kinds": {}}
     with atomic_directory(Path(out), force=force) as root:
@@ -131,6 +139,42 @@ def _validate_options(
         raise ApplicationError("--min-annotations must be at least 1.")
 
 
+def _classification_batches(kind: str, names: Sequence[str], format: str) -> list | None:
+    """The named batches when they are classification batches (exported by
+    exports/classification_formats.py); None for pairwise ones."""
+    batches = classification_batches(names) if names else None
+    if kind == "vhd11k" and batches is None:
+        raise ApplicationError(
+            "--kind vhd11k exports classification batches: name them with --batch."
+        )
+    if batches is not None and kind not in ("label", "vhd11k"):
+        raise ApplicationError(
+            f"Classification batches export as --kind label (SafeSora-Label) or --kind vhd11k, "
+            f"not {kind!r}."
+        )
+    if batches is not None and format != "safesora":
+        raise ApplicationError("Classification batches are exported with --format safesora.")
+    return batches
+
+
+def _write_classification(out, kind, batches, selection, videos, tar, force, raw, progress):
+    if kind == "vhd11k" and (videos != "none" or tar):
+        raise ApplicationError(
+            "--kind vhd11k always packs the originals in its zips: leave out --videos and --tar."
+        )
+    summary: dict[str, Any] = {"out": str(Path(out).absolute()), "kinds": {}}
+    with atomic_directory(Path(out), force=force) as root:
+        if kind == "vhd11k":
+            summary["kinds"][kind] = vhd11k_write(root, batches, selection, progress=progress)
+        else:
+            summary["kinds"][kind] = label_write(
+                root, batches, selection, videos=videos, tar=tar, progress=progress
+            )
+        if raw:
+            summary["raw_annotations"] = _write_raw(root / "annotations.jsonl", selection)
+    return summary
+
+
 def _batch_ids(names: Sequence[str]) -> list[int] | None:
     if not names:
         return None
@@ -195,20 +239,6 @@ def _write_hf_kind(
 
     data = root / "data" / kind if nested else root / "data"
     return write_kind(kind, root, data, selection, judgements, videos=videos, progress=progress)
-
-
-def splits_drop_empty(*writers: GzipJsonListWriter) -> list[str]:
-    """Removes the config of each split that got no record and names those splits.
-
-    An empty config is valid JSON, but a dataset folder with one refuses to import
-    ("config has no video records") and gives researchers a split to special-case; the
-    loaders load each config by name, so a missing split is simply not loaded."""
-    dropped = []
-    for writer in writers:
-        if writer.count == 0:
-            writer.path.unlink()
-            dropped.append(writer.path.name.removeprefix("config-").split(".")[0])
-    return dropped
 
 
 def annotator_pseudonym(user_id: int) -> str:

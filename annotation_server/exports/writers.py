@@ -188,3 +188,17 @@ class JsonLinesWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._handle is not None
         self._handle.close()
+
+
+def splits_drop_empty(*writers: GzipJsonListWriter) -> list[str]:
+    """Removes the config of each split that got no record and names those splits.
+
+    An empty config is valid JSON, but a dataset folder with one refuses to import
+    ("config has no video records") and gives researchers a split to special-case; the
+    loaders load each config by name, so a missing split is simply not loaded."""
+    dropped = []
+    for writer in writers:
+        if writer.count == 0:
+            writer.path.unlink()
+            dropped.append(writer.path.name.removeprefix("config-").split(".")[0])
+    return dropped

@@ -31,6 +31,12 @@ SOURCE = "vhd11k"
 MediaType = Literal["image", "video"]
 DECISIONS = {"yes": True, "no": False, "error": None}
 TABLE_PATH = Path(__file__).resolve().parent.parent / "taxonomies" / "vhd11k_harmful_types.json"
+_TAXONOMY_KEYS = frozenset(
+    category["key"]
+    for category in json.loads((TABLE_PATH.parent / "vhd11k.json").read_text(encoding="utf-8"))[
+        "categories"
+    ]
+)
 _ANN = re.compile(r"^harmful_(image|video)_(\d+)_ann\.(csv|json)$", re.IGNORECASE)
 
 
@@ -254,6 +260,8 @@ def _label(row: dict[str, str], decision: str, table) -> ExternalLabel:
     harmful = DECISIONS[decision.lower()]
     harmful_type = missing_to_none(row.get("harmfulType"))
     keys = table.get(normalise_phrase(harmful_type)) if harmful_type else None
+    if keys is None and harmful_type:
+        keys = _category_keys(harmful_type)
     arguments = [
         Argument(role, round_, missing_to_none(row.get(column)))
         for role, round_, column in ARGUMENT_COLUMNS
@@ -268,6 +276,13 @@ def _label(row: dict[str, str], decision: str, table) -> ExternalLabel:
         critic=missing_to_none(row.get("critic")),
         raw=dict(row),
     )
+
+
+def _category_keys(harmful_type: str) -> tuple[str, ...] | None:
+    """The keys a harmfulType names when it is a comma-separated list of the vhd11k
+    taxonomy's own keys (what `export_safesora --kind vhd11k` writes); None otherwise."""
+    parts = tuple(part.strip() for part in harmful_type.split(","))
+    return parts if all(part in _TAXONOMY_KEYS for part in parts) else None
 
 
 def _header_issues(columns, display, issues) -> bool:

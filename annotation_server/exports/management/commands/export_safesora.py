@@ -23,7 +23,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--out", required=True, type=Path, help="Dataset folder to create.")
         parser.add_argument(
-            "--kind", default="preference", choices=["preference", "label", "eval", "all"]
+            "--kind",
+            default="preference",
+            choices=["preference", "label", "eval", "all", "vhd11k"],
+            help="label of classification batches: SafeSora-Label configs from the workers' "
+            "majority; vhd11k: a VHD11K-shaped release (annotation CSV and media zip) of "
+            "classification batches.",
         )
         parser.add_argument(
             "--batch",
@@ -168,13 +173,15 @@ class _Bar:
 def _summary_text(summary: dict) -> str:
     lines = [f"Exported to {summary['out']}"]
     for kind, info in summary["kinds"].items():
-        records = info["records"]
-        lines.append(f"  {kind}: {records['train']} train, {records['test']} test records")
+        records = ", ".join(f"{count} {part}" for part, count in info["records"].items())
+        lines.append(f"  {kind}: {records or 'no'} records")
         for split in info.get("not_written", ()):
             lines.append(f"    {split} split: no records, not written")
         videos = info["videos"]
         if videos.get("copied") or videos.get("linked"):
             lines.append(f"    videos: {videos['copied']} copied, {videos['linked']} linked")
+        if videos.get("zipped"):
+            lines.append(f"    media: {videos['zipped']} file(s) in the zips")
         if videos.get("embedded"):
             lines.append(f"    videos: {videos['embedded']} embedded in the Parquet rows")
         for reason, count in info["skipped"].items():
