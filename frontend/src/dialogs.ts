@@ -19,7 +19,8 @@ const KEYS: [string, string][] = [
   ["Esc", "k_close"],
 ];
 
-export function keymapDialog(): HTMLDialogElement {
+/** The key map dialog: the pairwise keys, or another task kind's list. */
+export function keymapDialog(keys: [string, string][] = KEYS): HTMLDialogElement {
   const d = h(
     "dialog",
     { id: "keymap", "aria-labelledby": "keymap-title" },
@@ -30,7 +31,7 @@ export function keymapDialog(): HTMLDialogElement {
       h(
         "tbody",
         {},
-        KEYS.map(([k, m]) => h("tr", {}, h("th", { scope: "row" }, h("kbd", {}, k)), h("td", {}, t(m)))),
+        keys.map(([k, m]) => h("tr", {}, h("th", { scope: "row" }, h("kbd", {}, k)), h("td", {}, t(m)))),
       ),
     ),
     h("form", { method: "dialog" }, h("button", { class: "btn", autofocus: true }, t("close"))),

@@ -19,7 +19,7 @@ const PREFIX = "safesora.draft.";
 const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
 export class DraftStore {
-  constructor(private readonly store: KeyValueStore) {}
+  constructor(readonly store: KeyValueStore) {}
 
   save(assignmentId: string, draft: Omit<Draft, "savedAt">, now = Date.now()): void {
     try {

@@ -3,6 +3,7 @@ import "./style.css";
 // After style.css: the phone rules override the desktop ones of equal specificity.
 import "./phone.css";
 import { Api } from "./api";
+import { ItemDraftStore } from "./classifydraft";
 import { keymapDialog } from "./dialogs";
 import { $, h } from "./dom";
 import { DraftStore, memoryStore, type KeyValueStore } from "./draft";
@@ -65,6 +66,7 @@ function boot(): void {
   });
   const drafts = new DraftStore(store);
   drafts.prune();
+  new ItemDraftStore(store).prune();
   const app = $("#app");
   let task: TaskView | null = null;
   // Study workers only: after answers are delivered, check the quota and leave when it is met.

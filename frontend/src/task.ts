@@ -3,6 +3,8 @@ import {
   answerFocusedByKey, applyInput, asksPrompt, focusAfter, focusFirstOpen, focusQuestion, syncForm,
 } from "./answerform";
 import { Api, ApiError } from "./api";
+import { ItemDraftStore } from "./classifydraft";
+import { ItemTask, type ItemLoaded } from "./classifyview";
 import { askReason, keymapDialog } from "./dialogs";
 import { h } from "./dom";
 import type { DraftStore } from "./draft";
@@ -11,16 +13,14 @@ import { t } from "./i18n";
 import type { Outbox, OutboxStatus } from "./outbox";
 import { handleTaskKey } from "./keys";
 import { doneView, drawControls, drawStatus, flash, messageView, renderPair } from "./pairview";
-import { DualPlayer, measureWhenPlayable, prepareVideo } from "./player";
+import { DualPlayer, measureWhenPlayable } from "./player";
 import * as S from "./state";
-import type { Answers, AppConfig, Assignment, EntryStatus, GiveUpPayload, Side, SubmitPayload } from "./types";
+import { isItemLoaded, loading, type Loaded, type PairLoaded } from "./taskload";
+import type {
+  Answers, AppConfig, EntryStatus, GiveUpPayload, ItemPayload, Side, SubmitPayload,
+} from "./types";
 
-interface Loaded {
-  a: Assignment;
-  videos: Record<Side, HTMLVideoElement>;
-}
-
-interface Current extends Loaded {
+interface Current extends PairLoaded {
   answers: Answers;
   revealed: boolean;
   stage1Ms: number;
@@ -28,18 +28,14 @@ interface Current extends Loaded {
   mark: number;
 }
 
-const SIDES: Side[] = ["left", "right"];
-
-/** An assignment with both its videos starting to load. */
-const loading = (a: Assignment): Loaded => ({
-  // Pairwise assignments always have both sides (the worker app serves pairwise batches).
-  a, videos: { left: prepareVideo(a.left!), right: prepareVideo(a.right!) },
-});
 
 export class TaskView {
   readonly root: HTMLElement;
   private cur: Current | null = null;
   private next: Loaded | null | "none" = null; // "none": the server had nothing more (204)
+  /** The classification task on screen (this.cur is the pair on screen). */
+  private item: ItemTask | null = null;
+  private readonly itemDrafts: ItemDraftStore;
   private fetching = false;
   private waitingForNext = false;
   private readonly player: DualPlayer;
@@ -60,6 +56,7 @@ export class TaskView {
     private readonly drafts: DraftStore,
   ) {
     this.dims = cfg.dimensions.map((d) => d.key);
+    this.itemDrafts = new ItemDraftStore(drafts.store);
     this.batch = cfg.entry?.batch;
     this.quota = new StudyQuota(cfg.entry);
     this.player = new DualPlayer({
@@ -133,7 +130,7 @@ export class TaskView {
 
   /** Claim the following pair and start loading its videos while the worker works. */
   private async prefetch(): Promise<void> {
-    if (!this.cur || this.next !== null || this.fetching || this.outbox.pending > 0) return;
+    if (!this.currentId || this.next !== null || this.fetching || this.outbox.pending > 0) return;
     // The pair on screen is the last one the study needs.
     if (this.studyPairsLeft() <= 1) return;
     // ?prefetch=0 turns prefetching off: the benchmark's baseline, and a debugging aid.
@@ -142,13 +139,8 @@ export class TaskView {
     try {
       const a = await this.api.next({ prefetch: true, batch: this.batch });
       if (!a) this.next = "none";
-      else if (a.id !== this.cur?.a.id && !this.outbox.has(a.id) && this.next === null) {
+      else if (a.id !== this.currentId && !this.outbox.has(a.id) && this.next === null) {
         this.next = loading(a);
-        // Posters too, so the next pair never shows an empty box.
-        for (const s of SIDES) {
-          const poster = a[s]?.poster_url;
-          if (poster) new Image().src = poster;
-        }
       }
     } catch (e) {
       if (!(e instanceof ApiError)) setTimeout(() => void this.prefetch(), 5000);
@@ -159,9 +151,14 @@ export class TaskView {
     }
   }
 
+  private get currentId(): string | null {
+    return this.cur?.a.id ?? this.item?.id ?? null;
+  }
+
   private show(loaded: Loaded): void {
     // A prefetch that landed while we were waiting may hold this very pair.
     if (this.next && this.next !== "none" && this.next.a.id === loaded.a.id) this.next = null;
+    if (isItemLoaded(loaded)) return this.showItem(loaded);
     const draft = this.drafts.load(loaded.a.id);
     this.cur = {
       ...loaded,
@@ -176,6 +173,19 @@ export class TaskView {
     this.refresh();
     if (draft) flash(t("draft_restored"));
     this.measureSwitch(loaded.videos);
+    if (this.outbox.pending === 0) void this.prefetch();
+  }
+
+  private showItem(loaded: ItemLoaded): void {
+    this.item = new ItemTask(this.cfg, loaded, this.itemDrafts, {
+      submit: (body) => {
+        performance.mark("pair-submit"), (this.switchMark = true), this.finish("submit", body);
+      },
+      skipOrReport: (kind) => void this.skipOrReport(kind),
+    });
+    // Submit → next item shown, for the benchmark, as measureSwitch does for pairs.
+    this.item.mount(this.root, this.switchMark ? "pair-submit" : null);
+    this.switchMark = false;
     if (this.outbox.pending === 0) void this.prefetch();
   }
 
@@ -294,21 +304,26 @@ export class TaskView {
   }
 
   private async skipOrReport(kind: "skip" | "report"): Promise<void> {
-    if (!this.cur) return;
+    if (!this.currentId) return;
     this.player.pause();
+    this.item?.pause();
     const choice = await askReason(this.root, kind, this.cfg.reasons);
-    if (!choice || !this.cur) return;
+    if (!choice || !this.currentId) return;
     this.switchMark = true;
     performance.mark("pair-submit");
     this.finish(kind, { reason: choice.reason, note: choice.note });
   }
 
   /** Hand the answer to the outbox and move on at once to the prefetched pair. */
-  private finish(kind: "submit" | "skip" | "report", body: SubmitPayload | GiveUpPayload): void {
-    const c = this.cur!;
-    this.outbox.add(kind, c.a.id, body);
-    this.drafts.clear(c.a.id);
+  private finish(
+    kind: "submit" | "skip" | "report", body: SubmitPayload | ItemPayload | GiveUpPayload,
+  ): void {
+    const id = this.currentId!;
+    this.outbox.add(kind, id, body);
+    this.drafts.clear(id);
     this.player.release();
+    this.item?.release(true);
+    this.item = null;
     this.cur = null;
     const next = this.next;
     this.next = null;
@@ -340,6 +355,8 @@ export class TaskView {
 
   private showDone(): void {
     this.cur = null;
+    this.item?.release(false);
+    this.item = null;
     this.root.replaceChildren(this.keymap, doneView(this.cfg));
   }
 
@@ -369,6 +386,7 @@ export class TaskView {
 
   /** Global keys; returns true when the key was used. */
   onKey(e: KeyboardEvent): boolean {
+    if (this.item) return this.item.onKey(e);
     return handleTaskKey(e, {
       player: this.player,
       keymap: this.keymap,

@@ -85,3 +85,10 @@ export interface Answers {
   helpfulness: Side | null;
   harmlessness: Side | null;
 }
+
+// --- Classification batches (one item per task) ---------------------------------------------
+/** What a classification batch asks about each item, with its taxonomy version. */
+export type Question = Schemas["Question"];
+export type Category = Schemas["Category"];
+/** POST /api/v1/assignments/{id}/submit/ for a classification item. */
+export type ItemPayload = Schemas["ClassificationSubmitRequest"];
