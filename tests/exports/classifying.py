@@ -58,7 +58,11 @@ def unit_of(batch: Batch, video: Video) -> Pair:
 def video_with_file(media_root: Path, clip: Path, **fields) -> Video:
     """A ready video whose original is a real clip under MEDIA_ROOT (a distinct byte added,
     so every video has its own content and hash)."""
-    video = VideoFactory(prompt=fields.pop("prompt", None) or PromptFactory(), **fields)
+    prompt = fields.pop("prompt", None)
+    # prompt=False: an item without a prompt (VHD11K items have none).
+    if prompt is False:
+        fields.setdefault("video_text", "")
+    video = VideoFactory(prompt=None if prompt is False else prompt or PromptFactory(), **fields)
     data = clip.read_bytes() + video.video_id.encode()
     target = media_root / video.source.name
     target.parent.mkdir(parents=True, exist_ok=True)
