@@ -119,7 +119,9 @@ def batch_progress_list(*, batches: list[Batch] | None = None) -> list[Progress]
     """Progress of the given batches (default: all but archived), highest priority first."""
     if batches is None:
         batches = list(
-            Batch.objects.exclude(status=Batch.Status.ARCHIVED).order_by("-priority", "name")
+            Batch.objects.exclude(status=Batch.Status.ARCHIVED)
+            .select_related("taxonomy")
+            .order_by("-priority", "name")
         )
     ids = [b.pk for b in batches]
     now = timezone.now()

@@ -59,8 +59,10 @@ VHD = {
 
 def make_batch(names: list[str], *, gold: str | None = None) -> tuple[Batch, dict[str, Pair]]:
     taxonomy = Taxonomy.objects.get(name="safesora", version=1)
+    # gold_rate 1: every worker is served the gold item (at a lower rate the draw decides
+    # whether a worker meets it before the regular items run out).
     batch = BatchFactory(
-        kind=Batch.Kind.CLASSIFICATION, taxonomy=taxonomy, overlap=3, gold_rate=0.5
+        kind=Batch.Kind.CLASSIFICATION, taxonomy=taxonomy, overlap=3, gold_rate=1.0
     )
     items = {}
     for name in names:
