@@ -29,6 +29,7 @@ import uuid
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import DEFERRED
 
 from annotation_server.accounts.models import ExternalIdentity
 from annotation_server.assignments.models import AnnotatorReview, Assignment
@@ -147,9 +148,20 @@ def _loaded(row, assignment_id, annotator, now, left_is_video_0) -> Assignment:
 
 def _from_db(model, values: dict):
     """A model instance loaded with only these fields (the others deferred, as with
-    `.only()`); Model.from_db wants the values in the model's field order."""
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db(connection.alias, names, [values[name] for name in names])
+    `.only()`). Given a value (or DEFERRED) for every field in the model's order,
+    Model.from_db skips its own search for the deferred ones."""
+    attnames, positions = _layout(model, tuple(values))
+    row = [DEFERRED] * len(attnames)
+    for position, value in zip(positions, values.values(), strict=True):
+        row[position] = value
+    return model.from_db(connection.alias, attnames, row)
+
+
+@functools.cache
+def _layout(model, names: tuple[str, ...]) -> tuple[list[str], tuple[int, ...]]:
+    """The model's field names in order, and the position of each of `names` among them."""
+    attnames = [field.attname for field in model._meta.concrete_fields]
+    return attnames, tuple(attnames.index(name) for name in names)
 
 
 @functools.cache

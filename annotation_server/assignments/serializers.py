@@ -87,9 +87,20 @@ class PromptInfoSerializer(Serializer):
     prompt_type = serializers.CharField()
 
 
+# Stateless DRF fields whose formatting the representation below reuses.
+_UUID, _DATETIME = serializers.UUIDField(), serializers.DateTimeField()
+
+
 class AssignmentOutSerializer(Serializer):
     """An assignment as the worker sees it (read from the assignment with its batch, pair,
-    prompt and videos loaded: selectors.DISPLAY_RELATED)."""
+    prompt and videos loaded: selectors.DISPLAY_RELATED).
+
+    Every claim answers with one, and DRF's field-by-field representation (nested
+    serializers, method fields) cost as much web CPU as the claim statement itself
+    (docs/benchmarks.md). `to_representation` builds the same dict directly; the declared
+    fields stay its schema and DRF's walk over them (`field_representation`) its plain
+    meaning, which `tests/assignments/test_assignment_output.py` compares it with.
+    """
 
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Assignment.Status.choices)
@@ -132,6 +143,36 @@ class AssignmentOutSerializer(Serializer):
         if assignment.batch.kind != Batch.Kind.CLASSIFICATION:
             return None
         return question(assignment.batch)
+
+    def to_representation(self, assignment):
+        batch, pair = assignment.batch, assignment.pair
+        prompt = pair.prompt
+        return {
+            "id": _UUID.to_representation(assignment.id),
+            "status": str(assignment.status),
+            "claimed_at": _DATETIME.to_representation(assignment.claimed_at),
+            "expires_at": _DATETIME.to_representation(assignment.expires_at),
+            "batch": {
+                "name": batch.name,
+                "kind": str(batch.kind),
+                "instructions": batch.instructions,
+                "must_watch": bool(batch.must_watch),
+                "blur_videos": bool(batch.blur_videos),
+                "label_prompts": bool(batch.label_prompts),
+            },
+            "prompt": (
+                None if prompt is None else {"text": prompt.text, "prompt_type": prompt.prompt_type}
+            ),
+            "ask_prompt_labels": self.get_ask_prompt_labels(assignment),
+            "left": self.get_left(assignment),
+            "right": self.get_right(assignment),
+            "item": self.get_item(assignment),
+            "question": self.get_question(assignment),
+        }
+
+    def field_representation(self, assignment):
+        """DRF's representation, field by field (what `to_representation` means)."""
+        return super().to_representation(assignment)
 
 
 class NextInputSerializer(Serializer):

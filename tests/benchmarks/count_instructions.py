@@ -64,11 +64,11 @@ def child(mode: str, requests: int, credential: str) -> None:
     import importlib
 
     app = importlib.import_module("annotation_server.wsgi").application
-    services = importlib.import_module("annotation_server.assignments.services")
+    expiry = importlib.import_module("annotation_server.assignments.expiry")
 
     # A claim sweeps stale assignments every few seconds of wall-clock time; under valgrind
     # that would run a varying number of times. Real servers do it ~once per 3,000 requests.
-    services._EXPIRY_CHECK_EVERY_S = float("inf")
+    expiry.EXPIRY_CHECK_EVERY_S = float("inf")
 
     # The request headers that authenticate (bench_next_task.credentials), as WSGI keys.
     headers = {
