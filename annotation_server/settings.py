@@ -278,6 +278,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "annotation_server.core.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["annotation_server.core.parsing.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "annotation_server.core.negotiation.ContentNegotiation",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
