@@ -14,6 +14,8 @@ export function prepareItem(side: VideoSide): ItemMedia {
   const img = new Image();
   img.decoding = "async";
   img.src = side.video_url;
+  // Decoded ahead too (a prefetched item is swapped in without waiting for the decoder).
+  img.decode().catch(() => undefined);
   return { kind: "image", el: img };
 }
 
