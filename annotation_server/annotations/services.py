@@ -211,10 +211,13 @@ def pair_mark_gold(*, pair: Pair, answer: dict[str, Any] | None) -> Pair:
 
 def external_labels_write(batch, taxonomy, source: str, labels) -> int:
     """Store a release's labels (`labels`: (pair pk, answer, details) each) as external
-    annotations of `source`; batches' imports call it through their registered writer."""
+    annotations of `source`; batches' imports call it through their registered writer. A
+    release with several answers per item names each one's annotator in
+    `details["source_annotator"]` (its annotator id, or the record's file and line)."""
     rows = [
         ExternalAnnotation(
             pair_id=pair_pk, batch=batch, source=source, taxonomy=taxonomy,
+            source_annotator=str(details.get("source_annotator", ""))[:128],
             answer=answer, details=details,
         )
         for pair_pk, answer, details in labels

@@ -64,6 +64,7 @@ def batch_import(
     progress: bool = False,
     report: Report | None = None,
     kind: str | None = None,
+    answers_source: str = "safesora-release",
 ) -> BatchImportResult:
     """Create batch `name` from a JSONL manifest or SafeSora config (or a folder of configs).
 
@@ -113,6 +114,8 @@ def batch_import(
     existing = ExistingRows.load(plan, issues)
     if issues:
         raise BatchImportError(issues)
+    if plan.answers:
+        external_labels_check()
 
     new_videos = [v for v in plan.videos if v.video_id not in existing.videos]
     stored, created_files = copy_sources(new_videos, progress=progress, report=report)
@@ -126,6 +129,7 @@ def batch_import(
             fields,
             enqueue_transcode=enqueue_transcode,
             rows=RowProgress(progress=progress, report=report),
+            answers_source=answers_source,
         )
     except BaseException:
         undo_copies(created_files)
@@ -143,6 +147,7 @@ def _write(
     *,
     enqueue_transcode: bool,
     rows: RowProgress,
+    answers_source: str,
 ) -> BatchImportResult:
     new_prompts = [p for p in plan.prompts if p.prompt_id not in existing.prompts]
     specs = pair_specs(plan)
@@ -173,6 +178,7 @@ def _write(
             }
             pairs = pair_rows(specs, batch, prompt_pks, video_pks, failed)
             bulk_create_in_batches(Pair, pairs, rows)
+            answers = _answers_store(plan, batch, pairs, answers_source)
             queued = process_after_commit(batch, videos, enqueue_transcode)
     except IntegrityError as exc:
         raise ApplicationError(
@@ -188,7 +194,18 @@ def _write(
         videos_reused=len(existing.videos),
         pairs_created=len(pairs),
         transcodes_queued=queued,
+        external_created=answers,
     )
+
+
+def _answers_store(plan: ImportPlan, batch: Batch, pairs: list[Pair], source: str) -> int:
+    """The judgements the preference records carried, as external annotations of `source`
+    (one per record: its `source_annotator` names the record's file and place)."""
+    if not plan.answers:
+        return 0
+    pks = {pair.pair_id: pair.pk for pair in pairs}
+    labels = [(pks[a.pair_id], a.answer, a.details) for a in plan.answers if a.pair_id in pks]
+    return external_labels_store(batch, taxonomy_latest("safesora"), source, labels)
 
 
 def classification_import(

@@ -12,7 +12,7 @@ def merge_and_check(plan: ImportPlan, *, need_two_videos: bool) -> ImportPlan:
     SafeSora configs repeat a prompt in every video record and a video in every pair it is
     part of, so identical repeats are expected and merged.
     """
-    out = ImportPlan(issues=list(plan.issues))
+    out = ImportPlan(issues=list(plan.issues), answers=plan.answers)
     prompts = _merge_prompts(plan.prompts, out.issues)
     videos = _merge_videos(plan.videos, prompts, out.issues)
     out.prompts = list(prompts.values())

@@ -68,6 +68,9 @@ class ImportPlan:
     videos: list[VideoRecord] = field(default_factory=list)
     pairs: list[PairRecord] | None = None
     issues: list[ImportIssue] = field(default_factory=list)
+    # The judgements preference records carry (preference_answers.AnswerRecord), kept as
+    # external annotations of the new pairs.
+    answers: list = field(default_factory=list)
 
     def extend(self, other: ImportPlan) -> None:
         self.prompts += other.prompts
@@ -75,6 +78,7 @@ class ImportPlan:
         if other.pairs is not None:
             self.pairs = (self.pairs or []) + other.pairs
         self.issues += other.issues
+        self.answers += other.answers
 
 
 class ImportInvalid(Exception):

@@ -2,6 +2,7 @@
 
 A config is a JSON list (plain or gzip) with its `videos/` folder beside it. Records keep
 their line number (where the record starts) so every problem can be located in the file.
+A `PairDataset` record's judgement comes along as an answer (preference_answers.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from .fields import ID_MAX, PAIR_ID_MAX, FieldErrors, type_name
 from .paths import resolve_inside
+from .preference_answers import AnswerRecord, has_answer, preference_answer
 from .records import ImportIssue, ImportPlan, PairRecord, PromptRecord, VideoRecord
 
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -150,6 +152,20 @@ class _ConfigReader:
             self.plan.pairs.append(
                 PairRecord(pair_id, prompt_id, ids[0], ids[1], self.display, line)
             )
+            self._answer(errors, line, pair_id, record)
+
+    def _answer(self, errors: FieldErrors, line: int, pair_id: str, record: dict) -> None:
+        if not has_answer(record):
+            return
+        answer, problems = preference_answer(record)
+        for where, message in problems:
+            errors.add(where, message)
+        if answer is not None:
+            # Records on one line share it: the record's place in the file names its annotator.
+            number = len(self.plan.answers) + 1
+            details = {"record": record, "file": self.display, "line": line,
+                       "source_annotator": f"{self.display} record {number}"}  # fmt: skip
+            self.plan.answers.append(AnswerRecord(pair_id, answer, details, self.display, line))
 
     def _video(self, errors: FieldErrors, line: int, record: dict, where: str):
         prompt_id = errors.text(record, "prompt_id", max_len=ID_MAX)

@@ -39,6 +39,12 @@ class Command(BaseCommand):
             help="The batch kind; by default told by the input (a VHD11K release: classification).",
         )
         parser.add_argument(
+            "--answers-source",
+            default="safesora-release",
+            help="Source name under which the judgements a preference config carries are kept "
+            "(external annotations, never our workers' answers). Default: safesora-release.",
+        )
+        parser.add_argument(
             "--no-transcode",
             action="store_true",
             help="Do not queue transcoding (benchmarks; videos stay pending).",
@@ -47,6 +53,7 @@ class Command(BaseCommand):
     def handle(
         self, *args, path, name, overlap, priority, instructions, no_transcode, kind, **options
     ):
+        answers_source = options["answers_source"]
         try:
             result = batch_import(
                 path=path,
@@ -57,6 +64,7 @@ class Command(BaseCommand):
                 enqueue_transcode=not no_transcode,
                 progress=True,
                 kind=kind,
+                answers_source=answers_source,
             )
         except BatchImportError as exc:
             for issue in exc.issues:
@@ -64,12 +72,13 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
+        unit = "item" if result.batch.kind == "classification" else "pair"
         self.stdout.write(
             self.style.SUCCESS(
                 f"Batch {result.batch.name!r} ({result.batch.status}): "
                 f"{result.prompts_created} new prompt(s), {result.prompts_reused} reused; "
                 f"{result.videos_created} new video(s), {result.videos_reused} reused; "
-                f"{result.pairs_created} {'item' if result.external_created else 'pair'}(s); "
+                f"{result.pairs_created} {unit}(s); "
                 f"{result.external_created} external annotation(s); "
                 f"{result.files_copied} file(s) stored; "
                 f"{len(result.transcodes_queued)} transcode(s) queued."
