@@ -128,6 +128,7 @@ class LocaleMiddleware(locale.LocaleMiddleware):
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_HEADER_KEYS = ("HTTP_", "CONTENT_")  # request.META keys of the request's headers
 
 
 def request_input_problem(request) -> tuple[int, str] | None:
@@ -151,16 +152,14 @@ def request_input_problem(request) -> tuple[int, str] | None:
 def _value_problem(request) -> str | None:
     if len(request.META.get("QUERY_STRING", "")) > settings.REQUEST_MAX_QUERY_LENGTH:
         return f"The query string is longer than {settings.REQUEST_MAX_QUERY_LENGTH} characters."
+    # Every request passes here: the limit is read once and a header named only when refused.
+    limit = settings.REQUEST_MAX_HEADER_LENGTH
     for name, value in request.META.items():
-        if (name.startswith("HTTP_") or name.startswith("CONTENT_")) and isinstance(value, str):
-            header = name.removeprefix("HTTP_").replace("_", "-").title()
-            if len(value) > settings.REQUEST_MAX_HEADER_LENGTH:
-                return (
-                    f"The {header} header is longer than "
-                    f"{settings.REQUEST_MAX_HEADER_LENGTH} characters."
-                )
+        if name.startswith(_HEADER_KEYS) and isinstance(value, str):
+            if len(value) > limit:
+                return f"The {_header_name(name)} header is longer than {limit} characters."
             if _CONTROL.search(value):
-                return f"The {header} header holds a control character (such as NUL)."
+                return f"The {_header_name(name)} header holds a control character (such as NUL)."
     if _has_nul(request.COOKIES.items()):
         return "A cookie holds a NUL character."
     if _has_nul(request.GET.lists()):
@@ -180,6 +179,10 @@ def _value_problem(request) -> str | None:
         if _has_nul(fields.lists()):
             return "A form field holds a NUL character."
     return None
+
+
+def _header_name(meta_key: str) -> str:
+    return meta_key.removeprefix("HTTP_").replace("_", "-").title()
 
 
 def _has_nul(items) -> bool:
