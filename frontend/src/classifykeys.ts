@@ -56,7 +56,8 @@ export function handleItemKey(e: KeyboardEvent, k: ItemKeyTarget): boolean {
   const onToggle = tag === "BUTTON" || tag === "A" || input.type === "checkbox" || tag === "SUMMARY";
   switch (e.key) {
     case " ":
-      if (onToggle) return false; // Space activates the focused button or checkbox
+      // Space activates the focused button or checkbox (and, with no video, a radio too).
+      if (onToggle || (k.player.media.kind === "image" && input.type === "radio")) return false;
       k.player.toggle();
       return true;
     case "k": case "K": k.player.toggle(); return true;
