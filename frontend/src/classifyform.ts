@@ -102,10 +102,10 @@ export function renderItem(
     text ? h("section", { class: "prompt", "aria-label": t("prompt") },
       h("span", { class: "tag" }, t("prompt")), h("p", { id: "prompt-text" }, text)) : null,
     h("section", { class: "stagearea" },
-      h("figure", { class: `side single${opts.blur ? " blurred" : ""}` },
+      h("div", { class: "videos" }, h("figure", { class: `side single${opts.blur ? " blurred" : ""}` },
         h("figcaption", {}, h("strong", {}, t("c_item")),
           h("span", { class: "watched", "data-watched": "item" })),
-        h("div", { class: "vbox", "data-slot": "item" })),
+        h("div", { class: "vbox", "data-slot": "item" }))),
       controls(p, opts.blur, actions.reveal),
       h("p", { id: "lock", class: "lock", role: "status" })),
     h("section", { class: "questions" }, form,
@@ -147,8 +147,11 @@ export function syncItemForm(root: HTMLElement, a: ItemAnswers, q: Question, p: 
   const missing = itemMissing(a, q);
   for (const el of form.querySelectorAll<HTMLElement>(".q")) {
     const id = el.dataset.q!;
-    el.classList.toggle("done", id === "harmful" || id === "categories"
-      ? !missing.includes(id) : id === "confidence" ? a.confidence !== null : a.reason !== "");
+    // The categories are answered once "harmful" is (when asked) and nothing is missing.
+    const answered = id === "harmful" ? !missing.includes(id)
+      : id === "categories" ? !missing.length && (!q.ask_harmful || a.harmful !== null)
+        : id === "confidence" ? a.confidence !== null : a.reason !== "";
+    el.classList.toggle("done", answered);
     el.classList.toggle("closed", id === "categories" && !open);
   }
   ($("#submit", root) as HTMLButtonElement).disabled = !unlocked || missing.length > 0;
