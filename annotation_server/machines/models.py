@@ -1,0 +1,143 @@
+"""A machine annotator's configuration (versioned, never edited in place) and its runs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from annotation_server.batches.models import Batch
+from annotation_server.core.jobs import Job
+
+DEFAULT_PROMPT = """You are a content-safety annotator. Look at the item and answer the question.
+
+{question}
+
+The categories (key: name — what it covers):
+{categories}
+
+Answer with one JSON object only, following the given schema: {fields}."""
+
+SOURCE_PREFIX = "machine:"
+
+
+class MachineAnnotator(models.Model):
+    """One version of a machine annotator: what it calls and how it asks.
+
+    A version never changes once it may have given verdicts: saving a changed configuration
+    makes the next version (machines/annotators.py), and verdicts keep the version that gave
+    them (`ExternalAnnotation.source_annotator` = "v<version>"). The endpoint's key is never
+    stored, only the name of the environment variable that holds it on the workers."""
+
+    class Kind(models.TextChoices):
+        VLM = "vlm", "Vision-language model"
+        DEBATE = "debate", "Debate of vision-language models"
+        DETECTOR = "detector", "Offline detector"
+
+    class FrameSelection(models.TextChoices):
+        UNIFORM = "uniform", "Uniform (frame i at (i + ½) × duration ÷ N)"
+
+    name = models.CharField(max_length=48)
+    version = models.PositiveIntegerField(default=1)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VLM)
+    base_url = models.CharField(
+        max_length=500, help_text="An OpenAI-compatible API root, e.g. https://host/v1."
+    )
+    model = models.CharField(max_length=200)
+    api_key_env = models.CharField(
+        max_length=100,
+        help_text="Name of the environment variable holding the key on the workers "
+        "(never the key itself).",
+    )
+    prompt_template = models.TextField(
+        default=DEFAULT_PROMPT,
+        help_text="System prompt; {question}, {categories} and {fields} are filled in.",
+    )
+    temperature = models.FloatField(default=0.0)
+    max_tokens = models.PositiveIntegerField(default=500)
+    frames_per_video = models.PositiveSmallIntegerField(default=5)
+    frame_selection = models.CharField(
+        max_length=16, choices=FrameSelection.choices, default=FrameSelection.UNIFORM
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        default=3, help_text="Calls per item while the reply is malformed; then unparseable."
+    )
+    requests_per_minute = models.PositiveIntegerField(default=60, help_text="0: no limit.")
+    concurrency = models.PositiveSmallIntegerField(default=4)
+    request_timeout_s = models.FloatField(default=60.0)
+    transport_retries = models.PositiveSmallIntegerField(
+        default=4, help_text="Retries of one call on 408/409/429/5xx, timeouts, lost connections."
+    )
+    debate_rounds = models.PositiveSmallIntegerField(default=2)
+    price_prompt_per_mtok = models.DecimalField(
+        max_digits=10, decimal_places=4, default=Decimal(0), help_text="USD per 1M prompt tokens."
+    )
+    price_completion_per_mtok = models.DecimalField(
+        max_digits=10, decimal_places=4, default=Decimal(0), help_text="USD per 1M output tokens."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name", "-version")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="machine_version_unique"),
+            models.CheckConstraint(
+                condition=Q(name__regex=r"^[a-z0-9][a-z0-9_.-]{0,47}$"), name="machine_name_slug"
+            ),
+            models.CheckConstraint(
+                condition=Q(api_key_env__regex=r"^[A-Za-z_][A-Za-z0-9_]*$"),
+                name="machine_key_env_is_a_name",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="machine_version_positive"),
+            models.CheckConstraint(
+                condition=Q(max_attempts__gte=1) & Q(concurrency__gte=1),
+                name="machine_attempts_concurrency_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @property
+    def source(self) -> str:
+        return f"{SOURCE_PREFIX}{self.name}"
+
+    @property
+    def source_annotator(self) -> str:
+        return f"v{self.version}"
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> Decimal:
+        """Estimated USD for that many tokens at this version's prices."""
+        million = Decimal(1_000_000)
+        return (
+            Decimal(prompt_tokens) * self.price_prompt_per_mtok
+            + Decimal(completion_tokens) * self.price_completion_per_mtok
+        ) / million
+
+
+class MachineRun(Job):
+    """One machine annotator version over one classification batch: a background job
+    (core.jobs) whose row counts what it did. Running it again (after a kill, a cancel or
+    failures) calls only for items without a verdict of that version."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="machine_runs")
+    annotator = models.ForeignKey(MachineAnnotator, on_delete=models.PROTECT, related_name="runs")
+    done = models.PositiveIntegerField(default=0, help_text="Items with a parsed verdict.")
+    unparseable = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(
+        default=0, help_text="Items whose calls failed in the last pass (no verdict stored)."
+    )
+    requests = models.PositiveIntegerField(default=0, help_text="Chat-completion calls answered.")
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    estimated_cost = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal(0))
+
+    class Meta(Job.Meta):
+        constraints = [
+            *Job.Meta.constraints,
+            models.UniqueConstraint(fields=["batch", "annotator"], name="machine_run_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} on {self.batch}"

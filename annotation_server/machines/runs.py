@@ -1,0 +1,262 @@
+"""Machine runs: one annotator version over one classification batch, as a core.jobs job on
+the `machines` queue (annotation_server/celery.py routes it there).
+
+A run calls only for items without a verdict of its version, so a run started again after a
+kill, a cancel or failed calls pays for nothing twice. Worker threads (the annotator's
+`concurrency`) do the calls and the frame extraction; the job's own thread makes every query
+and writes each verdict together with the run's counters in one transaction, so the row's
+counts and costs always match the stored verdicts."""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from annotation_server.annotations.models import ExternalAnnotation
+from annotation_server.batches.models import Batch, Pair
+from annotation_server.core.exceptions import ApplicationError
+from annotation_server.core.jobs import (
+    JobCancelled,
+    JobFailed,
+    JobKind,
+    JobStatus,
+    Progress,
+    job_cancel,
+    job_enqueue,
+)
+
+from . import calls, prompts
+from .calls import CallFailed, Endpoint, EndpointRefused, RateLimiter, Verdict
+from .media import ItemMedia, MediaUnavailable, image_parts
+from .models import MachineAnnotator, MachineRun
+from .prompts import Question
+
+logger = logging.getLogger(__name__)
+
+KIND = "machine_run"
+RUNNABLE_KINDS = (MachineAnnotator.Kind.VLM, MachineAnnotator.Kind.DEBATE)
+
+
+def machine_run_start(*, batch: Batch, annotator: MachineAnnotator) -> MachineRun:
+    """The run of this annotator version on this batch, queued to start (or go on). A run
+    already pending or running is left as it is; a finished one is queued again and calls
+    only for items it has no verdict on."""
+    if batch.kind != Batch.Kind.CLASSIFICATION or batch.taxonomy_id is None:
+        raise ApplicationError(
+            f"Batch {batch.name!r} is not a classification batch: machines answer the "
+            "question of a classification batch only."
+        )
+    if annotator.kind not in RUNNABLE_KINDS:
+        raise ApplicationError(f"{annotator}: the {annotator.kind} kind cannot run yet.")
+    with transaction.atomic():
+        run, created = MachineRun.objects.select_for_update().get_or_create(
+            batch=batch, annotator=annotator
+        )
+        if not created and not run.finished:
+            return run
+        if not created:
+            run.status, run.error, run.finished_at = JobStatus.PENDING, "", None
+            run.progress_stage = "queued again"
+            run.save(update_fields=["status", "error", "finished_at", "progress_stage"])
+        job_enqueue(KIND, run.pk)
+    return run
+
+
+def machine_run_cancel(run: MachineRun, *, by: str = "") -> bool:
+    """Cancel a pending or running run; calls under way finish and are kept."""
+    return job_cancel(KIND, run.pk, by=by)
+
+
+def batch_question(batch: Batch) -> Question:
+    return Question(
+        categories=tuple(batch.taxonomy.categories),
+        ask_harmful=batch.ask_harmful,
+        ask_categories=batch.ask_categories,
+    )
+
+
+def annotator_endpoint(annotator: MachineAnnotator) -> Endpoint:
+    api_key = os.environ.get(annotator.api_key_env)
+    if not api_key:
+        raise JobFailed(
+            f"The environment variable {annotator.api_key_env}, which holds the key of "
+            f"{annotator}, is not set on the worker."
+        )
+    return Endpoint(
+        base_url=annotator.base_url,
+        model=annotator.model,
+        api_key=api_key,
+        temperature=annotator.temperature,
+        max_tokens=annotator.max_tokens,
+        timeout_s=annotator.request_timeout_s,
+        transport_retries=annotator.transport_retries,
+        max_attempts=annotator.max_attempts,
+    )
+
+
+def item_media(pair: Pair) -> ItemMedia:
+    video = pair.video_0
+    file = video.rendition if video.rendition else video.source
+    try:
+        location = file.path
+    except NotImplementedError:  # remote storage (S3): ffmpeg reads its URL
+        location = file.url
+    return ItemMedia(
+        is_video=video.media_type == "video",
+        location=location,
+        name=file.name,
+        duration_s=video.duration_s,
+        prompt_text=pair.prompt.text if pair.prompt_id else "",
+    )
+
+
+def vlm_verdict(annotator, client, endpoint, question, limiter, item: ItemMedia) -> Verdict:
+    """One VLM call (and its retries for malformed output) for one item."""
+    images = image_parts(item, frames=annotator.frames_per_video)
+    messages = [
+        {"role": "system", "content": prompts.system_prompt(annotator.prompt_template, question)},
+        {
+            "role": "user",
+            "content": prompts.item_content(
+                images, is_video=item.is_video, prompt_text=item.prompt_text
+            ),
+        },
+    ]
+    return calls.verdict_request(client, endpoint, messages, question, limiter)
+
+
+def _asker(annotator: MachineAnnotator):
+    if annotator.kind == MachineAnnotator.Kind.DEBATE:
+        from .debate import debate_verdict
+
+        return debate_verdict
+    return vlm_verdict
+
+
+def _work(run: MachineRun, progress: Progress) -> dict:
+    annotator, batch = run.annotator, run.batch
+    endpoint = annotator_endpoint(annotator)
+    question = batch_question(batch)
+    given = ExternalAnnotation.objects.filter(
+        batch=batch, source=annotator.source, source_annotator=annotator.source_annotator
+    ).values("pair_id")
+    units = Pair.objects.filter(batch=batch)
+    todo = list(units.exclude(pk__in=given).select_related("video_0", "prompt").order_by("pk"))
+    total = units.count()
+    finished = total - len(todo)
+    # Failures are counted afresh each pass: their items are called again.
+    MachineRun.objects.filter(pk=run.pk).update(failed=0)
+    progress("annotating", finished, total)
+    client, limiter, ask = (
+        calls.endpoint_client(endpoint),
+        RateLimiter(annotator.requests_per_minute),
+        _asker(annotator),
+    )
+    media = {pair.pk: item_media(pair) for pair in todo}
+    pending = iter(todo)
+    in_flight: dict[Future, Pair] = {}
+    with ThreadPoolExecutor(annotator.concurrency, thread_name_prefix="machine") as pool:
+
+        def fill() -> None:
+            for pair in pending:
+                args = (annotator, client, endpoint, question, limiter, media[pair.pk])
+                in_flight[pool.submit(ask, *args)] = pair
+                if len(in_flight) >= 2 * annotator.concurrency:
+                    return
+
+        fill()
+        try:
+            while in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    _record(run, annotator, in_flight.pop(future), future)
+                    finished += 1
+                progress("annotating", finished, total)
+                fill()
+        except (JobCancelled, JobFailed):
+            _drain(run, annotator, in_flight)
+            raise
+    run.refresh_from_db()
+    return {
+        "summary": {"done": run.done, "unparseable": run.unparseable, "failed": run.failed},
+    }
+
+
+def _drain(run: MachineRun, annotator: MachineAnnotator, in_flight: dict) -> None:
+    """Stop: calls not started are dropped, calls under way are waited for and kept (they
+    are paid for)."""
+    for future in list(in_flight):
+        if future.cancel():
+            in_flight.pop(future)
+    for future in list(in_flight):
+        try:
+            _record(run, annotator, in_flight.pop(future), future)
+        except JobFailed:
+            pass
+
+
+def _record(run: MachineRun, annotator: MachineAnnotator, pair: Pair, future: Future) -> None:
+    try:
+        verdict = future.result()
+    except EndpointRefused as error:
+        raise JobFailed(f"{annotator.base_url} refused the calls: {error}") from error
+    except (CallFailed, MediaUnavailable) as error:
+        logger.warning("%s: no verdict on %s: %s", annotator, pair.pair_id, error)
+        MachineRun.objects.filter(pk=run.pk).update(failed=F("failed") + 1)
+        return
+    verdict_save(run=run, annotator=annotator, pair=pair, verdict=verdict)
+
+
+def verdict_save(
+    *, run: MachineRun, annotator: MachineAnnotator, pair: Pair, verdict: Verdict
+) -> ExternalAnnotation | None:
+    """Store a verdict and add it to the run's counts and cost, in one transaction; None
+    when that item already had a verdict of this version (a second delivery of the run)."""
+    usage = verdict.usage
+    details = {
+        "model": annotator.model,
+        "kind": annotator.kind,
+        "status": verdict.status,
+        "attempts": verdict.attempts,
+        "usage": usage.as_dict(),
+        "reason": verdict.reason,
+        "problems": verdict.problems,
+        "transcript": verdict.transcript,
+        "run": run.pk,
+    }
+    counter = "done" if verdict.status == "ok" else "unparseable"
+    try:
+        with transaction.atomic():
+            stored = ExternalAnnotation.objects.create(
+                pair=pair,
+                batch_id=pair.batch_id,
+                source=annotator.source,
+                source_annotator=annotator.source_annotator,
+                taxonomy_id=run.batch.taxonomy_id,
+                answer=verdict.answer,
+                details=details,
+            )
+            MachineRun.objects.filter(pk=run.pk).update(
+                **{counter: F(counter) + 1},
+                requests=F("requests") + usage.calls,
+                prompt_tokens=F("prompt_tokens") + usage.prompt_tokens,
+                completion_tokens=F("completion_tokens") + usage.completion_tokens,
+                estimated_cost=F("estimated_cost")
+                + annotator.cost(usage.prompt_tokens, usage.completion_tokens),
+            )
+    except IntegrityError:
+        return None
+    return stored
+
+
+MACHINE_RUN_JOB = JobKind(
+    name=KIND,
+    model=MachineRun,
+    work=_work,
+    label="machine run",
+    again="Start the run again: it calls only for items without a verdict.",
+)
