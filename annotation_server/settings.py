@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "annotation_server.annotations",
     "annotation_server.quality",
     "annotation_server.exports",
+    "annotation_server.machines",
     "annotation_server.workspace",
 ]
 
@@ -226,7 +227,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"annotation_server.catalog.tasks.*": {"queue": "transcoding"}}
+# Machine runs go to the `machines` queue (annotation_server.celery.route_machine_runs).
+CELERY_TASK_ROUTES = (
+    "annotation_server.celery.route_machine_runs",
+    {"annotation_server.catalog.tasks.*": {"queue": "transcoding"}},
+)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
