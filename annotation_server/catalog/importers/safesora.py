@@ -87,6 +87,9 @@ class _ConfigReader:
     def __init__(self, plan: ImportPlan, root: Path, display: str):
         self.plan, self.root, self.display = plan, root, display
         self.kind: str | None = None  # "video" or "pair", fixed by the first record
+        # A release names each video in every pair record it is part of (and each pair once
+        # per answer): every distinct path is resolved once, not once per mention.
+        self.resolved: dict[str, tuple[Path | None, str | None]] = {}
 
     def record(self, line: int, record: object) -> None:
         if not isinstance(record, dict):
@@ -180,7 +183,10 @@ class _ConfigReader:
             rel = f"videos/{prompt_id}/{video_id}.mp4"  # the loaders' fixed rule
         resolved = None
         if rel is not None:
-            resolved, reason = resolve_inside(self.root, rel)
+            found = self.resolved.get(rel)
+            if found is None:
+                found = self.resolved[rel] = resolve_inside(self.root, rel)
+            resolved, reason = found
             if reason:
                 errors.add("video_path", reason.replace("manifest's", "config's"))
         if errors.items or None in (prompt_id, prompt_text, prompt_type, video_id, video_text):
