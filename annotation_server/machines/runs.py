@@ -41,10 +41,13 @@ KIND = "machine_run"
 RUNNABLE_KINDS = (MachineAnnotator.Kind.VLM, MachineAnnotator.Kind.DEBATE)
 
 
-def machine_run_start(*, batch: Batch, annotator: MachineAnnotator) -> MachineRun:
+def machine_run_start(
+    *, batch: Batch, annotator: MachineAnnotator, queue: bool = True
+) -> MachineRun:
     """The run of this annotator version on this batch, queued to start (or go on). A run
     already pending or running is left as it is; a finished one is queued again and calls
-    only for items it has no verdict on."""
+    only for items it has no verdict on. `queue=False` leaves a pending run for the caller
+    to execute in its own process (`machine_run --here`)."""
     if batch.kind != Batch.Kind.CLASSIFICATION or batch.taxonomy_id is None:
         raise ApplicationError(
             f"Batch {batch.name!r} is not a classification batch: machines answer the "
@@ -62,7 +65,8 @@ def machine_run_start(*, batch: Batch, annotator: MachineAnnotator) -> MachineRu
             run.status, run.error, run.finished_at = JobStatus.PENDING, "", None
             run.progress_stage = "queued again"
             run.save(update_fields=["status", "error", "finished_at", "progress_stage"])
-        job_enqueue(KIND, run.pk)
+        if queue:
+            job_enqueue(KIND, run.pk)
     return run
 
 

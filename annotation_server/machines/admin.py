@@ -1,0 +1,110 @@
+"""Admin for machine annotators (saving a change makes a new version) and their runs (read
+only: progress, counts, tokens, cost; start, start again, cancel)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+
+from annotation_server.core.exceptions import ApplicationError
+from annotation_server.core.jobs import job_progress_text
+
+from .annotators import CONFIG_FIELDS, machine_annotator_save
+from .models import MachineAnnotator, MachineRun
+from .runs import machine_run_cancel, machine_run_start
+
+
+@admin.register(MachineAnnotator)
+class MachineAnnotatorAdmin(admin.ModelAdmin):
+    list_display = ("name", "version", "kind", "model", "base_url", "api_key_env", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "model")
+    fields = ("name", "version", *CONFIG_FIELDS)
+    readonly_fields = ("version",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A version is renamed never: a new name is a new annotator.
+        return ("name", "version") if obj else ("version",)
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Never edits a version in place: the form's values become the next version (or
+        the newest, when they equal it)."""
+        config = {name: form.cleaned_data[name] for name in CONFIG_FIELDS}
+        try:
+            saved, new = machine_annotator_save(name=obj.name, **config)
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from error
+        obj.pk, obj.version = saved.pk, saved.version
+        obj._state.adding = False
+        if change:
+            text = f"Saved as {saved}." if new else f"Unchanged: still {saved}."
+            messages.info(request, text)
+
+
+class RunStartForm(forms.ModelForm):
+    class Meta:
+        model = MachineRun
+        fields = ("batch", "annotator")
+
+    def clean(self):
+        data = super().clean()
+        batch, annotator = data.get("batch"), data.get("annotator")
+        if batch is not None and (batch.kind != "classification" or batch.taxonomy_id is None):
+            self.add_error("batch", "Machines answer classification batches only.")
+        if annotator is not None and annotator.kind not in ("vlm", "debate"):
+            self.add_error("annotator", f"The {annotator.kind} kind cannot run yet.")
+        return data
+
+
+@admin.register(MachineRun)
+class MachineRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id", "annotator", "batch", "status", "progress", "done", "unparseable", "failed",
+        "requests", "prompt_tokens", "completion_tokens", "estimated_cost", "created_at",
+    )  # fmt: skip
+    list_filter = ("status", "annotator__name")
+    actions = ("start_again", "cancel")
+    readonly = (
+        "status", "progress", "done", "unparseable", "failed", "requests", "prompt_tokens",
+        "completion_tokens", "estimated_cost", "attempts", "error", "started_at",
+        "finished_at", "summary",
+    )  # fmt: skip
+
+    def get_fields(self, request, obj=None):
+        return ("batch", "annotator") if obj is None else ("batch", "annotator", *self.readonly)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("batch", "annotator", *self.readonly)
+
+    @admin.display(description="progress")
+    def progress(self, run: MachineRun) -> str:
+        return job_progress_text(run)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = RunStartForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:  # every field is read-only: its counts are the stored verdicts'
+            return
+        try:
+            with transaction.atomic():
+                run = machine_run_start(batch=obj.batch, annotator=obj.annotator)
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from error
+        obj.pk = run.pk
+        obj._state.adding = False
+
+    @admin.action(description="Start again (calls only for items without a verdict)")
+    def start_again(self, request, queryset) -> None:
+        for run in queryset.select_related("batch", "annotator"):
+            machine_run_start(batch=run.batch, annotator=run.annotator)
+        self.message_user(request, f"{queryset.count()} run(s) queued.")
+
+    @admin.action(description="Cancel")
+    def cancel(self, request, queryset) -> None:
+        by = request.user.get_username()
+        cancelled = sum(machine_run_cancel(run, by=by) for run in queryset)
+        self.message_user(request, f"{cancelled} run(s) cancelled.")
