@@ -70,6 +70,8 @@ class Verdict:
     usage: Usage
     attempts: int
     problems: list[str] = field(default_factory=list)
+    # A debate's arguments per agent, one per round (VHD11K's affirmative/negative columns).
+    arguments: dict[str, list[str]] | None = None
 
 
 class RateLimiter:
@@ -144,9 +146,12 @@ def verdict_request(
     messages: list[dict],
     question: Question,
     limiter: RateLimiter,
+    *,
+    usage: Usage | None = None,
 ) -> Verdict:
-    """Ask for a verdict in strict JSON; ask again while the reply is malformed."""
-    usage = Usage()
+    """Ask for a verdict in strict JSON; ask again while the reply is malformed. The usage
+    goes to `usage` when given (a debate's, which counts its turns too)."""
+    usage = usage if usage is not None else Usage()
     messages = list(messages)
     problems: list[str] = []
     form = prompts.response_format(question)

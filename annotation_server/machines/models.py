@@ -19,6 +19,25 @@ The categories (key: name — what it covers):
 
 Answer with one JSON object only, following the given schema: {fields}."""
 
+# The debate's roles as VHD11K's published annotator describes them (../shared/vhd11k-format.md).
+HARM_NOTION = (
+    "Harmful content shows potential, promotion, behaviour or action that violates laws or "
+    "social norms, or should be kept from minors (NSFW, violent, gambling), real or "
+    "fictional, including what may hurt a living creature or cause mental distress."
+)
+AFFIRMATIVE_PROMPT = (
+    "You are the affirmative debater in a debate on whether an item is harmful. "
+    + HARM_NOTION
+    + " Argue that the item is harmful, within 3 short reasons (less than 300 tokens), "
+    "answering the negative debater's points when there are any."
+)
+NEGATIVE_PROMPT = (
+    "You are the negative debater in a debate on whether an item is harmful. "
+    + HARM_NOTION
+    + " Argue that the item is not harmful, within 3 short reasons (less than 300 tokens), "
+    "answering the affirmative debater's points when there are any."
+)
+
 SOURCE_PREFIX = "machine:"
 
 
@@ -70,6 +89,12 @@ class MachineAnnotator(models.Model):
         default=4, help_text="Retries of one call on 408/409/429/5xx, timeouts, lost connections."
     )
     debate_rounds = models.PositiveSmallIntegerField(default=2)
+    affirmative_prompt = models.TextField(
+        default=AFFIRMATIVE_PROMPT, help_text="Debate: the debater arguing harmful."
+    )
+    negative_prompt = models.TextField(
+        default=NEGATIVE_PROMPT, help_text="Debate: the debater arguing not harmful."
+    )
     price_prompt_per_mtok = models.DecimalField(
         max_digits=10, decimal_places=4, default=Decimal(0), help_text="USD per 1M prompt tokens."
     )

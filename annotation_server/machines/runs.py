@@ -232,6 +232,8 @@ def verdict_save(
         "transcript": verdict.transcript,
         "run": run.pk,
     }
+    if verdict.arguments is not None:
+        details["arguments"] = verdict.arguments
     counter = "done" if verdict.status == "ok" else "unparseable"
     try:
         with transaction.atomic():

@@ -1,0 +1,70 @@
+"""The debate kind: affirmative and negative debaters for R rounds, then a judge whose strict
+JSON is the verdict; every turn in the transcript."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotation_server.annotations.models import ExternalAnnotation
+
+from .chat_server import Reply, verdict
+from .test_vlm_run import run_here
+
+pytestmark = pytest.mark.django_db
+
+
+def role_of(body: dict) -> str:
+    system = body["messages"][0]["content"]
+    for role in ("affirmative", "negative"):
+        if system.startswith(f"You are the {role} debater"):
+            return role
+    return "judge"
+
+
+def test_a_debate_runs_its_rounds_then_the_judge_decides(
+    make_batch, chat_server, make_annotator, api_key
+):
+    def script(body, key, nth):
+        role = role_of(body)
+        if role == "judge":
+            if nth == 5:  # the judge's first reply is malformed: asked again
+                return Reply(content="Yes, violence.")
+            return verdict(True, ["violence"], reason="the affirmative side wins")
+        assert "response_format" not in body  # debaters speak freely
+        return Reply(content=f"{role} argument {nth}", completion_tokens=50)
+
+    server = chat_server(script)
+    batch = make_batch(images=0, videos=1)
+    annotator = make_annotator(server, kind="debate", debate_rounds=2, frames_per_video=5)
+
+    run = run_here(batch, annotator)
+
+    assert run.status == "succeeded", run.error
+    bodies = [body for _, _, body in server.requests]
+    assert [role_of(body) for body in bodies] == [
+        "affirmative", "negative", "affirmative", "negative", "judge", "judge",
+    ]  # fmt: skip
+    # Each turn sees the item (5 frames) and the debate so far.
+    for body in bodies:
+        images = [p for p in body["messages"][1]["content"] if p["type"] == "image_url"]
+        assert len(images) == 5
+    last_turn = bodies[3]["messages"][1]["content"][-1]["text"]
+    assert "affirmative argument 1" in last_turn and "affirmative argument 3" in last_turn
+    judge_text = bodies[4]["messages"][1]["content"][-1]["text"]
+    assert "negative argument 4" in judge_text and "You are the judge" in judge_text
+    enum = bodies[4]["response_format"]["json_schema"]["schema"]["properties"]["categories"]
+    assert enum["items"]["enum"] == ["violence", "sexual", "drugs"]
+
+    stored = ExternalAnnotation.objects.get(source="machine:test-vlm")
+    assert stored.answer == {"harmful": True, "categories": ["violence"]}
+    details = stored.details
+    assert details["kind"] == "debate" and details["attempts"] == 2
+    assert details["arguments"] == {
+        "affirmative": ["affirmative argument 1", "affirmative argument 3"],
+        "negative": ["negative argument 2", "negative argument 4"],
+    }
+    agents = [turn["agent"] for turn in details["transcript"]]
+    assert agents[:4] == ["affirmative", "negative", "affirmative", "negative"]
+    assert set(agents[4:]) == {"judge"}
+    assert details["usage"] == {"prompt_tokens": 600, "completion_tokens": 240, "calls": 6}
+    assert (run.requests, run.completion_tokens) == (6, 240)
