@@ -6,12 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils.html import format_html, format_html_join
 
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.core.jobs import job_progress_text
 
 from .annotators import CONFIG_FIELDS, machine_annotator_save
-from .models import MachineAnnotator, MachineRun
+from .models import MachineAnnotator, MachineRun, MachineVerdict
 from .runs import machine_run_cancel, machine_run_start
 
 
@@ -108,3 +109,83 @@ class MachineRunAdmin(admin.ModelAdmin):
         by = request.user.get_username()
         cancelled = sum(machine_run_cancel(run, by=by) for run in queryset)
         self.message_user(request, f"{cancelled} run(s) cancelled.")
+
+
+@admin.register(MachineVerdict)
+class MachineVerdictAdmin(admin.ModelAdmin):
+    """A machine's verdict beside its item: the answer, the reason, every turn."""
+
+    list_display = ("pair", "source", "source_annotator", "harmful", "categories", "status")
+    list_filter = ("source", "source_annotator", "batch")
+    list_select_related = ("pair",)
+    fields = ("pair", "batch", "source", "source_annotator", "item", "answer", "reason",
+              "usage", "transcript")  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="harmful")
+    def harmful(self, verdict) -> object:
+        return verdict.answer.get("harmful")
+
+    @admin.display(description="categories")
+    def categories(self, verdict) -> str:
+        return ", ".join(verdict.answer.get("categories") or [])
+
+    @admin.display(description="status")
+    def status(self, verdict) -> str:
+        return verdict.details.get("status", "")
+
+    @admin.display(description="reason")
+    def reason(self, verdict) -> str:
+        return verdict.details.get("reason", "")
+
+    @admin.display(description="usage")
+    def usage(self, verdict) -> str:
+        usage = verdict.details.get("usage") or {}
+        return ", ".join(f"{name} {value}" for name, value in usage.items())
+
+    @admin.display(description="item")
+    def item(self, verdict):
+        media = verdict.pair.video_0
+        if media.media_type == "image" and media.rendition:
+            return format_html('<img src="{}" style="max-width:480px">', media.rendition.url)
+        if media.rendition:
+            poster = media.poster.url if media.poster else ""
+            return format_html(
+                '<video src="{}" poster="{}" controls style="max-width:480px"></video>',
+                media.rendition.url,
+                poster,
+            )
+        return media.video_id
+
+    @admin.display(description="transcript")
+    def transcript(self, verdict):
+        return format_html_join(
+            "",
+            '<div style="margin-bottom:.8em"><strong>{}</strong>'
+            '<pre style="white-space:pre-wrap">{}</pre></div>',
+            (
+                (_speaker(turn), _said(turn.get("content")))
+                for turn in verdict.details.get("transcript", [])
+            ),
+        )
+
+
+def _speaker(turn: dict) -> str:
+    agent = turn.get("agent")
+    if agent and agent != "judge":
+        return f"{agent} debater, round {turn.get('round')}"
+    return f"judge — {turn.get('role')}" if agent else str(turn.get("role", ""))
+
+
+def _said(content) -> str:
+    if isinstance(content, list):  # a message's parts: its text, and a note per image
+        return "\n".join(
+            part.get("text") or part.get("image_url", {}).get("url", "") for part in content
+        )
+    return str(content or "")

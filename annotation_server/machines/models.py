@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
+from annotation_server.annotations.models import ExternalAnnotation
 from annotation_server.batches.models import Batch
 from annotation_server.core.jobs import Job
 
@@ -166,3 +167,19 @@ class MachineRun(Job):
 
     def __str__(self) -> str:
         return f"{self.annotator} on {self.batch}"
+
+
+class MachineVerdictManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(source__startswith=SOURCE_PREFIX)
+
+
+class MachineVerdict(ExternalAnnotation):
+    """The external annotations machine annotators gave (source `machine:<name>`), for the
+    admin page that shows a verdict's transcript next to its item."""
+
+    objects = MachineVerdictManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "machine verdict"

@@ -3,8 +3,12 @@ JSON is the verdict; every turn in the transcript."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from django.urls import reverse
+
+from annotation_server.accounts import roles
 from annotation_server.annotations.models import ExternalAnnotation
 
 from .chat_server import Reply, verdict
@@ -68,3 +72,31 @@ def test_a_debate_runs_its_rounds_then_the_judge_decides(
     assert set(agents[4:]) == {"judge"}
     assert details["usage"] == {"prompt_tokens": 600, "completion_tokens": 240, "calls": 6}
     assert (run.requests, run.completion_tokens) == (6, 240)
+
+
+def test_the_admin_shows_a_verdicts_turns_next_to_its_item(
+    make_batch, chat_server, make_annotator, api_key, client, make_user
+):
+    def script(body, key, nth):
+        if role_of(body) == "judge":
+            return verdict(False, [], reason="the negative side wins")
+        return Reply(content=f"{role_of(body)} says <b>{nth}</b>")
+
+    server = chat_server(script)
+    run_here(make_batch(images=1), make_annotator(server, kind="debate", debate_rounds=1))
+    admin = make_user(roles.ADMIN)
+    admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    stored = ExternalAnnotation.objects.get()
+
+    listing = client.get(reverse("admin:machines_machineverdict_changelist"))
+    page = client.get(reverse("admin:machines_machineverdict_change", args=[stored.pk]))
+
+    assert listing.status_code == 200 and "machine:test-vlm" in listing.content.decode()
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert re.search(r'<img src="[^"]*items/item0\.png"', html)
+    assert "affirmative debater, round 1" in html and "negative debater, round 1" in html
+    assert "affirmative says &lt;b&gt;1&lt;/b&gt;" in html  # escaped, not markup
+    assert "the negative side wins" in html and "judge — assistant" in html
