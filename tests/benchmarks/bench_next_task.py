@@ -16,6 +16,9 @@ to change it), then at concurrency 1, 20 and 50 measures:
   (two open per account, as in the browser).
 Every request authenticates with the account's API token, or with `--auth session` as the
 worker's browser does (session cookie, CSRF cookie and header) — the baseline too.
+With `--items`, each round also runs the same loop on a classification batch of as many image
+items (claims name that batch, submits send a harmful verdict and a category) with its own 50
+accounts, and prints its throughput against the pairwise loop's of the same round.
 It prints p50/p95/p99 latency, requests/s, the ratio against the baseline, and finally checks
 the database: no pair above K, `taken` equal to its open + submitted assignments, nobody with
 a pair twice.
@@ -49,6 +52,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotation_server.settings")
 os.environ.setdefault("CELERY_BROKER_URL", "")
 
 PAIRS, K, ACCOUNTS = 20_000, 3, 50
+ITEMS_BATCH = "bench-items"
 VIDEOS_PER_PROMPT = 5  # 10 pairs per prompt
 SKIP = '{"reason": "unsure"}'
 ANSWERS = json.dumps(
@@ -128,6 +132,44 @@ def seed() -> tuple[object, list[str]]:
     roles.role_groups()[roles.ANNOTATOR].user_set.add(*users)
     tokens = [Token.objects.create(user=u).key for u in users]
     return batch, tokens
+
+
+def seed_items() -> tuple[object, list[str]]:
+    """A published classification batch of PAIRS image items (below the pairwise batch's
+    priority, so plain claims keep going there) and ACCOUNTS accounts of its own."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from annotation_server.accounts import roles
+    from annotation_server.batches.models import Batch, Pair
+    from annotation_server.catalog.models import MediaType, Taxonomy, Video
+
+    images = Video.objects.bulk_create(
+        (
+            Video(
+                video_id=f"img{i:06d}", media_type=MediaType.IMAGE, video_text="",
+                generated_from="", source=f"images/source/{i}.png", sha256=f"{i:064d}",
+                status=Video.Status.READY, rendition=f"images/r/{i}.webp",
+            )
+            for i in range(PAIRS)
+        ),
+        batch_size=5000,
+    )  # fmt: skip
+    batch = Batch.objects.create(
+        name=ITEMS_BATCH,
+        kind=Batch.Kind.CLASSIFICATION,
+        taxonomy=Taxonomy.objects.get(name="safesora", version=1),
+        overlap=K,
+        priority=-1,
+        status=Batch.Status.PUBLISHED,
+    )
+    Pair.objects.bulk_create(
+        (Pair(batch=batch, video_0=v, pair_id=v.video_id) for v in images), batch_size=5000
+    )
+    User = get_user_model()
+    users = User.objects.bulk_create(User(username=f"items{i:03d}") for i in range(ACCOUNTS))
+    roles.role_groups()[roles.ANNOTATOR].user_set.add(*users)
+    return batch, [Token.objects.create(user=u).key for u in users]
 
 
 def credentials(tokens: list[str], auth: str) -> list[dict[str, str]]:
@@ -383,7 +425,7 @@ def run_phase_wrk(port: int, accounts: list[dict], concurrency: int, seconds: fl
         # One line per account, its headers separated by tabs.
         lines = "\n".join("\t".join(f"{k}: {v}" for k, v in h.items()) for h in accounts)
         env = {**os.environ, "BENCH_HEADERS": lines, "BENCH_OUT": str(out)}
-        mode = kind if kind in ("ping", "me", "app") else "loop"
+        mode = kind if kind in ("ping", "me", "app", "items") else "loop"
         sampler.start()
         subprocess.run(
             [
@@ -585,9 +627,16 @@ def main() -> int:
         default="wrk",
         help="load generator: wrk (C, default) or Python threads (http.client)",
     )
+    parser.add_argument(
+        "--items",
+        action="store_true",
+        help="also run the loop on a classification batch of image items (wrk only)",
+    )
     args = parser.parse_args()
     if args.claims == "prefetch" and args.client != "wrk":
         parser.error("--claims prefetch needs the wrk client")
+    if args.items and args.client != "wrk":
+        parser.error("--items needs the wrk client")
     loop_kind = "app" if args.claims == "prefetch" else "next"
     phase = run_phase_wrk if args.client == "wrk" else run_phase
     if args.client == "wrk":
@@ -601,6 +650,10 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     t0 = time.perf_counter()
     batch, tokens = seed()
+    items_batch, item_accounts = None, []
+    if args.items:
+        items_batch, item_tokens = seed_items()
+        item_accounts = credentials(item_tokens, args.auth)
     print(f"seeded {PAIRS} pairs × K={K}, {ACCOUNTS} accounts in {time.perf_counter() - t0:.1f}s")
     accounts = credentials(tokens, args.auth)
     explain_claim(batch, "fresh batch")
@@ -628,12 +681,13 @@ def main() -> int:
                 (
                     phase(port, accounts, c, args.seconds, "ping"),
                     phase(port, accounts, c, args.seconds, loop_kind),
+                    phase(port, item_accounts, c, args.seconds, "items") if args.items else None,
                 )
                 for _ in range(args.rounds)
             ]
             me = phase(port, accounts, c, args.seconds, "me")
             ping, nxt = merge([r[0] for r in rounds]), merge([r[1] for r in rounds])
-            ratios = [n["rps"] / p["rps"] for p, n in rounds]
+            ratios = [n["rps"] / p["rps"] for p, n, _ in rounds]
             print(
                 f"c={c:<3} {'GET /ping/ (baseline)':<26} {fmt(ping['lat']['main']):<42} "
                 f"{ping['rps']:8.1f}  conns {fmt_split(ping)}  {fmt_cpu(ping)}"
@@ -654,6 +708,20 @@ def main() -> int:
                 f"   errors {ping['errors'] + me['errors'] + nxt['errors']}, "
                 f"204s {nxt['empty']}"
             )
+            if args.items:
+                items = merge([r[2] for r in rounds])
+                shares = [i["rps"] / n["rps"] for _, n, i in rounds]
+                print(
+                    f"{'':>5} {'classification claim':<26} {fmt(items['lat']['main']):<42} "
+                    f"{items['main_rps']:8.1f}"
+                )
+                print(f"{'':>5} {'classification submit/skip':<26} {fmt(items['lat']['submit'])}")
+                print(
+                    f"{'':>5} {'classification loop, all':<26} {'ratio vs pairwise loop:':<42} "
+                    f"{items['rps']:8.1f}  = {statistics.median(shares):.0%} of the pairwise "
+                    f"loop (median of {' '.join(f'{r:.0%}' for r in shares)})   errors "
+                    f"{items['errors']}, 204s {items['empty']}"
+                )
             if ping.get("cpu") and nxt.get("cpu") and ping["requests"] and nxt["requests"]:
                 # CPU per request of everything on the machine (web, database, wrk): on this
                 # CPU-bound 2-core machine, throughput goes as its inverse, with less noise.
@@ -668,6 +736,8 @@ def main() -> int:
         server.wait(timeout=30)
     explain_claim(batch, "after the run")
     problems = check_invariants(batch)
+    if items_batch is not None:
+        problems += check_invariants(items_batch)
     print("violations:", len(problems), *problems[:10], sep="\n  ")
     return 1 if problems else 0
 

@@ -33,6 +33,9 @@ local ANSWERS = '{"sub_preferences": {"instruction_following": "left", "correctn
   .. '"helpfulness": "left", "harmlessness": "right", '
   .. '"timings": {"stage1_ms": 30000, "stage2_ms": 5000}}'
 local SKIP = '{"reason": "unsure"}'
+-- `items` mode: the loop on the classification batch, named in each claim.
+local LABEL = '{"harmful": true, "categories": ["violence"]}'
+local ITEMS_CLAIM = '{"batch": "bench-items"}'
 
 -- setup phase (its own Lua state): hand each thread its account.
 local threads = {}
@@ -47,7 +50,7 @@ function setup(thread)
 end
 
 -- running phase (one Lua state per wrk thread)
-local mode, headers, assignment, pending, started, pairs_done
+local mode, headers, assignment, pending, started, pairs_done, answer_body
 local ping_request, claim_request, prefetch_request
 local queue, exhausted -- app mode: the open assignments, oldest first; a 204 was seen
 
@@ -59,6 +62,11 @@ function init(args)
   end
   ping_request = wrk.format("GET", "/api/v1/" .. mode .. "/", headers)
   claim_request = wrk.format("POST", "/api/v1/assignments/next/", headers, "{}")
+  answer_body = ANSWERS
+  if mode == "items" then
+    claim_request = wrk.format("POST", "/api/v1/assignments/next/", headers, ITEMS_CLAIM)
+    answer_body = LABEL
+  end
   prefetch_request = wrk.format("POST", "/api/v1/assignments/next/", headers, '{"prefetch": true}')
   queue = {}
   exhausted = false
@@ -73,7 +81,7 @@ local function answer(id)
     return wrk.format("POST", "/api/v1/assignments/" .. id .. "/skip/", headers, SKIP)
   end
   pending = "submit"
-  return wrk.format("POST", "/api/v1/assignments/" .. id .. "/submit/", headers, ANSWERS)
+  return wrk.format("POST", "/api/v1/assignments/" .. id .. "/submit/", headers, answer_body)
 end
 
 function request()
