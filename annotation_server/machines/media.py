@@ -48,9 +48,11 @@ def image_parts(item: ItemMedia, *, frames: int) -> list[tuple[str, str]]:
         except OSError as error:
             raise MediaUnavailable(f"image {item.name}: {error}") from error
     duration = item.duration_s or _probed_duration(item)
+    times = uniform_times(duration, max(1, frames))
+    jpegs = _frames_at(item, times)
     return [
-        (data_url(_frame_at(item, at), "image/jpeg"), f"frame {n} at {at:.1f} s")
-        for n, at in enumerate(uniform_times(duration, max(1, frames)), 1)
+        (data_url(jpeg, "image/jpeg"), f"frame {n} at {at:.1f} s")
+        for n, (at, jpeg) in enumerate(zip(times, jpegs, strict=True), 1)
     ]
 
 
@@ -61,17 +63,42 @@ def _probed_duration(item: ItemMedia) -> float:
         raise MediaUnavailable(f"video {item.name}: no duration ({error})") from error
 
 
-def _frame_at(item: ItemMedia, at: float) -> bytes:
-    scale = f"scale='min({FRAME_MAX_SIDE},iw)':-2"
+def _frames_at(item: ItemMedia, times: list[float]) -> list[bytes]:
+    """One JPEG per time, from one ffmpeg process: each time is an input seeked there (a seek,
+    not a decode from the start), cut to its first frame, the N frames concatenated into
+    one MJPEG stream. One process per video rather than per frame: spawning ffmpeg was most
+    of a video item's cost (bench_machine_run.py: 3 videos a second with one per frame)."""
+    scale = f"min({FRAME_MAX_SIDE},iw)"
+    streams = [
+        ffmpeg.input(item.location, ss=at).video.trim(end_frame=1).filter("scale", scale, -2)
+        for at in times
+    ]
+    joined = streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
     try:
-        data, _ = (
-            ffmpeg.input(item.location, ss=at)
-            .output("pipe:", vframes=1, format="image2", vcodec="mjpeg", vf=scale, **{"q:v": 3})
-            .run(capture_stdout=True, capture_stderr=True)
+        # Every segment's one frame starts at 0 after its seek: numbered timestamps, passed
+        # through, so the encoder neither refuses repeated ones nor a constant rate drops them.
+        out = joined.setpts("N/TB").output(
+            "pipe:", format="image2pipe", vcodec="mjpeg", fps_mode="passthrough", **{"q:v": 3}
         )
+        data, _ = out.run(capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as error:
         stderr = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
-        raise MediaUnavailable(f"video {item.name}: no frame at {at} s ({stderr})") from error
-    if not data:
-        raise MediaUnavailable(f"video {item.name}: no frame at {at} s")
-    return data
+        raise MediaUnavailable(f"video {item.name}: no frames at {times} ({stderr})") from error
+    jpegs = split_jpegs(data)
+    if len(jpegs) != len(times):
+        raise MediaUnavailable(f"video {item.name}: {len(jpegs)} frames, not {len(times)}")
+    return jpegs
+
+
+def split_jpegs(data: bytes) -> list[bytes]:
+    """The JPEGs of an MJPEG stream: each starts with SOI (FF D8) right after the previous
+    one's EOI (FF D9); ffmpeg's encoder writes no embedded thumbnails that could contain one."""
+    parts, start = [], 0
+    while start < len(data):
+        end = data.find(b"\xff\xd9\xff\xd8", start)
+        if end < 0:
+            parts.append(data[start:])
+            break
+        parts.append(data[start : end + 2])
+        start = end + 2
+    return [part for part in parts if part.startswith(b"\xff\xd8")]
