@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -31,6 +32,7 @@ class Reply:
     completion_tokens: int = 20
     finish_reason: str = "stop"
     delay_s: float = 0.0
+    truncate: bool = False  # send half the body, then close the connection
 
 
 def verdict(harmful: bool, categories: list[str], reason: str = "seen", **options) -> Reply:
@@ -105,6 +107,12 @@ class ChatServer:
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
+                if reply.truncate:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.wfile.write(data)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

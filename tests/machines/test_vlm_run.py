@@ -217,3 +217,28 @@ def test_a_refused_key_fails_the_run(make_batch, chat_server, make_annotator, ap
     # No retries of a wrong key; at most the one call queued behind the first was made.
     assert server.keys() in (["item0"], ["item0", "item1"])
     assert not ExternalAnnotation.objects.exists()
+
+
+def test_slow_replies_time_out_and_truncated_bodies_are_retried(
+    make_batch, chat_server, make_annotator, api_key
+):
+    def script(body, key, nth):
+        if key == "item0" and nth == 1:
+            return verdict(True, ["violence"], delay_s=1.5)  # past the 0.5 s timeout
+        if key == "item1" and nth == 1:
+            return verdict(True, ["violence"], truncate=True)
+        return verdict(False, [])
+
+    server = chat_server(script)
+    batch = make_batch(images=3)
+    annotator = make_annotator(server, request_timeout_s=0.5)
+
+    run = run_here(batch, annotator)
+
+    assert (run.done, run.failed) == (3, 0)
+    # The late and the cut-off replies were not taken: the retries' answers were.
+    assert {key: row.answer["harmful"] for key, row in verdicts(annotator).items()} == {
+        "item0": False, "item1": False, "item2": False,
+    }  # fmt: skip
+    assert sorted(server.keys()) == ["item0", "item0", "item1", "item1", "item2"]
+    assert run.requests == 3  # calls that were answered
