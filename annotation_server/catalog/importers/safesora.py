@@ -7,10 +7,12 @@ A `PairDataset` record's judgement comes along as an answer (preference_answers.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,18 +71,35 @@ def read_config(path: Path, *, display: str | None = None) -> ImportPlan:
         if path.name.endswith(".gz"):
             raw = gzip.decompress(raw)
         text = raw.decode("utf-8-sig")
+        del raw  # a released config is hundreds of MB: its bytes go before its records come
     except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
         plan.issues.append(ImportIssue(display, 0, "", f"cannot read the config: {exc}"))
         return plan
     reader = _ConfigReader(plan, path.parent, display)
     try:
-        for line, record in iter_json_list(text):
-            reader.record(line, record)
+        with _collector_paused():
+            for line, record in iter_json_list(text):
+                reader.record(line, record)
     except _JsonListError as exc:
         plan.issues.append(ImportIssue(display, exc.line, "JSON", exc.message))
     if not plan.videos and not plan.issues:
         plan.issues.append(ImportIssue(display, 0, "", "the config has no video records"))
     return plan
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Reading a release makes millions of objects that all stay alive (the plan keeps every
+    record), so the cyclic collector scans them again and again and finds nothing to free:
+    half the read's time at the release's size (tests/benchmarks/bench_import_answers.py).
+    It waits until the read is done; reference counting still frees everything dropped."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _ConfigReader:
