@@ -93,6 +93,9 @@ class RateLimiter:
         if at > now:
             time.sleep(at - now)
 
+    def close(self) -> None:
+        """Nothing to release here (a shared limiter closes its connection)."""
+
 
 def endpoint_client(endpoint: Endpoint) -> openai.OpenAI:
     return openai.OpenAI(

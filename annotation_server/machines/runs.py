@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import closing
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -31,6 +33,7 @@ from annotation_server.core.jobs import (
 
 from . import calls, prompts
 from .calls import CallFailed, Endpoint, EndpointRefused, RateLimiter, Verdict
+from .limits import SharedRateLimiter, endpoint_key
 from .media import ItemMedia, MediaUnavailable, image_parts
 from .models import MachineAnnotator, MachineRun
 from .prompts import Question
@@ -102,6 +105,16 @@ def annotator_endpoint(annotator: MachineAnnotator) -> Endpoint:
     )
 
 
+def annotator_limiter(annotator: MachineAnnotator) -> RateLimiter:
+    """Spacing shared by every run on the endpoint, through the broker's Redis when the
+    broker is Redis (production, tests), else within this run (the embedded setup)."""
+    broker = settings.CELERY_BROKER_URL
+    if not broker.startswith(("redis://", "rediss://", "unix://")):
+        return RateLimiter(annotator.requests_per_minute)
+    key = endpoint_key(annotator.base_url, annotator.model, annotator.api_key_env)
+    return SharedRateLimiter(annotator.requests_per_minute, redis_url=broker, key=key)
+
+
 def item_media(pair: Pair) -> ItemMedia:
     video = pair.video_0
     file = video.rendition if video.rendition else video.source
@@ -157,13 +170,14 @@ def _work(run: MachineRun, progress: Progress) -> dict:
     progress("annotating", finished, total)
     client, limiter, ask = (
         calls.endpoint_client(endpoint),
-        RateLimiter(annotator.requests_per_minute),
+        annotator_limiter(annotator),
         _asker(annotator),
     )
     media = {pair.pk: item_media(pair) for pair in todo}
     pending = iter(todo)
     in_flight: dict[Future, Pair] = {}
-    with ThreadPoolExecutor(annotator.concurrency, thread_name_prefix="machine") as pool:
+    pool = ThreadPoolExecutor(annotator.concurrency, thread_name_prefix="machine")
+    with pool, closing(limiter):
 
         def fill() -> None:
             for pair in pending:

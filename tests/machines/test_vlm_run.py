@@ -242,3 +242,16 @@ def test_slow_replies_time_out_and_truncated_bodies_are_retried(
     }  # fmt: skip
     assert sorted(server.keys()) == ["item0", "item0", "item1", "item1", "item2"]
     assert run.requests == 3  # calls that were answered
+
+
+def test_a_run_spaces_its_calls_to_requests_per_minute(
+    make_batch, chat_server, make_annotator, api_key
+):
+    server = chat_server(lambda body, key, nth: verdict(False, []))
+    annotator = make_annotator(server, requests_per_minute=300, concurrency=4)
+
+    run_here(make_batch(images=4), annotator)
+
+    times = sorted(at for at, _, _ in server.requests)
+    assert len(times) == 4
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) > 0.17  # 0.2 s apart
