@@ -4,7 +4,8 @@ as a share of the endpoint-bound limit concurrency ÷ (latency × calls per item
     DATABASE_URL=postgres://…/any .venv/bin/python tests/machines/bench_machine_run.py \
         [--latency 0.2] [--concurrency 16] [--images 320] [--videos 64]
 
-Makes a throw-away database (bench_machines), real PNG items and 2 s lavfi clips, runs the
+Makes a throw-away database (bench_machines), real PNG items and 2 s lavfi clips, starts
+tests/machines/chat_server.py in a process of its own (each reply after --latency), runs the
 job in this process (job_execute, as a worker does) for: images with the vlm kind, videos
 with the vlm kind (5 frames extracted per item, ffmpeg included), images with a 2-round
 debate (5 calls per item)."""
@@ -12,6 +13,7 @@ debate (5 calls per item)."""
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -43,6 +45,31 @@ from tests.machines.chat_server import ChatServer, Reply, verdict  # noqa: E402
 from tests.machines.conftest import KEY_ENV, TAXONOMY  # noqa: E402
 
 
+def bench_script(body, key, nth, latency: float) -> Reply:
+    if body.get("response_format"):
+        return verdict(True, ["violence"], delay_s=latency)
+    return Reply(content="an argument", delay_s=latency)
+
+
+def serve(latency: float, urls) -> None:
+    """The endpoint, in a process of its own: it must not share the run's interpreter lock."""
+    server = ChatServer(lambda body, key, nth: bench_script(body, key, nth, latency))
+    urls.put(server.url)
+    server.thread.join()
+
+
+class RemoteServer:
+    def __init__(self, latency: float):
+        urls = multiprocessing.Queue()
+        self.process = multiprocessing.Process(target=serve, args=(latency, urls), daemon=True)
+        self.process.start()
+        self.url = urls.get(timeout=30)
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.join()
+
+
 def make_batch(name: str, media: Path, *, images: int, videos: int) -> Batch:
     taxonomy, _ = taxonomy_save(TAXONOMY)
     batch = BatchFactory(name=name, kind=Batch.Kind.CLASSIFICATION, taxonomy=taxonomy)
@@ -62,23 +89,53 @@ def make_batch(name: str, media: Path, *, images: int, videos: int) -> Batch:
     return batch
 
 
-def measure(label: str, batch: Batch, server: ChatServer, latency: float, calls: int, **config):
+def measure(label: str, batch: Batch, server: RemoteServer, latency: float, calls: int, **config):
     annotator, _ = machine_annotator_save(
         name=f"bench-{batch.name}", base_url=server.url, model="bench", api_key_env=KEY_ENV,
         requests_per_minute=0, **config,
     )  # fmt: skip
     run = MachineRun.objects.create(batch=batch, annotator=annotator)
     items = batch.pairs.count()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     run = job_execute(KIND, run.pk)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert run.status == "succeeded" and run.done == items, (run.status, run.error, run.done)
     rate = items / seconds
     limit = config["concurrency"] / (latency * calls)
     print(
         f"{label:<28} {items:>4} items {seconds:6.2f} s  {rate:6.1f} items/s  "
-        f"limit {limit:5.1f}  share {100 * rate / limit:5.1f} %"
+        f"limit {limit:5.1f}  share {100 * rate / limit:5.1f} %  "
+        f"run's CPU {1000 * cpu / items:4.1f} ms/item"
     )
+
+
+def bare_loop(server: RemoteServer, latency: float, concurrency: int, calls: int) -> None:
+    """The same calls from the openai client in a bare thread pool: what the client and the
+    endpoint allow without the run around them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import openai
+
+    client = openai.OpenAI(base_url=server.url, api_key="bench", max_retries=0)
+    body = [{"role": "user", "content": "generated from this prompt: bare"}]
+
+    def call(_):
+        client.chat.completions.create(
+            model="bench",
+            messages=body,
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "v", "schema": {"type": "object"}},
+            },
+        )
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(call, range(calls)))
+    rate = calls / (time.perf_counter() - start)
+    limit = concurrency / latency
+    print(f"{'bare client loop':<28} {calls:>4} calls {'':8} {rate:6.1f} calls/s  "
+          f"limit {limit:5.1f}  share {100 * rate / limit:5.1f} %")  # fmt: skip
 
 
 def main() -> None:
@@ -94,14 +151,10 @@ def main() -> None:
     media = Path(tempfile.mkdtemp(prefix="bench-machines-"))
     settings.MEDIA_ROOT = str(media)
 
-    def script(body, key, nth) -> Reply:
-        if body.get("response_format"):
-            return verdict(True, ["violence"], delay_s=args.latency)
-        return Reply(content="an argument", delay_s=args.latency)
-
-    server = ChatServer(script)
+    server = RemoteServer(args.latency)
     try:
         c = args.concurrency
+        bare_loop(server, args.latency, c, args.images)
         measure("images, vlm", make_batch("img", media, images=args.images, videos=0),
                 server, args.latency, 1, concurrency=c)  # fmt: skip
         measure("videos (5 frames), vlm", make_batch("vid", media, images=0, videos=args.videos),
