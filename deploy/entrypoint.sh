@@ -2,7 +2,8 @@
 # Container entrypoint: `entrypoint.sh ROLE [ARGS...]`.
 #   migrate     apply migrations and collect static files, then exit (compose runs it first)
 #   web         gunicorn (deploy/gunicorn.conf.py); with MIGRATE_ON_START=true it migrates first
-#   worker      Celery worker on the `default` queue
+#   worker      Celery worker on the `default` and `machines` queues (CELERY_WORKER_QUEUES to
+#               change; machine-annotator runs wait on their endpoint, not on this CPU)
 #   transcoder  Celery worker on the `transcoding` queue (ffmpeg; its own concurrency)
 #   beat        Celery beat (periodic expiry and stale-video sweeps); run exactly one
 #   manage      python manage.py ARGS... (e.g. createsuperuser, export_safesora)
@@ -35,7 +36,8 @@ case "$role" in
     if [ "${MIGRATE_ON_START:-false}" = "true" ]; then migrate; fi
     exec "$PY" -m gunicorn annotation_server.wsgi:application -c deploy/gunicorn.conf.py "$@" ;;
   worker)
-    exec "$PY" -m celery -A annotation_server worker -Q default -n "default@%h" \
+    exec "$PY" -m celery -A annotation_server worker -Q "${CELERY_WORKER_QUEUES:-default,machines}" \
+      -n "default@%h" \
       --concurrency "${CELERY_WORKER_CONCURRENCY:-2}" --prefetch-multiplier 1 \
       --without-gossip --without-mingle -l "${LOG_LEVEL:-INFO}" "$@" ;;
   transcoder)
