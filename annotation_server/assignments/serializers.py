@@ -93,14 +93,13 @@ _UUID, _DATETIME = serializers.UUIDField(), serializers.DateTimeField()
 
 class AssignmentOutSerializer(Serializer):
     """An assignment as the worker sees it (read from the assignment with its batch, pair,
-    prompt and videos loaded: selectors.DISPLAY_RELATED).
+    prompt and videos loaded: selectors.DISPLAY_RELATED)."""
 
-    Every claim answers with one, and DRF's field-by-field representation (nested
-    serializers, method fields) cost as much web CPU as the claim statement itself
-    (docs/benchmarks.md). `to_representation` builds the same dict directly; the declared
-    fields stay its schema and DRF's walk over them (`field_representation`) its plain
-    meaning, which `tests/assignments/test_assignment_output.py` compares it with.
-    """
+    # Every claim answers with one, and DRF's field-by-field representation (nested
+    # serializers, method fields) cost as much web CPU as the claim statement itself
+    # (docs/benchmarks.md). `to_representation` builds the same dict directly; the declared
+    # fields stay its schema and DRF's walk over them (`field_representation`) its plain
+    # meaning, which `tests/assignments/test_assignment_output.py` compares it with.
 
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Assignment.Status.choices)
