@@ -4,11 +4,12 @@ the registered writer of a release's own labels."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from annotation_server.batches.models import Batch
 from annotation_server.batches.processing import batch_refresh_processing_status
@@ -71,6 +72,40 @@ class BatchFields:
     priority: int
     owner: Any
     instructions: str
+
+
+def batch_create(fields: BatchFields, *, new_media: list, reused_statuses: Iterable[str],
+                 **kind_fields: Any) -> Batch:  # fmt: skip
+    """The import's batch: ready at once when it only reuses media already done (ready or
+    failed), processing until its media are otherwise."""
+    all_done = not new_media and all(
+        s in (Video.Status.READY, Video.Status.FAILED) for s in reused_statuses
+    )
+    return Batch.objects.create(
+        name=fields.name,
+        overlap=fields.overlap,
+        priority=fields.priority,
+        owner=fields.owner,
+        instructions=fields.instructions,
+        status=Batch.Status.READY if all_done else Batch.Status.PROCESSING,
+        **kind_fields,
+    )
+
+
+@contextmanager
+def import_writes(rows: Any) -> Iterator[None]:
+    """The import's one transaction (with its row progress). A row another import wrote
+    meanwhile (same prompt, media item or batch name) refuses the whole import, nothing
+    written, with a message to run it again."""
+    try:
+        with rows, transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        raise ApplicationError(
+            "Another import wrote some of the same prompts, media items or batch name "
+            f"meanwhile; nothing of this import was written. Run it again. ({exc})",
+            code="import_conflict",
+        ) from exc
 
 
 def undo_copies(names: list[str]) -> None:

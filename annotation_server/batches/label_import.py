@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.db import IntegrityError, transaction
-
 from annotation_server.batches.import_checks import ExistingRows
 from annotation_server.batches.import_common import (
     BatchFields,
     BatchImportError,
     BatchImportResult,
+    batch_create,
     check_arguments,
     external_labels_check,
     external_labels_store,
+    import_writes,
     process_after_commit,
     undo_copies,
 )
@@ -30,7 +30,6 @@ from annotation_server.catalog.importers.safesora_label import SOURCE, read_labe
 from annotation_server.catalog.importers.storage import copy_sources
 from annotation_server.catalog.models import Video
 from annotation_server.catalog.taxonomy_data import taxonomy_latest
-from annotation_server.core.exceptions import ApplicationError
 
 TAXONOMY = "safesora"
 
@@ -74,58 +73,40 @@ def safesora_label_import(
 def _write(release, existing, new_videos, stored, taxonomy, fields, enqueue_transcode, rows):
     plan = release.plan
     new_prompts = [p for p in plan.prompts if p.prompt_id not in existing.prompts]
-    try:
-        with rows, transaction.atomic():
-            rows.start(len(new_prompts) + len(new_videos) + 2 * len(plan.videos))
-            prompt_pks = prompts_insert(new_prompts, existing, rows)
-            videos = videos_insert(new_videos, stored, prompt_pks, rows)
-            video_pks = {v: row["id"] for v, row in existing.videos.items()}
-            video_pks.update({v.video_id: v.pk for v in videos})
-            statuses = [row["status"] for row in existing.videos.values()]
-            all_done = not videos and all(
-                s in (Video.Status.READY, Video.Status.FAILED) for s in statuses
+    with import_writes(rows):
+        rows.start(len(new_prompts) + len(new_videos) + 2 * len(plan.videos))
+        prompt_pks = prompts_insert(new_prompts, existing, rows)
+        videos = videos_insert(new_videos, stored, prompt_pks, rows)
+        video_pks = {v: row["id"] for v, row in existing.videos.items()}
+        video_pks.update({v.video_id: v.pk for v in videos})
+        statuses = [row["status"] for row in existing.videos.values()]
+        batch = batch_create(
+            fields, new_media=videos, reused_statuses=statuses,
+            kind=Batch.Kind.CLASSIFICATION, taxonomy=taxonomy,
+        )  # fmt: skip
+        failed = {
+            row["id"] for row in existing.videos.values() if row["status"] == Video.Status.FAILED
+        }
+        units = [
+            Pair(
+                batch=batch,
+                prompt_id=prompt_pks[v.prompt_id],
+                pair_id=v.video_id,
+                video_0_id=video_pks[v.video_id],
+                video_1=None,
+                active=video_pks[v.video_id] not in failed,
             )
-            batch = Batch.objects.create(
-                name=fields.name,
-                overlap=fields.overlap,
-                priority=fields.priority,
-                owner=fields.owner,
-                instructions=fields.instructions,
-                kind=Batch.Kind.CLASSIFICATION,
-                taxonomy=taxonomy,
-                status=Batch.Status.READY if all_done else Batch.Status.PROCESSING,
-            )
-            failed = {
-                row["id"]
-                for row in existing.videos.values()
-                if row["status"] == Video.Status.FAILED
-            }
-            units = [
-                Pair(
-                    batch=batch,
-                    prompt_id=prompt_pks[v.prompt_id],
-                    pair_id=v.video_id,
-                    video_0_id=video_pks[v.video_id],
-                    video_1=None,
-                    active=video_pks[v.video_id] not in failed,
-                )
-                for v in plan.videos
-            ]
-            pairs = bulk_create_in_batches(Pair, units, rows)
-            labels = [
-                (pair.pk, *release.labels[pair.pair_id])
-                for pair in pairs
-                if pair.pair_id in release.labels
-            ]
-            written = external_labels_store(batch, taxonomy, SOURCE, labels)
-            rows.advance(len(labels))
-            queued = process_after_commit(batch, videos, enqueue_transcode)
-    except IntegrityError as exc:
-        raise ApplicationError(
-            "Another import wrote some of the same prompts, videos or batch name meanwhile; "
-            f"nothing of this import was written. Run it again. ({exc})",
-            code="import_conflict",
-        ) from exc
+            for v in plan.videos
+        ]
+        pairs = bulk_create_in_batches(Pair, units, rows)
+        labels = [
+            (pair.pk, *release.labels[pair.pair_id])
+            for pair in pairs
+            if pair.pair_id in release.labels
+        ]
+        written = external_labels_store(batch, taxonomy, SOURCE, labels)
+        rows.advance(len(labels))
+        queued = process_after_commit(batch, videos, enqueue_transcode)
     return BatchImportResult(
         batch=batch,
         prompts_created=len(new_prompts),

@@ -6,17 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError, transaction
-
 from annotation_server.batches.import_checks import ExistingRows, rows_lookup
 from annotation_server.batches.import_common import (
     BatchFields,
     BatchImportError,
     BatchImportResult,
+    batch_create,
     check_arguments,
     external_labels_check,
     external_labels_store,
     external_labels_writer_register,
+    import_writes,
     process_after_commit,
     undo_copies,
 )
@@ -40,7 +40,6 @@ from annotation_server.catalog.importers.vhd11k import is_release, read_release
 from annotation_server.catalog.importers.vhd11k_storage import members_store
 from annotation_server.catalog.models import Video
 from annotation_server.catalog.taxonomy_data import taxonomy_latest
-from annotation_server.core.exceptions import ApplicationError
 
 # Re-exported: callers import the import's error, result and writer registry from here.
 __all__ = [
@@ -151,41 +150,22 @@ def _write(
 ) -> BatchImportResult:
     new_prompts = [p for p in plan.prompts if p.prompt_id not in existing.prompts]
     specs = pair_specs(plan)
-    try:
-        with rows, transaction.atomic():
-            rows.start(len(new_prompts) + len(new_videos) + len(specs))
-            prompt_pks = prompts_insert(new_prompts, existing, rows)
-            videos = videos_insert(new_videos, stored, prompt_pks, rows)
-            video_pks = {v: row["id"] for v, row in existing.videos.items()}
-            video_pks.update({v.video_id: v.pk for v in videos})
-            # Reused videos that already finished (ready or failed) need no transcoding.
-            statuses = [row["status"] for row in existing.videos.values()]
-            all_done = not videos and all(
-                s in (Video.Status.READY, Video.Status.FAILED) for s in statuses
-            )
-            batch = Batch.objects.create(
-                name=fields.name,
-                overlap=fields.overlap,
-                priority=fields.priority,
-                owner=fields.owner,
-                instructions=fields.instructions,
-                status=Batch.Status.READY if all_done else Batch.Status.PROCESSING,
-            )
-            failed = {
-                row["id"]
-                for row in existing.videos.values()
-                if row["status"] == Video.Status.FAILED
-            }
-            pairs = pair_rows(specs, batch, prompt_pks, video_pks, failed)
-            bulk_create_in_batches(Pair, pairs, rows)
-            answers = _answers_store(plan, batch, pairs, answers_source)
-            queued = process_after_commit(batch, videos, enqueue_transcode)
-    except IntegrityError as exc:
-        raise ApplicationError(
-            "Another import wrote some of the same prompts, videos or batch name meanwhile; "
-            f"nothing of this import was written. Run it again. ({exc})",
-            code="import_conflict",
-        ) from exc
+    with import_writes(rows):
+        rows.start(len(new_prompts) + len(new_videos) + len(specs))
+        prompt_pks = prompts_insert(new_prompts, existing, rows)
+        videos = videos_insert(new_videos, stored, prompt_pks, rows)
+        video_pks = {v: row["id"] for v, row in existing.videos.items()}
+        video_pks.update({v.video_id: v.pk for v in videos})
+        # Reused videos that already finished (ready or failed) need no transcoding.
+        statuses = [row["status"] for row in existing.videos.values()]
+        batch = batch_create(fields, new_media=videos, reused_statuses=statuses)
+        failed = {
+            row["id"] for row in existing.videos.values() if row["status"] == Video.Status.FAILED
+        }
+        pairs = pair_rows(specs, batch, prompt_pks, video_pks, failed)
+        bulk_create_in_batches(Pair, pairs, rows)
+        answers = _answers_store(plan, batch, pairs, answers_source)
+        queued = process_after_commit(batch, videos, enqueue_transcode)
     return BatchImportResult(
         batch=batch,
         prompts_created=len(new_prompts),
@@ -286,43 +266,27 @@ def classification_import(
 
 def _write_classification(release, existing, stored, taxonomy, fields, *, enqueue_transcode, rows):
     new_items = [i for i in release.items if i.item_id not in existing]
-    try:
-        with rows, transaction.atomic():
-            rows.start(len(new_items) + 2 * len(release.items))
-            videos = media_items_insert(new_items, stored, rows)
-            video_pks = {v: row["id"] for v, row in existing.items()}
-            video_pks.update({v.video_id: v.pk for v in videos})
-            statuses = [row["status"] for row in existing.values()]
-            all_done = not videos and all(
-                s in (Video.Status.READY, Video.Status.FAILED) for s in statuses
-            )
-            batch = Batch.objects.create(
-                name=fields.name,
-                overlap=fields.overlap,
-                priority=fields.priority,
-                owner=fields.owner,
-                instructions=fields.instructions,
-                kind=Batch.Kind.CLASSIFICATION,
-                taxonomy=taxonomy,
-                status=Batch.Status.READY if all_done else Batch.Status.PROCESSING,
-            )
-            failed = {r["id"] for r in existing.values() if r["status"] == Video.Status.FAILED}
-            pairs = bulk_create_in_batches(
-                Pair, single_item_rows(release.items, batch, video_pks, failed), rows
-            )
-            labels = [
-                (pair.pk, *external_label(item))
-                for pair, item in zip(pairs, release.items, strict=True)
-            ]
-            written = external_labels_store(batch, taxonomy, "vhd11k", labels)
-            rows.advance(len(labels))
-            queued = process_after_commit(batch, videos, enqueue_transcode)
-    except IntegrityError as exc:
-        raise ApplicationError(
-            "Another import wrote some of the same items or batch name meanwhile; nothing of "
-            f"this import was written. Run it again. ({exc})",
-            code="import_conflict",
-        ) from exc
+    with import_writes(rows):
+        rows.start(len(new_items) + 2 * len(release.items))
+        videos = media_items_insert(new_items, stored, rows)
+        video_pks = {v: row["id"] for v, row in existing.items()}
+        video_pks.update({v.video_id: v.pk for v in videos})
+        statuses = [row["status"] for row in existing.values()]
+        batch = batch_create(
+            fields, new_media=videos, reused_statuses=statuses,
+            kind=Batch.Kind.CLASSIFICATION, taxonomy=taxonomy,
+        )  # fmt: skip
+        failed = {r["id"] for r in existing.values() if r["status"] == Video.Status.FAILED}
+        pairs = bulk_create_in_batches(
+            Pair, single_item_rows(release.items, batch, video_pks, failed), rows
+        )
+        labels = [
+            (pair.pk, *external_label(item))
+            for pair, item in zip(pairs, release.items, strict=True)
+        ]
+        written = external_labels_store(batch, taxonomy, "vhd11k", labels)
+        rows.advance(len(labels))
+        queued = process_after_commit(batch, videos, enqueue_transcode)
     return BatchImportResult(
         batch=batch,
         videos_created=len(videos),
