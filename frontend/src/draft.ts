@@ -15,33 +15,37 @@ export type KeyValueStore = Pick<Storage, "getItem" | "setItem" | "removeItem" |
   readonly length: number;
 };
 
-const PREFIX = "safesora.draft.";
 const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
-export class DraftStore {
-  constructor(readonly store: KeyValueStore) {}
+/** Drafts of one kind, kept per assignment under their own key prefix (so no kind mistakes
+ * another's drafts for broken ones); `parse` takes a stored value or refuses it (null). */
+export class KeptDrafts<T extends { savedAt: number }> {
+  constructor(
+    readonly store: KeyValueStore,
+    private readonly prefix: string,
+    private readonly parse: (value: unknown) => T | null,
+  ) {}
 
-  save(assignmentId: string, draft: Omit<Draft, "savedAt">, now = Date.now()): void {
+  save(assignmentId: string, draft: Omit<T, "savedAt">, now = Date.now()): void {
     try {
-      this.store.setItem(PREFIX + assignmentId, JSON.stringify({ ...draft, savedAt: now }));
+      this.store.setItem(this.prefix + assignmentId, JSON.stringify({ ...draft, savedAt: now }));
     } catch {
       // A full or disabled storage must not stop the worker; the answer is still on screen.
     }
   }
 
-  load(assignmentId: string): Draft | null {
-    const raw = this.store.getItem(PREFIX + assignmentId);
+  load(assignmentId: string): T | null {
+    const raw = this.store.getItem(this.prefix + assignmentId);
     if (!raw) return null;
     try {
-      const d = JSON.parse(raw) as Draft;
-      return d && d.answers && d.answers.harms ? d : null;
+      return this.parse(JSON.parse(raw));
     } catch {
       return null;
     }
   }
 
   clear(assignmentId: string): void {
-    this.store.removeItem(PREFIX + assignmentId);
+    this.store.removeItem(this.prefix + assignmentId);
   }
 
   /** Forget drafts of assignments long expired, so storage does not grow for ever. */
@@ -49,12 +53,22 @@ export class DraftStore {
     const stale: string[] = [];
     for (let i = 0; i < this.store.length; i++) {
       const k = this.store.key(i);
-      if (!k || !k.startsWith(PREFIX)) continue;
-      const d = this.load(k.slice(PREFIX.length));
+      if (!k || !k.startsWith(this.prefix)) continue;
+      const d = this.load(k.slice(this.prefix.length));
       if (!d || now - d.savedAt > MAX_AGE_MS) stale.push(k);
     }
     stale.forEach((k) => this.store.removeItem(k));
     return stale.length;
+  }
+}
+
+/** A pair's drafts. */
+export class DraftStore extends KeptDrafts<Draft> {
+  constructor(store: KeyValueStore) {
+    super(store, "safesora.draft.", (value) => {
+      const d = value as Draft | null;
+      return d && d.answers && d.answers.harms ? d : null;
+    });
   }
 }
 
