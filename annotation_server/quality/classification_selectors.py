@@ -4,7 +4,7 @@ number of queries whatever the batch's size (three for answers, one for external
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Max, TextField
+from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from annotation_server.annotations.models import Annotation, ExternalAnnotation
@@ -16,6 +16,7 @@ from annotation_server.quality.classification_columns import (
     label_columns,
     verdicts,
 )
+from annotation_server.quality.selectors import annotator_last_active
 
 _JSON_BOOL = {"true": True, "false": False}
 
@@ -49,12 +50,7 @@ def batch_label_answers(*, batch: Batch, keys: tuple[str, ...]) -> LabelColumns:
         )
     )
     columns = list(zip(*rows, strict=True)) if rows else [()] * 9
-    last_active = dict(
-        Annotation.objects.filter(batch=batch)
-        .values("annotator_id")
-        .annotate(last=Max("created_at"))
-        .values_list("annotator_id", "last")
-    )
+    last_active = annotator_last_active(batch)
     return label_columns(
         annotation_id=columns[0],
         annotator_id=columns[1],

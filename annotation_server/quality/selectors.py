@@ -11,7 +11,7 @@ import functools
 import json
 import operator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -256,12 +256,7 @@ def batch_answers(*, batch: Batch) -> AnswerColumns:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [()] * 11
-    last_active = dict(
-        Annotation.objects.filter(batch=batch)
-        .values("annotator_id")
-        .annotate(last=Max("created_at"))
-        .values_list("annotator_id", "last")
-    )
+    last_active = annotator_last_active(batch)
     return answer_columns(
         annotation_id=columns[0],
         annotator_id=columns[1],
@@ -339,4 +334,14 @@ def annotation_for_review(*, annotation_id: int) -> Annotation | None:
         )
         .filter(pk=annotation_id)
         .first()
+    )
+
+
+def annotator_last_active(batch: Batch) -> dict[int, Any]:
+    """Annotator id → when they last answered in the batch (any answer, rejected included)."""
+    return dict(
+        Annotation.objects.filter(batch=batch)
+        .values("annotator_id")
+        .annotate(last=Max("created_at"))
+        .values_list("annotator_id", "last")
     )
