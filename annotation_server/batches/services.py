@@ -3,6 +3,7 @@ config, or a classification batch (one item per unit) from a VHD11K release fold
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,14 @@ __all__ = [
     "classification_import",
     "external_labels_writer_register",
 ]
+
+
+# Names a source of external annotations (ExternalAnnotation.source holds at most 64).
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
+SOURCE_RULE = (
+    "a source name is lower-case letters, digits, '_', '.', ':' or '-' (at most 64), "
+    "e.g. safesora-release"
+)
 
 
 def batch_import(
@@ -108,6 +117,8 @@ def batch_import(
             report=report,
         )
     issues = check_arguments(name=name, overlap=overlap)
+    if not SOURCE_NAME.fullmatch(answers_source or ""):
+        issues.append(ImportIssue("--answers-source", 0, "", SOURCE_RULE))
     plan = load_import(path, progress=progress, report=report)
     issues += plan.issues
     existing = ExistingRows.load(plan, issues)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gzip
 import json
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from annotation_server.annotations.models import Annotation, ExternalAnnotation
 from annotation_server.batches.models import Batch, Pair
@@ -78,3 +80,13 @@ def test_both_shared_configs_keep_one_annotation_per_record(db, tmp_path, media,
     root = copy_sample(tmp_path, "safesora")
     run_import(root / name, "split")
     assert ExternalAnnotation.objects.count() == len(_records(root / name))
+
+
+def test_an_unusable_source_name_is_refused_before_anything_is_read(db, tmp_path, media):
+    root = copy_sample(tmp_path, "safesora")
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_batch", str(root), "--name", "x", "--answers-source", "My Lab!",
+                     stdout=StringIO(), stderr=err)  # fmt: skip
+    assert "--answers-source: a source name is lower-case letters" in err.getvalue()
+    assert not Batch.objects.exists()
