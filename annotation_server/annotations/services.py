@@ -198,14 +198,17 @@ def pair_mark_gold(*, pair: Pair, answer: dict[str, Any] | None) -> Pair:
                 f"Gold answer for {pair.pair_id}: {'; '.join(problems)}.",
                 errors={"gold_answer": problems},
             )
-        if not pair.is_gold and pair.taken:
+        in_use = pair.taken - pair.credited
+        if not pair.is_gold and in_use:
             raise ApplicationError(
-                f"Pair {pair.pair_id} already has {pair.taken} regular assignment(s); mark "
+                f"Pair {pair.pair_id} already has {in_use} regular assignment(s); mark "
                 "pairs gold before publishing them, or use a fresh pair.",
                 code="pair_in_use",
             )
+        # A gold pair never counts towards `taken`, so it keeps no credit either.
         pair.is_gold, pair.gold_answer = True, answer
-    pair.save(update_fields=["is_gold", "gold_answer"])
+        pair.taken, pair.credited = 0, 0
+    pair.save(update_fields=["is_gold", "gold_answer", "taken", "credited"])
     return pair
 
 

@@ -112,6 +112,10 @@ class Batch(TimeStampedModel):
         help_text="Where finished workers go; empty means Prolific's URL with the code above.",
     )
     # --- A later round of an earlier batch (quality/rounds.py): which one, chosen how ---
+    # Sources of external annotations (ExternalAnnotation.source) whose answers count as
+    # answers of this batch: each pair is credited with them (Pair.credited) and the exports
+    # count them beside our workers'. Empty: external answers are only compared against.
+    counted_sources = models.JSONField(default=list, blank=True)
     derived_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rounds"
     )
@@ -184,12 +188,16 @@ class Pair(models.Model):
     is_gold = models.BooleanField(default=False)
     # Expected answers for gold pairs, in video_0/video_1 terms; never serialised to workers.
     gold_answer = models.JSONField(null=True, blank=True)
-    # Denormalised count of open + submitted regular assignments, kept under the row lock
-    # by the claim service so "fewest annotations first" needs no aggregate. Non-negative by
-    # its domain (core/domains.py), checked only when written. (How many of them were
-    # submitted is counted from the annotations where it is read: the dashboard. Keeping a
-    # second counter cost every submit an extra update of this wide row.)
+    # Denormalised count of open + submitted regular assignments plus `credited`, kept under
+    # the row lock by the claim service so "fewest annotations first" needs no aggregate.
+    # Non-negative by its domain (core/domains.py), checked only when written. (How many of
+    # them were submitted is counted from the annotations where it is read: the dashboard.
+    # Keeping a second counter cost every submit an extra update of this wide row.)
     taken = DomainPositiveIntegerField(domain="annot_nonneg_int", default=0)
+    # Judgements credited from elsewhere (a counted external source, machines that settled
+    # the item): part of `taken`, so every claim rule (`taken < overlap`) and the claim
+    # index hold unchanged. Set only through batches/credits.py.
+    credited = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -205,6 +213,9 @@ class Pair(models.Model):
             models.CheckConstraint(
                 condition=Q(is_gold=False) | Q(gold_answer__isnull=False),
                 name="pair_gold_has_answer",
+            ),
+            models.CheckConstraint(
+                condition=Q(credited__lte=F("taken")), name="pair_credit_within_taken"
             ),
         ]
         indexes = [

@@ -51,7 +51,7 @@ from annotation_server.quality.stats import CHOICE_FIELDS, Thresholds
 class Progress:
     batch: Batch
     pairs: int = 0
-    needed: int = 0  # regular active pairs × overlap
+    needed: int = 0  # regular active pairs × overlap, less their credits
     done: int = 0  # submitted judgements counted towards `needed` (capped at K per pair)
     complete_pairs: int = 0
     annotations: int = 0
@@ -82,8 +82,9 @@ def _by_batch(qs, **aggregates) -> dict[int, dict]:
 
 
 def _pair_progress(ids: list[int]) -> dict[int, dict]:
-    """Per batch: regular active pairs, judgements done (kept annotations, at most K per
-    pair) and pairs with K of them.
+    """Per batch: regular active pairs, judgements needed (K per pair less its credit,
+    batches/credits.py), done (kept annotations, at most what the pair needs) and pairs with
+    all they need.
 
     Counted from the annotations (grouped once per pair, then joined): no counter on the pair
     row, which every submit would have to update. Plain SQL that PostgreSQL and SQLite both
@@ -95,23 +96,30 @@ def _pair_progress(ids: list[int]) -> dict[int, dict]:
     pair, batch = Pair._meta.db_table, Batch._meta.db_table
     annotation = Annotation._meta.db_table
     query = f"""
-        SELECT p.batch_id, COUNT(*),
-               SUM(CASE WHEN COALESCE(a.n, 0) < b.overlap THEN COALESCE(a.n, 0)
-                        ELSE b.overlap END),
-               SUM(CASE WHEN COALESCE(a.n, 0) >= b.overlap THEN 1 ELSE 0 END)
-        FROM {pair} p
-        JOIN {batch} b ON b.id = p.batch_id
-        LEFT JOIN (SELECT pair_id, COUNT(*) AS n FROM {annotation}
-                   WHERE batch_id IN ({marks}) AND NOT rejected GROUP BY pair_id) a
-               ON a.pair_id = p.id
-        WHERE p.batch_id IN ({marks}) AND p.active AND NOT p.is_gold
-        GROUP BY p.batch_id"""
+        SELECT batch_id, COUNT(*), SUM(w),
+               SUM(CASE WHEN n < w THEN n ELSE w END),
+               SUM(CASE WHEN n >= w THEN 1 ELSE 0 END)
+        FROM (SELECT p.batch_id, COALESCE(a.n, 0) AS n,
+                     CASE WHEN p.credited >= b.overlap THEN 0
+                          ELSE b.overlap - p.credited END AS w
+              FROM {pair} p
+              JOIN {batch} b ON b.id = p.batch_id
+              LEFT JOIN (SELECT pair_id, COUNT(*) AS n FROM {annotation}
+                         WHERE batch_id IN ({marks}) AND NOT rejected GROUP BY pair_id) a
+                     ON a.pair_id = p.id
+              WHERE p.batch_id IN ({marks}) AND p.active AND NOT p.is_gold) per_pair
+        GROUP BY batch_id"""
     with connection.cursor() as cursor:
         cursor.execute(query, [*ids, *ids])
         return {
             # PostgreSQL sums bigints as numeric (Decimal): back to int.
-            batch_id: {"pairs": pairs, "done": int(done), "complete_pairs": int(complete)}
-            for batch_id, pairs, done, complete in cursor.fetchall()
+            batch_id: {
+                "pairs": pairs,
+                "needed": int(needed),
+                "done": int(done),
+                "complete_pairs": int(complete),
+            }
+            for batch_id, pairs, needed, done, complete in cursor.fetchall()
         }
 
 
@@ -153,7 +161,6 @@ def batch_progress_list(*, batches: list[Batch] | None = None) -> list[Progress]
         for source in (pairs, assignments, annotations):
             for key, value in source.get(batch.pk, {}).items():
                 setattr(progress, key, value or 0)
-        progress.needed = progress.pairs * batch.overlap
         result.append(progress)
     return result
 
