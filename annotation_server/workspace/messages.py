@@ -74,13 +74,13 @@ MESSAGES = {
     "status_auth": _("You are logged out: log in again in another tab ({n} answer(s) kept safe)"),
     "status_rejected": _("The server refused an answer: {reason}"),
     "draft_restored": _("Your answers in progress were restored."),
-    "loading": _("Loading the next pair…"),
-    "error_load": _("Could not load a pair ({reason}). Trying again…"),
-    "done_title": _("No more pairs for now"),
-    "done_text": _("Thank you! Every pair available to you is done."),
-    "study_progress": _("Study: {done} of {required} pairs"),
+    "loading": _("Loading the next task…"),
+    "error_load": _("Could not load a task ({reason}). Trying again…"),
+    "done_title": _("No more tasks for now"),
+    "done_text": _("Thank you! Every task available to you is done."),
+    "study_progress": _("Study: {done} of {required} tasks"),
     "study_finishing": _(
-        "That was the last pair of this study. Taking you to the completion page…"
+        "That was the last task of this study. Taking you to the completion page…"
     ),
     "back_to_workspace": _("Back to the workspace"),
     "keymap_title": _("Keyboard shortcuts"),
@@ -118,6 +118,7 @@ MESSAGES = {
     "c_pause": _("Pause"),
     "c_restart": _("Restart"),
     "c_report": _("Report this item"),
+    "c_skip_title": _("Skip this item"),
     "k_c_harmful": _("Harmful: yes / no (without that question, N is “none of these”)"),
     "k_c_category": _("Tick or untick a category; on the confidence question, 1–5 answer it"),
     "k_c_confidence": _("Go to the confidence question"),
@@ -125,14 +126,17 @@ MESSAGES = {
     "k_c_play": _("Play or pause the video"),
     "k_c_restart": _("Restart the video"),
     "k_c_mute": _("Mute or unmute the video"),
+    "k_c_skip": _("Skip this item (you are asked why)"),
+    "k_c_report_key": _("Report a problem with this item"),
 }
 
-# Reasons for skipping or reporting a pair, keyed like assignments.PairReport.Reason.
+# Reasons for skipping or reporting a task (a pair or an item), keyed like
+# assignments.PairReport.Reason.
 REPORT_REASONS = {
-    "broken_video": _("A video does not play or is broken"),
-    "wrong_prompt": _("The videos do not match the prompt"),
+    "broken_video": _("A video or image does not load or is broken"),
+    "wrong_prompt": _("What is shown does not match the prompt"),
     "disturbing": _("Too disturbing for me to judge"),
-    "unsure": _("I cannot judge this pair"),
+    "unsure": _("I cannot judge this"),
     "other": _("Other"),
 }
 

@@ -10,6 +10,8 @@ const ITEM_KEYS: [string, string][] = [
   ["T", "k_c_reason"],
   ["Tab / Shift+Tab", "k_move"],
   ["Enter", "k_submit"],
+  ["X", "k_c_skip"],
+  ["P", "k_c_report_key"],
   ["Space / K", "k_c_play"],
   ["R", "k_c_restart"],
   ["S", "k_speed"],
@@ -34,6 +36,9 @@ export interface ItemKeyTarget {
   confidence(n: number): boolean;
   focus(question: "confidence" | "reason"): boolean;
   submit(): void;
+  /** X / P: skip or report the item, asking for a reason (works before it is unlocked: a
+   * broken video can never be watched to the end). */
+  skipOrReport(kind: "skip" | "report"): void;
 }
 
 /** Handle one keydown on a classification task; true when the key was used. */
@@ -66,6 +71,8 @@ export function handleItemKey(e: KeyboardEvent, k: ItemKeyTarget): boolean {
     case "l": case "L": k.player.toggleLoop(); return true;
     case "m": case "M": k.player.toggleMute(); return true;
     case "v": case "V": k.reveal(); return true;
+    case "x": case "X": k.skipOrReport("skip"); return true;
+    case "p": case "P": k.skipOrReport("report"); return true;
     case "Enter":
       if (tag === "BUTTON" || tag === "A" || tag === "SUMMARY") return false;
       k.submit();

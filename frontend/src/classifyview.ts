@@ -194,6 +194,7 @@ export class ItemTask {
       focus: (q) => q === "reason" ? this.focus("#reason-text")
         : this.focus("input[name=confidence]:checked, input[name=confidence]"),
       submit: () => this.submit(),
+      skipOrReport: this.hooks.skipOrReport,
     });
   }
 }

@@ -45,11 +45,13 @@ export interface ReportChoice {
   note: string;
 }
 
-/** Ask for a reason; resolves with the choice, or null when cancelled. */
+/** Ask for a reason; resolves with the choice, or null when cancelled. `item`: the task is
+ * one item of a classification batch (the title names an item, not a pair). */
 export function askReason(
   host: HTMLElement,
   kind: "skip" | "report",
   reasons: ReportReason[],
+  item = false,
 ): Promise<ReportChoice | null> {
   return new Promise((resolve) => {
     const first: ReasonKey = kind === "report" ? "broken_video" : "unsure";
@@ -86,7 +88,7 @@ export function askReason(
     const d = h(
       "dialog",
       { id: "reason-dialog", "aria-labelledby": "reason-title" },
-      h("h2", { id: "reason-title" }, t(kind === "skip" ? "skip_title" : "report_title")),
+      h("h2", { id: "reason-title" }, t(kind === "skip" ? (item ? "c_skip_title" : "skip_title") : item ? "c_report" : "report_title")),
       form,
     );
     host.append(d);

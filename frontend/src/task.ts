@@ -307,7 +307,7 @@ export class TaskView {
     if (!this.currentId) return;
     this.player.pause();
     this.item?.pause();
-    const choice = await askReason(this.root, kind, this.cfg.reasons);
+    const choice = await askReason(this.root, kind, this.cfg.reasons, this.item !== null);
     if (!choice || !this.currentId) return;
     this.switchMark = true;
     performance.mark("pair-submit");

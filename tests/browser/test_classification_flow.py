@@ -9,6 +9,7 @@ from django.core.files import File
 from PIL import Image, ImageDraw
 
 from annotation_server.annotations.models import Annotation
+from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import MediaType, Prompt, Taxonomy, Video
 from annotation_server.catalog.services import video_transcode
@@ -166,3 +167,50 @@ def test_the_item_form_fits_a_phone(live_server, browser, make_items, make_user,
         page.locator("#done").wait_for()
     finally:
         context.close()
+
+
+def test_skip_and_report_an_item_by_keyboard_even_before_it_unlocks(
+    live_server, page, make_items, make_user
+):
+    """X skips and P reports, each asking for a reason in a dialog that names an item; P works
+    on a video not yet watched (a broken one never could be), and neither item comes back."""
+    make_items(images=1, videos=1, must_watch=True)
+    worker = make_user("annotator")
+    login(page, live_server.url, worker.username)
+    first = start_task(page)
+    assert page.locator("main.pair img").count() == 1  # items come in order: the image first
+
+    page.keyboard.press("x")
+    page.locator("#reason-dialog").wait_for()
+    assert page.locator("#reason-title").inner_text() == "Skip this item"
+    page.locator("#reason-dialog input[value=disturbing]").check()
+    page.locator("#reason-ok").click()
+
+    wait_until(page, "id => document.querySelector('main.pair')?.dataset.assignment !== id", first)
+    second = shown(page)
+    assert page.locator("main.pair video").count() == 1
+    assert page.locator("#submit").is_disabled()  # not watched to the end yet
+    page.keyboard.press("p")
+    page.locator("#reason-dialog").wait_for()
+    assert page.locator("#reason-title").inner_text() == "Report this item"
+    assert page.locator("#reason-dialog input[name=reason]:checked").get_attribute("value") == (
+        "broken_video"
+    )
+    page.locator("#reason-note").fill("It stops after a second.")
+    page.locator("#reason-ok").click()
+    page.locator("#done").wait_for()
+    wait_until(page, "document.querySelector('#sync').dataset.state === 'idle'")
+
+    skipped, reported = (
+        PairReport.objects.get(assignment_id=first),
+        PairReport.objects.get(assignment_id=second),
+    )
+    assert (skipped.kind, skipped.reason, skipped.annotator) == ("skip", "disturbing", worker)
+    assert (reported.kind, reported.reason, reported.note) == (
+        "report",
+        "broken_video",
+        "It stops after a second.",
+    )
+    assert Assignment.objects.get(pk=first).status == Assignment.Status.SKIPPED
+    assert Assignment.objects.get(pk=second).status == Assignment.Status.REPORTED
+    assert not Annotation.objects.filter(annotator=worker).exists()
