@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("annotation_server.quality.urls")),
+    path("", include("annotation_server.machines.urls")),
     path("", include("annotation_server.accounts.urls")),
     path("", include("annotation_server.catalog.urls")),
     path("", include("annotation_server.workspace.urls")),

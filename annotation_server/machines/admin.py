@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from annotation_server.core.exceptions import ApplicationError
@@ -63,6 +64,7 @@ class MachineRunAdmin(admin.ModelAdmin):
     list_display = (
         "id", "annotator", "batch", "status", "progress", "done", "unparseable", "failed",
         "requests", "prompt_tokens", "completion_tokens", "estimated_cost", "created_at",
+        "dashboard",
     )  # fmt: skip
     list_filter = ("status", "annotator__name")
     actions = ("start_again", "cancel")
@@ -81,6 +83,11 @@ class MachineRunAdmin(admin.ModelAdmin):
     @admin.display(description="progress")
     def progress(self, run: MachineRun) -> str:
         return job_progress_text(run)
+
+    @admin.display(description="against workers")
+    def dashboard(self, run: MachineRun) -> str:
+        url = reverse("dashboard-batch-machines", args=[run.batch_id])
+        return format_html('<a href="{}">agreement, cost</a>', url)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
