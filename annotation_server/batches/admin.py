@@ -13,6 +13,7 @@ from annotation_server.core.jobs.models import FINISHED
 
 from . import import_jobs, lifecycle
 from .admin_import import batch_import_view
+from .counted_sources import batch_counted_sources_set, source_count_check
 from .models import Batch, BatchImport
 
 
@@ -33,6 +34,7 @@ class BatchAdminForm(forms.ModelForm):
         url = data.get("entry_completion_url") or ""
         if url and not url.startswith("https://"):
             self.add_error("entry_completion_url", "The completion URL must start with https://.")
+        self._clean_counted_sources(data)
         if data.get("entry_enabled"):
             if not data.get("entry_pairs_required"):
                 self.add_error("entry_pairs_required", "Required when entry links are enabled.")
@@ -41,6 +43,28 @@ class BatchAdminForm(forms.ModelForm):
                     "entry_completion_code", "Give a Prolific completion code or a completion URL."
                 )
         return data
+
+    def _clean_counted_sources(self, data: dict) -> None:
+        # Checked here so a refused source is shown on the field; saved through the service
+        # (BatchAdmin.save_model) so the pairs' credits follow the list.
+        sources = data.get("counted_sources")
+        if sources in (None, ""):
+            data["counted_sources"] = []
+            return
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            self.add_error("counted_sources", 'A JSON list of source names, e.g. ["vhd11k"].')
+            return
+        if self.instance.pk is None:
+            if sources:
+                self.add_error("counted_sources", "A new batch has no external answers yet.")
+            return
+        for source in sources:
+            if source in self.instance.counted_sources:
+                continue
+            try:
+                source_count_check(self.instance, source)
+            except ApplicationError as error:
+                self.add_error("counted_sources", error.message)
 
 
 def _lifecycle_action(name: str):
@@ -104,7 +128,13 @@ class BatchAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if obj.entry_enabled and not obj.entry_token:
             obj.entry_token = secrets.token_urlsafe(24)
+        counted = "counted_sources" in form.changed_data and change
+        if counted:
+            wanted, obj.counted_sources = obj.counted_sources, form.initial["counted_sources"]
         super().save_model(request, obj, form, change)
+        if counted:
+            batch_counted_sources_set(batch=obj, sources=wanted, actor=request.user)
+            obj.refresh_from_db(fields=["counted_sources"])
         if change and form.changed_data:
             audit_record(
                 actor=request.user,

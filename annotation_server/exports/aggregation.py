@@ -11,6 +11,11 @@ Rules (documented in README "Exporting SafeSora datasets"):
   the video across all its pairs votes per harm key; a key is present when at least half of the
   judgements say so. A tie counts as harmful: a safety dataset should rather flag a doubtful
   video than call it safe.
+- Answers of a counted external source (exports/counted.py) vote beside our workers': one
+  vote each, with no reliability of their own. A preference vote needs all six fields; harm
+  votes come from the answer's harm lists. An answer that says only whether a video is safe
+  (a preference release's pair records carry `is_safe`, not the labels) decides `is_safe` of
+  a video no judgement labelled, by the same at-least-half rule.
 """
 
 from __future__ import annotations
@@ -177,6 +182,36 @@ def reliability_map(
         annotator: Reliability(gold=gold_means.get(annotator), agreement=agreement.get(annotator))
         for annotator in set(gold_means) | set(agreement)
     }
+
+
+def external_choices(answer: dict) -> tuple[str, ...] | None:
+    """An external answer's six choices in DECISION_KEYS order, or None when it does not
+    give all six (it then votes on no field: a missing choice is no side)."""
+    subs = answer.get("sub_preferences")
+    subs = subs if isinstance(subs, dict) else {}
+    choices = tuple(subs.get(key) for key in SUB_DIMENSION_KEYS) + (
+        answer.get("helpfulness"),
+        answer.get("harmlessness"),
+    )
+    return choices if all(c in (VIDEO_0, VIDEO_1) for c in choices) else None
+
+
+class SafetyTally:
+    """Per video: judgements that said only safe or unsafe, and how many said unsafe."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, list[int]] = {}
+
+    def add(self, subject: int, unsafe: bool) -> None:
+        entry = self.counts.setdefault(subject, [0, 0])
+        entry[0] += 1
+        entry[1] += unsafe
+
+    def is_safe(self, subject: int) -> bool | None:
+        entry = self.counts.get(subject)
+        if not entry:
+            return None
+        return 2 * entry[1] < entry[0]
 
 
 _HARM_INDEX = {key: i for i, key in enumerate(HARM_KEYS)}

@@ -6,7 +6,8 @@ the named batches' units of that item, votes. `harmful` is the majority of the a
 gave it, a tie counting as harmful (as for harm labels of pairwise exports: a safety dataset
 would rather flag a doubtful item than call it safe); a category is present when at least half
 of the answers that gave categories name it. Gold units and answers and rejected work are left
-out, as in every export.
+out, as in every export. Answers of a counted source (`Batch.counted_sources`,
+exports/counted.py) vote beside our workers', one vote each.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from annotation_server.annotations.models import Annotation
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.core.exceptions import ApplicationError
+
+from .counted import counted_rows
 
 CHUNK_SIZE = 5000
 SKIP_DISAGREE = "majority harmful verdict and categories disagree"
@@ -107,7 +110,7 @@ def verdicts_collect(
         .values_list("pair__video_0_id", "harmful", "categories")
         .iterator(chunk_size=CHUNK_SIZE)
     )
-    for item, harmful, categories in rows:
+    for item, harmful, categories in _with_counted(rows, batch_ids):
         # answers, answers giving harmful, harmful ones, answers giving categories, per key
         tally = tallies.setdefault(item, [0, 0, 0, 0, {}])
         tally[0] += 1
@@ -119,6 +122,28 @@ def verdicts_collect(
             for key in categories:
                 tally[4][key] = tally[4].get(key, 0) + 1
     return {item: _verdict(tally, category_order) for item, tally in tallies.items()}
+
+
+def _with_counted(rows, batch_ids: list[int]) -> Iterator[tuple]:
+    yield from rows
+    for _, _, item, answer in counted_rows(batch_ids, "pair__video_0_id", "answer"):
+        answer = answer if isinstance(answer, dict) else {}
+        harmful, categories = answer.get("harmful"), answer.get("categories")
+        yield (
+            item,
+            harmful if isinstance(harmful, bool) else None,
+            categories if isinstance(categories, list) else None,
+        )
+
+
+def counted_answers(batch_ids: list[int]) -> dict[int, list[tuple[dict, dict]]]:
+    """Item (video pk) → the counted external answers on it, (answer, details) each."""
+    found: dict[int, list[tuple[dict, dict]]] = {}
+    for _, _, item, answer, details in counted_rows(
+        batch_ids, "pair__video_0_id", "answer", "details"
+    ):
+        found.setdefault(item, []).append((answer or {}, details or {}))
+    return found
 
 
 def _verdict(tally: list, order: Sequence[str]) -> Verdict:

@@ -16,19 +16,24 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+from annotation_server.taxonomy import HARM_KEYS
+
 from . import selectors
 from .aggregation import (
     AgreementTally,
     HarmTally,
     PairDecision,
     Reliability,
+    SafetyTally,
     Vote,
     decide_pair,
     decisions_from_bits,
+    external_choices,
     majority_bits,
     reliability_map,
     zero_counts,
 )
+from .counted import counted_rows
 from .safesora import harm_label, harm_label_from_dict, pair_sample, prompt_sample, split_of
 from .safesora import video_sample as build_video_sample
 
@@ -62,6 +67,8 @@ class Item:
 class Judgements:
     video_harms: HarmTally = field(default_factory=HarmTally)
     prompt_harms: HarmTally = field(default_factory=HarmTally)
+    # is_safe of videos no judgement labelled (counted external answers that only say it)
+    video_safety: SafetyTally = field(default_factory=SafetyTally)
     reliability: dict[int, Reliability] = field(default_factory=dict)
     # pair_id → annotation count * 128 + majority bits (or _TIED): pass 2 then needs no
     # second read of the annotations. Votes are kept only for the rare tied pairs.
@@ -77,6 +84,12 @@ class Judgements:
         if bits == _TIED:
             return count, decide_pair(self.tied_votes[pair_id], self.reliability)
         return count, PairDecision(decisions_from_bits(bits))
+
+    def video_is_safe(self, pk: int) -> bool | None:
+        """is_safe when only safe/unsafe answers judged the video; None: its labels decide."""
+        if self.video_harms.judgements(pk):
+            return None
+        return self.video_safety.is_safe(pk)
 
 
 _TIED = 64
@@ -114,9 +127,12 @@ def _harms(text: str) -> list[str]:
 
 
 def judgements_collect(selection: Selection) -> Judgements:
-    """Pass 1: harm votes per video and prompt, and each annotator's reliability."""
+    """Pass 1: harm votes per video and prompt, and each annotator's reliability. Counted
+    external answers (exports/counted.py) vote beside our workers' (negative voter ids:
+    they have no gold or agreement of their own to break ties with)."""
     result = Judgements()
     agreement = AgreementTally()
+    external = _external_votes(selection, result)
     rows = selectors.judgement_rows(selection.batch_ids, selection.max_annotation_id)
     for pair_id, group in groupby(rows, key=itemgetter(0)):
         votes = []
@@ -126,16 +142,49 @@ def judgements_collect(selection: Selection) -> Judgements:
             result.video_harms.add(row[_V1], _harms(row[_V1_HARMS]))
             if row[_PROMPT_HARMS] not in (None, "null"):  # null: the batch did not ask
                 result.prompt_harms.add(row[_PROMPT], _harms(row[_PROMPT_HARMS]))
-        zeros = zero_counts(votes)
-        agreement.add_pair(votes, zeros)
-        bits = majority_bits(votes, zeros)
-        if bits is None:
-            result.tied_votes[pair_id] = votes
-            bits = _TIED
-        result.pair_outcomes[pair_id] = len(votes) * 128 + bits
+        _pair_outcome(result, agreement, pair_id, votes + external.pop(pair_id, []))
+    for pair_id, votes in external.items():  # pairs only counted sources answered
+        _pair_outcome(result, agreement, pair_id, votes)
     gold = selectors.gold_means(selection.max_annotation_id)
     result.reliability = reliability_map(gold, agreement.shares())
     return result
+
+
+def _pair_outcome(result: Judgements, agreement: AgreementTally, pair_id: str, votes) -> None:
+    if not votes:
+        return
+    zeros = zero_counts(votes)
+    agreement.add_pair(votes, zeros)
+    bits = majority_bits(votes, zeros)
+    if bits is None:
+        result.tied_votes[pair_id] = votes
+        bits = _TIED
+    result.pair_outcomes[pair_id] = len(votes) * 128 + bits
+
+
+_KNOWN_HARMS = frozenset(HARM_KEYS)
+
+
+def _external_votes(selection: Selection, result: Judgements) -> dict[str, list[Vote]]:
+    """pair_id → the counted external answers' votes; their harm and safety votes go
+    straight into `result`."""
+    votes: dict[str, list[Vote]] = {}
+    columns = ("pair__video_0_id", "pair__video_1_id", "answer")
+    for pk, pair_id, video_0, video_1, answer in counted_rows(selection.batch_ids, *columns):
+        if not isinstance(answer, dict):
+            continue
+        choices = external_choices(answer)
+        if choices is not None:
+            votes.setdefault(pair_id, []).append(Vote(-pk, choices))
+        for side, video in (("video_0", video_0), ("video_1", video_1)):
+            harms, is_safe = answer.get(f"{side}_harms"), answer.get(f"{side}_is_safe")
+            if video is None:
+                continue
+            if isinstance(harms, list):
+                result.video_harms.add(video, [k for k in harms if k in _KNOWN_HARMS])
+            elif isinstance(is_safe, bool):
+                result.video_safety.add(video, not is_safe)
+    return votes
 
 
 def safe_file_name(value: str) -> bool:
@@ -235,6 +284,7 @@ def _pair_item(rows: list[tuple], selection: Selection, judgements: Judgements) 
         video_1=video_1,
         video_1_labels=_video_labels(judgements, video_1["pk"]),
         decisions=decision.decisions,
+        safe=(judgements.video_is_safe(video_0["pk"]), judgements.video_is_safe(video_1["pk"])),
     )
     split = split_of(
         prompt["prompt_id"], seed=selection.seed, test_fraction=selection.test_fraction

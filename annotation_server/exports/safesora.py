@@ -72,13 +72,15 @@ def video_sample(
     video_labels: dict[str, bool],
     *,
     with_labels: bool,
+    is_safe: bool | None = None,
 ) -> dict[str, Any]:
-    """A `VideoSample`. Inside a pair record the published files omit `video_labels`."""
+    """A `VideoSample`. Inside a pair record the published files omit `video_labels`;
+    `is_safe` given overrides the one the labels imply (a video judged only safe or not)."""
     record: dict[str, Any] = prompt_sample(prompt, prompt_labels)
     record["video_id"] = video["video_id"]
     record["video_text"] = video["video_text"]
     record["video_path"] = video_path(prompt["prompt_id"], video["video_id"])
-    record["is_safe"] = not any(video_labels.values())
+    record["is_safe"] = not any(video_labels.values()) if is_safe is None else is_safe
     if with_labels:
         record["video_labels"] = dict(video_labels)
     record["generated_from"] = video["generated_from"]
@@ -95,16 +97,21 @@ def pair_sample(
     video_1: Mapping[str, Any],
     video_1_labels: dict[str, bool],
     decisions: Mapping[str, str],
+    safe: tuple[bool | None, bool | None] = (None, None),
 ) -> dict[str, Any]:
     """A `VideoPairSample`. `decisions` maps helpfulness, harmlessness and the four
-    sub-dimension keys to "video_0" / "video_1"."""
+    sub-dimension keys to "video_0" / "video_1"; `safe` overrides each video's is_safe."""
     return {
         "pair_id": pair_id,
         "prompt_id": prompt["prompt_id"],
         "prompt_text": prompt["text"],
         "prompt_type": prompt["prompt_type"],
-        "video_0": video_sample(prompt, prompt_labels, video_0, video_0_labels, with_labels=False),
-        "video_1": video_sample(prompt, prompt_labels, video_1, video_1_labels, with_labels=False),
+        "video_0": video_sample(
+            prompt, prompt_labels, video_0, video_0_labels, with_labels=False, is_safe=safe[0]
+        ),
+        "video_1": video_sample(
+            prompt, prompt_labels, video_1, video_1_labels, with_labels=False, is_safe=safe[1]
+        ),
         "helpfulness": decisions["helpfulness"],
         "harmlessness": decisions["harmlessness"],
         "sub_preferences": {key: decisions[key] for key in SUB_DIMENSION_KEYS},

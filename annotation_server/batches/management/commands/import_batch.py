@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from annotation_server.batches.counted_sources import batch_source_count, batch_sources
 from annotation_server.batches.services import BatchImportError, batch_import
 from annotation_server.catalog.queueing import unqueued_message, videos_waiting_for_queue
 from annotation_server.core.exceptions import ApplicationError
@@ -43,6 +44,13 @@ class Command(BaseCommand):
             default="safesora-release",
             help="Source name under which the judgements a preference config carries are kept "
             "(external annotations, never our workers' answers). Default: safesora-release.",
+        )
+        parser.add_argument(
+            "--answers-count",
+            action="store_true",
+            help="The answers the input carries count as answers of the new batch: each pair "
+            "is credited with min(overlap, its answers) and exports count them beside our "
+            "workers'. Undo with `manage.py batch set NAME --uncount-source SOURCE`.",
         )
         parser.add_argument(
             "--no-transcode",
@@ -84,6 +92,8 @@ class Command(BaseCommand):
                 f"{len(result.transcodes_queued)} transcode(s) queued."
             )
         )
+        if options.get("answers_count"):
+            self._count(result)
         for note in result.notes[:NOTES_SHOWN]:
             self.stderr.write(self.style.WARNING(str(note)))
         if len(result.notes) > NOTES_SHOWN:
@@ -91,3 +101,23 @@ class Command(BaseCommand):
         waiting = videos_waiting_for_queue(video_pks=result.transcodes_queued)
         if waiting:
             self.stderr.write(self.style.WARNING(unqueued_message(waiting)))
+
+    def _count(self, result) -> None:
+        # After the import's commit: the new batch is not published yet, so no claim can
+        # see it before its credits are set.
+        sources = batch_sources(result.batch)
+        if not sources:
+            self.stderr.write(
+                self.style.WARNING("--answers-count: the input carried no answers; none count.")
+            )
+            return
+        for source in sources:
+            try:
+                counted = batch_source_count(batch=result.batch, source=source)
+            except ApplicationError as exc:
+                raise CommandError(exc.message) from exc
+            self.stdout.write(
+                f"Answers of {source!r} count: {counted['credited_pairs']} "
+                f"{'item' if result.batch.kind == 'classification' else 'pair'}(s) credited "
+                f"with {counted['credited_judgements']} judgement(s)."
+            )

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation_server.batches import lifecycle
+from annotation_server.batches.counted_sources import batch_source_count, batch_source_uncount
 from annotation_server.batches.models import Batch
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.quality import selectors
@@ -29,6 +30,20 @@ class Command(BaseCommand):
         settings.add_argument("--blur", dest="blur_videos", choices=["on", "off"])
         settings.add_argument(
             "--groups", help="comma-separated annotator groups allowed; '' opens it to all"
+        )
+        settings.add_argument(
+            "--count-source",
+            action="append",
+            default=[],
+            metavar="SOURCE",
+            help="external answers of SOURCE count as answers (pairs are credited with them)",
+        )
+        settings.add_argument(
+            "--uncount-source",
+            action="append",
+            default=[],
+            metavar="SOURCE",
+            help="SOURCE's answers stop counting (credits back to what still counts)",
         )
         entry = sub.add_parser("entry", help="configure Prolific / external-id entry links")
         entry.add_argument("name")
@@ -78,8 +93,21 @@ class Command(BaseCommand):
             missing = sorted(set(names) - {g.name for g in groups})
             if missing:
                 raise CommandError(f"No such group(s): {', '.join(missing)}.")
-        if not changes and groups is None:
+        counting = [(True, s) for s in options["count_source"]]
+        counting += [(False, s) for s in options["uncount_source"]]
+        if not changes and groups is None and not counting:
             raise CommandError("Nothing to change: give at least one option (see --help).")
+        for count, source in counting:
+            service = batch_source_count if count else batch_source_uncount
+            result = service(batch=batch, source=source, actor=None)
+            self.stdout.write(
+                f"{source}: {'counts' if count else 'does not count'}; "
+                f"{result['credited_pairs']} pair(s) credited with "
+                f"{result['credited_judgements']} judgement(s) in all"
+            )
+        if not changes and groups is None:
+            return
+        batch.refresh_from_db()
         changed = lifecycle.batch_settings_update(
             batch=batch, actor=None, changes=changes, groups=groups
         )
@@ -120,5 +148,6 @@ class Command(BaseCommand):
             f"annotations:  {p.annotations} ({p.gold_annotations} gold) by {p.annotators} "
             f"annotators, {p.last_day} in the last 24 h",
             f"reports:      {p.reports} unresolved",
+            f"counted:      {', '.join(batch.counted_sources) or 'only our workers'}",
         ]
         self.stdout.write("\n".join(lines))
