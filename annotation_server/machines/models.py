@@ -183,3 +183,9 @@ class MachineVerdict(ExternalAnnotation):
     class Meta:
         proxy = True
         verbose_name = "machine verdict"
+
+
+# Django finds an app's models in its models module; routing's live in routing_models.py.
+from .routing_models import BatchRouting, RoutingDecision  # noqa: E402
+
+__all__ = ["BatchRouting", "MachineAnnotator", "MachineRun", "MachineVerdict", "RoutingDecision"]
