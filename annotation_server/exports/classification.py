@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from annotation_server.annotations.models import Annotation
+from annotation_server.annotations.models import Annotation, ExternalAnnotation
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.core.exceptions import ApplicationError
 
@@ -144,6 +144,40 @@ def counted_answers(batch_ids: list[int]) -> dict[int, list[tuple[dict, dict]]]:
     ):
         found.setdefault(item, []).append((answer or {}, details or {}))
     return found
+
+
+MACHINE_PREFIX = "machine:"
+
+
+def machine_spec(spec: str) -> tuple[str, int | None]:
+    """("machine:<name>", version or None) of `machine:NAME[@vN]`; a refusal otherwise."""
+    name, _, version = spec.removeprefix(MACHINE_PREFIX).partition("@")
+    if not name or (version and not (version.startswith("v") and version[1:].isdigit())):
+        raise ApplicationError(
+            f"{spec!r}: name a machine annotator as machine:NAME or machine:NAME@vN."
+        )
+    return MACHINE_PREFIX + name, int(version[1:]) if version else None
+
+
+def machine_verdicts(batch_ids: list[int], spec: str) -> dict[int, tuple[dict, dict]]:
+    """Item (video pk) → (answer, details) of the machine's verdict (its newest version on
+    the item unless the spec names one); a refusal when it judged no item of the batches."""
+    source, version = machine_spec(spec)
+    rows = ExternalAnnotation.objects.filter(batch_id__in=batch_ids, source=source)
+    if version is not None:
+        rows = rows.filter(source_annotator=f"v{version}")
+    found: dict[int, tuple[int, dict, dict]] = {}
+    for item, label, answer, details in rows.values_list(
+        "pair__video_0_id", "source_annotator", "answer", "details"
+    ).iterator(chunk_size=CHUNK_SIZE):
+        number = int(label[1:]) if label[1:].isdigit() else 0
+        if item not in found or number > found[item][0]:
+            found[item] = (number, answer or {}, details or {})
+    if not found:
+        raise ApplicationError(
+            f"{spec}: no verdict of that machine annotator in the batches. Nothing was written."
+        )
+    return {item: (answer, details) for item, (_, answer, details) in found.items()}
 
 
 def _verdict(tally: list, order: Sequence[str]) -> Verdict:

@@ -14,14 +14,23 @@ from typing import Any
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 
-from annotation_server.catalog.importers.vhd11k_text import ARGUMENT_COLUMNS, MISSING, PATH_COLUMNS
+from annotation_server.catalog.importers.vhd11k_text import ARGUMENT_COLUMNS, PATH_COLUMNS
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.core.jobs import Progress
 
-from .classification import SKIP_DISAGREE, SKIP_FAILED, refusal, units, verdicts_collect
+from .classification import (
+    SKIP_DISAGREE,
+    SKIP_FAILED,
+    counted_answers,
+    machine_verdicts,
+    refusal,
+    units,
+    verdicts_collect,
+)
 from .dataset import SKIP_NOT_READY, SKIP_UNSAFE_ID, VideoFile, safe_file_name
 from .files import VideoPlacer, tar_videos
 from .safesora import harm_label, harm_label_from_dict, split_of, video_sample
+from .vhd11k_columns import row_values
 from .writers import GzipJsonListWriter, splits_drop_empty
 
 SKIP_FILE_MISSING = "video file missing"
@@ -36,8 +45,6 @@ VHD11K_COLUMNS = (
     "negativeDebater_argument_1",
 )
 assert set(VHD11K_COLUMNS[2:]) == {column for _, _, column in ARGUMENT_COLUMNS}
-NOT_HARMFUL = "not harmful"  # in the release's phrase table, mapped to no category
-HARMFUL_UNNAMED = "harmful"  # harmful, with no category agreed by the majority
 
 
 def _skip_reason(verdict, needed: int) -> str | None:
@@ -144,11 +151,26 @@ def _label_refusals(rows: list[dict]) -> None:
             raise refusal(field, bad, problem, remedy)
 
 
-def vhd11k_write(folder: Path, batches: list, selection, *, progress: Progress) -> dict[str, Any]:
+def vhd11k_write(
+    folder: Path,
+    batches: list,
+    selection,
+    *,
+    progress: Progress,
+    arguments_from: str | None = None,
+    decision_from: str | None = None,
+) -> dict[str, Any]:
     """A VHD11K-shaped release of classification batches: per media type, an annotation CSV
     in the release's columns and the items' original files in the zip beside it. The
-    debate columns stay "None": our workers answer, nobody debates."""
+    debate columns stay "None" unless a counted release row or a machine debate
+    (`arguments_from`, machine:NAME[@vN]) gives them (exports/vhd11k_columns.py);
+    `decision_from` writes that machine's verdict into decision and harmfulType."""
     batch_ids = [b.pk for b in batches]
+    sources = {
+        "released": counted_answers(batch_ids),
+        "arguments": machine_verdicts(batch_ids, arguments_from) if arguments_from else {},
+        "decision": machine_verdicts(batch_ids, decision_from) if decision_from else {},
+    }
     order: list[str] = []
     for batch in batches:
         order += [c["key"] for c in batch.taxonomy.categories if c["key"] not in order]
@@ -171,7 +193,9 @@ def vhd11k_write(folder: Path, batches: list, selection, *, progress: Progress) 
     written: dict[str, int] = {}
     for media_type, items in chosen.items():
         if items:
-            count = _vhd11k_media_write(folder, media_type, sorted(items, key=_first), skipped)
+            count = _vhd11k_media_write(
+                folder, media_type, sorted(items, key=_first), skipped, sources
+            )
             written[media_type] = count
             progress("writing vhd11k", sum(written.values()), sum(map(len, chosen.values())))
     return {
@@ -194,14 +218,12 @@ def _member_name(video_id: str, source: str) -> str | None:
     return video_id if PurePosixPath(video_id).suffix else video_id + PurePosixPath(source).suffix
 
 
-def _vhd11k_media_write(folder: Path, media_type: str, items: list, skipped: Counter) -> int:
+def _vhd11k_media_write(folder: Path, media_type: str, items: list, skipped: Counter,
+                        sources: dict) -> int:  # fmt: skip
     # Members are written first: a missing original leaves its row out, and the file names
     # carry the count of rows actually written.
     partial = folder / f".harmful_{media_type}s.zip.partial"
-    rows = io.StringIO()
-    out = csv.writer(rows, lineterminator="\n")
-    out.writerow((PATH_COLUMNS[media_type], *VHD11K_COLUMNS))
-    count = 0
+    written: list[tuple[str, dict[str, str]]] = []
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, row, verdict in items:
             try:
@@ -213,17 +235,25 @@ def _vhd11k_media_write(folder: Path, media_type: str, items: list, skipped: Cou
             except (FileNotFoundError, SuspiciousFileOperation):
                 skipped[SKIP_FILE_MISSING] += 1
                 continue
-            out.writerow((name, *_vhd11k_values(verdict)))
-            count += 1
+            pk = row["video_0_id"]
+            columns = row_values(
+                verdict,
+                sources["released"].get(pk, []),
+                sources["arguments"].get(pk),
+                sources["decision"].get(pk),
+            )
+            written.append((name, columns))
+    count = len(written)
     partial.rename(folder / f"harmful_{media_type}s_{count}.zip")
+    # The release's optional critic column only when some row has a critic to write.
+    header = (
+        (*VHD11K_COLUMNS, "critic") if any("critic" in c for _, c in written) else VHD11K_COLUMNS
+    )
+    rows = io.StringIO()
+    out = csv.writer(rows, lineterminator="\n")
+    out.writerow((PATH_COLUMNS[media_type], *header))
+    for name, columns in written:
+        out.writerow((name, *(columns.get(column, "None") for column in header)))
     ann = folder / f"harmful_{media_type}_{count}_ann.csv"
     ann.write_text(rows.getvalue(), encoding="utf-8")
     return count
-
-
-def _vhd11k_values(verdict) -> tuple[str, ...]:
-    if not verdict.is_harmful:
-        decision, harmful_type = "no", NOT_HARMFUL
-    else:
-        decision, harmful_type = "yes", ", ".join(verdict.categories or ()) or HARMFUL_UNNAMED
-    return (decision, harmful_type, *([MISSING] * 4))

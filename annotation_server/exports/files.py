@@ -27,6 +27,7 @@ DATASET_ENTRIES = frozenset(
         "videos",
         "videos.tar.gz",
         "annotations.jsonl",
+        "machine_annotations.jsonl",
         "preference",
         "label",
         "eval",

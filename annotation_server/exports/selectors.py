@@ -65,6 +65,24 @@ RAW_COLUMNS: tuple[str, ...] = (
         "created_at",
     )
 )
+CLASSIFICATION_RAW_COLUMNS: tuple[str, ...] = (
+    "pair__pair_id",
+    "batch__name",
+    "pair__prompt__prompt_id",
+    "pair__video_0__video_id",
+    "pair__video_1__video_id",
+    "annotator_id",
+    "harmful",
+    "categories",
+    "reason",
+    "confidence",
+    "taxonomy__name",
+    "taxonomy__version",
+    "stage1_ms",
+    "stage2_ms",
+    "server_duration_ms",
+    "created_at",
+)
 VIDEO_COLUMNS: tuple[str, ...] = (
     "prompt__id",
     "prompt__prompt_id",
@@ -139,11 +157,13 @@ def judgement_rows(batch_ids: list[int] | None, max_id: int) -> Iterator[tuple]:
     )
 
 
-def raw_rows(batch_ids: list[int] | None, max_id: int) -> Iterator[tuple]:
+def raw_rows(
+    batch_ids: list[int] | None, max_id: int, *, columns: tuple[str, ...] = RAW_COLUMNS
+) -> Iterator[tuple]:
     return (
         _annotations(batch_ids, max_id)
         .order_by("pair__pair_id", "id")
-        .values_list(*RAW_COLUMNS)
+        .values_list(*columns)
         .iterator(chunk_size=CHUNK_SIZE)
     )
 

@@ -3,31 +3,28 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.core.jobs import Progress
 
 from . import selectors
-from .aggregation import DECISION_KEYS
 from .classification import classification_batches
 from .classification_formats import label_write, vhd11k_write
 from .dataset import ITEMS, Judgements, Selection, item_count, judgements_collect
 from .files import VideoPlacer, atomic_directory, tar_videos
+from .raw import annotator_pseudonym, raw_write
 from .safesora import KINDS
-from .writers import GzipJsonListWriter, JsonLinesWriter, splits_drop_empty
+from .writers import GzipJsonListWriter, splits_drop_empty
 
 VIDEO_MODES = ("none", "copy", "link")
 FORMATS = ("safesora", "hf")
 HF_VIDEO_MODES = ("embed", "none")  # Parquet rows carry the bytes, or only the paths
 SKIP_FILE_MISSING = "video file missing"
+__all__ = ["annotator_pseudonym", "export_run", "export_options_check"]
 _PROGRESS_EVERY = 500
 
 
@@ -46,6 +43,8 @@ def export_run(
     progress: Progress | None = None,
     format: str = "safesora",
     license: str | None = None,
+    arguments_from: str | None = None,
+    decision_from: str | None = None,
 ) -> dict[str, Any]:
     """Write SafeSora dataset(s) to `out` and return the summary.
 
@@ -55,6 +54,10 @@ def export_run(
     for bad options, unknown batches, or a non-empty `out` without `force`.
     """
     classification = _classification_batches(kind, batch_names, format)
+    if (arguments_from or decision_from) and kind != "vhd11k":
+        raise ApplicationError(
+            "--arguments-from and --decision-from fill VHD11K columns: use them with --kind vhd11k."
+        )
     _validate_options("label" if kind == "vhd11k" else kind, test_fraction, videos, tar,
                       min_annotations, format)  # fmt: skip
     batch_ids = _batch_ids(batch_names)
@@ -67,8 +70,9 @@ def export_run(
     )
     progress = progress or (lambda stage, done, total: None)
     if classification is not None:
+        machines = {"arguments_from": arguments_from, "decision_from": decision_from}
         return _write_classification(
-            out, kind, classification, selection, videos, tar, force, raw, progress
+            out, kind, classification, selection, videos, tar, force, raw, progress, machines
         )
     kinds = KINDS if kind == "all" else (kind,)
     summary: dict[str, Any] = {"out": str(Path(out).absolute()), "kinds": {}}
@@ -93,7 +97,7 @@ def export_run(
                 root, summary=summary, batch_ids=batch_ids, license=license or DEFAULT_LICENSE
             )
         if raw:
-            summary["raw_annotations"] = _write_raw(root / "annotations.jsonl", selection)
+            summary.update(raw_write(root, selection, classification=False))
     return summary
 
 
@@ -157,7 +161,8 @@ def _classification_batches(kind: str, names: Sequence[str], format: str) -> lis
     return batches
 
 
-def _write_classification(out, kind, batches, selection, videos, tar, force, raw, progress):
+def _write_classification(out, kind, batches, selection, videos, tar, force, raw, progress,
+                          machines):  # fmt: skip
     if kind == "vhd11k" and (videos != "none" or tar):
         raise ApplicationError(
             "--kind vhd11k always packs the originals in its zips: leave out --videos and --tar."
@@ -165,13 +170,15 @@ def _write_classification(out, kind, batches, selection, videos, tar, force, raw
     summary: dict[str, Any] = {"out": str(Path(out).absolute()), "kinds": {}}
     with atomic_directory(Path(out), force=force) as root:
         if kind == "vhd11k":
-            summary["kinds"][kind] = vhd11k_write(root, batches, selection, progress=progress)
+            summary["kinds"][kind] = vhd11k_write(
+                root, batches, selection, progress=progress, **machines
+            )
         else:
             summary["kinds"][kind] = label_write(
                 root, batches, selection, videos=videos, tar=tar, progress=progress
             )
         if raw:
-            summary["raw_annotations"] = _write_raw(root / "annotations.jsonl", selection)
+            summary.update(raw_write(root, selection, classification=True))
     return summary
 
 
@@ -239,41 +246,3 @@ def _write_hf_kind(
 
     data = root / "data" / kind if nested else root / "data"
     return write_kind(kind, root, data, selection, judgements, videos=videos, progress=progress)
-
-
-def annotator_pseudonym(user_id: int) -> str:
-    """Stable across exports, meaningless without SECRET_KEY: researchers can group answers
-    by annotator without learning who they are."""
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"annotator:{user_id}".encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def _write_raw(path: Path, selection: Selection) -> int:
-    columns = selectors.RAW_COLUMNS
-    with JsonLinesWriter(path) as writer:
-        for row in selectors.raw_rows(selection.batch_ids, selection.max_annotation_id):
-            data = dict(zip(columns, row, strict=True))
-            left_is_0 = data["left_is_video_0"]
-            writer.write(
-                {
-                    "pair_id": data["pair__pair_id"],
-                    "batch": data["batch__name"],
-                    "prompt_id": data["pair__prompt__prompt_id"],
-                    "video_0": data["pair__video_0__video_id"],
-                    "video_1": data["pair__video_1__video_id"],
-                    "annotator": annotator_pseudonym(data["annotator_id"]),
-                    "shown_left": "video_0" if left_is_0 else "video_1",
-                    "shown_right": "video_1" if left_is_0 else "video_0",
-                    "sub_preferences": {key: data[f"pref_{key}"] for key in DECISION_KEYS[:4]},
-                    "video_0_harms": data["video_0_harms"],
-                    "video_1_harms": data["video_1_harms"],
-                    "prompt_harms": data["prompt_harms"],
-                    "helpfulness": data["helpfulness"],
-                    "harmlessness": data["harmlessness"],
-                    "stage1_ms": data["stage1_ms"],
-                    "stage2_ms": data["stage2_ms"],
-                    "server_duration_ms": data["server_duration_ms"],
-                    "submitted_at": data["created_at"].isoformat(),
-                }
-            )
-    return writer.count

@@ -70,6 +70,18 @@ class Command(BaseCommand):
             help="Also write annotations.jsonl (every single annotation).",
         )
         parser.add_argument(
+            "--arguments-from",
+            metavar="machine:NAME[@vN]",
+            help="With --kind vhd11k: write this machine debate's arguments into the argument "
+            "columns of the items it judged (its newest version unless @vN).",
+        )
+        parser.add_argument(
+            "--decision-from",
+            metavar="machine:NAME[@vN]",
+            help="With --kind vhd11k: write this machine's verdict into decision and "
+            "harmfulType of the items it judged.",
+        )
+        parser.add_argument(
             "--force",
             action="store_true",
             help="Replace --out when it holds an earlier export (and nothing else).",
@@ -118,6 +130,8 @@ class Command(BaseCommand):
                 progress=bar,
                 format=options["format"],
                 license=options["license"],
+                arguments_from=options["arguments_from"],
+                decision_from=options["decision_from"],
             )
             if push:
                 from annotation_server.exports.hub import hub_push
@@ -190,6 +204,10 @@ def _summary_text(summary: dict) -> str:
             lines.append("    nothing skipped")
     if "raw_annotations" in summary:
         lines.append(f"  annotations.jsonl: {summary['raw_annotations']} annotations")
+    if "machine_annotations" in summary:
+        lines.append(
+            f"  machine_annotations.jsonl: {summary['machine_annotations']} machine verdicts"
+        )
     if "pushed_to" in summary:
         lines.append(f"Pushed to {summary['pushed_to']}")
     return "\n".join(lines)
