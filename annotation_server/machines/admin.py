@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.core.jobs import job_progress_text
 
+from . import routing_admin  # noqa: F401  (registers the batch routings' admin)
 from .annotators import CONFIG_FIELDS, machine_annotator_save
 from .models import MachineAnnotator, MachineRun, MachineVerdict
 from .runs import machine_run_cancel, machine_run_start
