@@ -5,10 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from annotation_server.batches.counted_sources import batch_source_count, batch_sources
-from annotation_server.batches.services import BatchImportError, batch_import
+from annotation_server.batches.import_common import external_labels_store
+from annotation_server.batches.models import Pair
+from annotation_server.batches.services import (
+    SOURCE_NAME,
+    SOURCE_RULE,
+    BatchImportError,
+    batch_import,
+)
+from annotation_server.catalog.importers.raw_annotations import RAW_FILE, raw_file, read_raw
 from annotation_server.catalog.queueing import unqueued_message, videos_waiting_for_queue
+from annotation_server.catalog.taxonomy_data import taxonomy_latest
 from annotation_server.core.exceptions import ApplicationError
 
 NOTES_SHOWN = 20  # rows read as ISO-8859-1 and the like: enough to check, not a flood
@@ -41,9 +51,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--answers-source",
-            default="safesora-release",
+            default=None,
             help="Source name under which the judgements a preference config carries are kept "
-            "(external annotations, never our workers' answers). Default: safesora-release.",
+            "(external annotations, never our workers' answers). Default: safesora-release; "
+            "for an export folder with annotations.jsonl (--raw), the source of its raw "
+            "answers (default raw-export; the configs' majority records are then kept as "
+            "export-majority).",
         )
         parser.add_argument(
             "--answers-count",
@@ -61,19 +74,34 @@ class Command(BaseCommand):
     def handle(
         self, *args, path, name, overlap, priority, instructions, no_transcode, kind, **options
     ):
-        answers_source = options["answers_source"]
-        try:
-            result = batch_import(
-                path=path,
-                name=name,
-                overlap=overlap,
-                priority=priority,
-                instructions=instructions,
-                enqueue_transcode=not no_transcode,
-                progress=True,
-                kind=kind,
-                answers_source=answers_source,
+        raw_path = raw_file(path)
+        raw = read_raw(raw_path) if raw_path else None
+        if raw is not None and raw.issues:
+            for issue in raw.issues:
+                self.stderr.write(str(issue))
+            raise CommandError(
+                f"{RAW_FILE} was refused with {len(raw.issues)} problem(s); nothing was written."
             )
+        given = options["answers_source"]
+        answers_source = "export-majority" if raw else given or "safesora-release"
+        raw_source = given or "raw-export"
+        if raw is not None and not SOURCE_NAME.fullmatch(raw_source):
+            raise CommandError(f"--answers-source: {SOURCE_RULE}.")
+        try:
+            # One transaction with the raw answers: a refusal of either writes nothing.
+            with transaction.atomic():
+                result = batch_import(
+                    path=path,
+                    name=name,
+                    overlap=overlap,
+                    priority=priority,
+                    instructions=instructions,
+                    enqueue_transcode=not no_transcode,
+                    progress=True,
+                    kind=kind,
+                    answers_source=answers_source,
+                )
+                kept = self._raw_store(result.batch, raw, raw_source) if raw else None
         except BatchImportError as exc:
             for issue in exc.issues:
                 self.stderr.write(str(issue))
@@ -92,8 +120,15 @@ class Command(BaseCommand):
                 f"{len(result.transcodes_queued)} transcode(s) queued."
             )
         )
+        if kept is not None:
+            self.stdout.write(
+                f"{RAW_FILE}: {kept['kept']} raw answer(s) kept as source {raw_source!r}; "
+                f"{kept['outside']} of pairs not in the configs and {raw.machine_lines} "
+                "machine line(s) left out."
+            )
         if options.get("answers_count"):
-            self._count(result)
+            # The configs' majority records are made from the raw answers: only those count.
+            self._count(result, [raw_source] if kept else None)
         for note in result.notes[:NOTES_SHOWN]:
             self.stderr.write(self.style.WARNING(str(note)))
         if len(result.notes) > NOTES_SHOWN:
@@ -102,10 +137,33 @@ class Command(BaseCommand):
         if waiting:
             self.stderr.write(self.style.WARNING(unqueued_message(waiting)))
 
-    def _count(self, result) -> None:
+    def _raw_store(self, batch, raw, source: str) -> dict[str, int]:
+        pks = dict(Pair.objects.filter(batch=batch, is_gold=False).values_list("pair_id", "pk"))
+        labels = [
+            (pks[a.pair_id], a.answer, _raw_details(a)) for a in raw.answers if a.pair_id in pks
+        ]
+        taxonomy = batch.taxonomy if batch.taxonomy_id else taxonomy_latest("safesora")
+        keys = set(taxonomy.keys) if batch.taxonomy_id else None
+        if keys is not None:
+            wrong = [
+                f"{RAW_FILE}:{a.line}: categories: keys the taxonomy lacks: "
+                + ", ".join(sorted(set(a.answer.get("categories") or ()) - keys))
+                for a in raw.answers
+                if set(a.answer.get("categories") or ()) - keys
+            ]
+            if wrong:
+                for line in wrong:
+                    self.stderr.write(line)
+                raise ApplicationError(
+                    f"{RAW_FILE} was refused with {len(wrong)} problem(s); nothing was written."
+                )
+        kept = external_labels_store(batch, taxonomy, source, labels)
+        return {"kept": kept, "outside": len(raw.answers) - len(labels)}
+
+    def _count(self, result, sources: list[str] | None = None) -> None:
         # After the import's commit: the new batch is not published yet, so no claim can
         # see it before its credits are set.
-        sources = batch_sources(result.batch)
+        sources = sources or batch_sources(result.batch)
         if not sources:
             self.stderr.write(
                 self.style.WARNING("--answers-count: the input carried no answers; none count.")
@@ -121,3 +179,9 @@ class Command(BaseCommand):
                 f"{'item' if result.batch.kind == 'classification' else 'pair'}(s) credited "
                 f"with {counted['credited_judgements']} judgement(s)."
             )
+
+
+def _raw_details(answer) -> dict:
+    # Every field of the line as written, and where it was read.
+    return {"record": answer.details, "file": RAW_FILE, "line": answer.line,
+            "source_annotator": answer.annotator}  # fmt: skip
