@@ -23,12 +23,17 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from annotation_server.catalog.image_streams import is_bare, sniff_reason
 from annotation_server.catalog.transcoding.errors import TranscodeRejected, TranscodeTransient
 from annotation_server.catalog.transcoding.probe import human_bytes
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
-_ACCEPTED_TEXT = "JPEG, PNG, WebP or GIF"
 _RENDITION_FORMATS = {"webp": ("WEBP", ".webp"), "jpeg": ("JPEG", ".jpg")}
+# Sources that may serve as their own rendition (`_served_as_is`), with their file suffix.
+_AS_IS_SUFFIX = {"JPEG": ".jpg", "WEBP": ".webp", "PNG": ".png"}
+_AS_IS_MODES = {"JPEG": {"RGB", "L"}, "WEBP": {"RGB", "RGBA"}, "PNG": {"RGB", "RGBA", "L"}}
+# A PNG is lossless and often large: only a small one is sent to browsers as it is.
+_AS_IS_PNG_BYTES = 512 * 1024
 _TRANSIENT_ERRNOS = {errno.ENOSPC, errno.ENOMEM, errno.EMFILE, errno.EAGAIN, errno.EIO}
 # Exceptions Pillow's decoders raise on malformed input; anything else is a bug to surface.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
@@ -94,19 +99,51 @@ def process_image(
             metadata = _describe(image, size, animated)
             picture = _fit(image, options)
     rendition_format, suffix = _RENDITION_FORMATS[options.rendition_format]
-    rendition = out_dir / f"{stem}{suffix}"
     thumbnail = out_dir / f"{stem}.thumb.jpg"
-    if rendition_format == "JPEG":
-        picture = _flatten(picture)
-    _write(picture, rendition, rendition_format, options.quality)
+    as_is = _served_as_is(source, metadata, picture, options)
+    if as_is is not None:
+        # Already a web-safe size and format with nothing but pixels: decoding proved it
+        # whole, and encoding it again would cost more than the rest of the task together.
+        rendition = out_dir / f"{stem}{_AS_IS_SUFFIX[metadata['format']]}"
+        _write_atomically(rendition, lambda temp: temp.write_bytes(as_is))
+    else:
+        rendition = out_dir / f"{stem}{suffix}"
+        if rendition_format == "JPEG":
+            picture = _flatten(picture)
+        _write(picture, rendition, rendition_format, options.quality)
     # A box reduction, then bicubic: at 320 px it looks like Lanczos in a fraction of the time.
     small = _flatten(_fitted(picture, options.thumbnail_size, Image.Resampling.BICUBIC, 1.0))
     _write(small, thumbnail, "JPEG", 80)
     width, height, rendition_size = *picture.size, rendition.stat().st_size
-    metadata["rendition"] = {"format": suffix[1:], "width": width, "height": height}
+    metadata["rendition"] = {"format": rendition.suffix[1:], "width": width, "height": height,
+                             "as_is": as_is is not None}  # fmt: skip
     metadata["thumbnail"] = {"width": small.width, "height": small.height}
     return ImageResult(metadata["width"], metadata["height"], metadata["format"], rendition,
                        thumbnail, width, height, rendition_size, metadata)  # fmt: skip
+
+
+def _served_as_is(
+    source: Path, facts: dict, picture: Image.Image, options: ImageOptions
+) -> bytes | None:
+    """The source's bytes when they can be the rendition as they are: a still JPEG (any
+    rendition format: every browser shows it), WebP or small PNG (when renditions are WebP),
+    within the rendition size, upright, 8-bit, without metadata of any kind (its structure
+    walked: image_streams.is_bare) and without a colour profile to apply; else None."""
+    fmt = facts["format"]
+    if (
+        fmt not in _AS_IS_SUFFIX
+        or (fmt != "JPEG" and options.rendition_format != "webp")
+        or (fmt == "PNG" and facts["size"] > _AS_IS_PNG_BYTES)
+        or facts["animated"]
+        or facts["metadata_removed"]
+        or facts.get("orientation")
+        or facts.get("bit_depth")
+        or facts["mode"] not in _AS_IS_MODES[fmt]
+        or picture.size != (facts["width"], facts["height"])  # it had to be made smaller
+    ):
+        return None
+    data = source.read_bytes()
+    return data if is_bare(data, fmt) else None
 
 
 def _checked_size(source: Path, limits: ImageLimits) -> int:
@@ -329,10 +366,15 @@ def _write(picture: Image.Image, target: Path, fmt: str, quality: int) -> None:
     else:
         # Progressive: a large rendition shows whole, then sharpens, while it loads.
         params.update(optimize=True, progressive=picture.width * picture.height > 200_000)
+    _write_atomically(target, lambda temp: clean.save(temp, fmt, **params))
+
+
+def _write_atomically(target: Path, write) -> None:
+    """`write(temp)` into a temp file beside `target`, renamed into place when done."""
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        clean.save(temp, fmt, **params)
+        write(temp)
         os.replace(temp, target)
     except OSError as exc:
         if exc.errno in _TRANSIENT_ERRNOS:
@@ -340,55 +382,3 @@ def _write(picture: Image.Image, target: Path, fmt: str, quality: int) -> None:
         raise
     finally:
         temp.unlink(missing_ok=True)
-
-
-_CONVERT = f"; only {_ACCEPTED_TEXT} images are accepted (convert it to PNG or JPEG)"
-_DAMAGED = " file: its header cannot be read"
-# (offset, bytes there, what the file is); the first match wins.
-_SIGNATURES = (
-    (0, b"\xff\xd8\xff", "a damaged JPEG" + _DAMAGED),
-    (0, b"\x89PNG\r\n\x1a\n", "a damaged PNG" + _DAMAGED),
-    (0, b"GIF8", "a damaged GIF" + _DAMAGED),
-    (8, b"WEBP", "a damaged WebP" + _DAMAGED),
-    (0, b"II*\x00", "a TIFF image" + _CONVERT),
-    (0, b"MM\x00*", "a TIFF image" + _CONVERT),
-    (0, b"8BPS", "a Photoshop document" + _CONVERT),
-    (0, b"\x00\x00\x01\x00", "an icon file" + _CONVERT),
-    (0, b"\xff\x0a", "a JPEG XL image" + _CONVERT),
-    (4, b"JXL ", "a JPEG XL image" + _CONVERT),
-    (0, b"qoif", "a QOI image" + _CONVERT),
-    *((4, b"ftyp" + brand, "a HEIC photo" + _CONVERT) for brand in (b"heic", b"heix", b"mif1")),
-    *((4, b"ftyp" + brand, "an AVIF image" + _CONVERT) for brand in (b"avif", b"avis")),
-    (4, b"ftyp", "a video file, not an image"),
-    (0, b"%PDF", "a PDF document, not an image"),
-    (0, b"PK\x03\x04", "a zip archive, not an image"),
-)
-
-
-def sniff_reason(head: bytes) -> str:
-    """Why bytes Pillow's four decoders do not recognise are refused, in a person's words."""
-    for offset, magic, reason in _SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return reason
-    if head[:2] == b"BM" and len(head) > 18 and head[14] in (12, 40, 52, 56, 64, 108, 124):
-        return "a BMP image" + _CONVERT
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if b"<svg" in text:
-        return "an SVG drawing, which is not accepted (it can carry scripts); export it as PNG"
-    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
-        return "a web page (HTML), not an image"
-    if _looks_like_text(head):
-        return "a text file, not an image"
-    return f"not an image file ({_ACCEPTED_TEXT}), or one damaged beyond recognition"
-
-
-def _looks_like_text(head: bytes) -> bool:
-    try:
-        decoded = head.decode("utf-8")
-    except UnicodeDecodeError:
-        # A multi-byte character cut at the end of the sample is still text.
-        try:
-            decoded = head[:-3].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return all(char.isprintable() or char in "\t\r\n\f" for char in decoded)

@@ -38,7 +38,12 @@ from annotation_server.catalog.ranges import ByteRange, RangeNotSatisfiable, par
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 _CHUNK = 64 * 1024
 # Only what the pipelines write; with `nosniff` a browser must be told the truth.
-_CONTENT_TYPES = {".mp4": "video/mp4", ".webp": "image/webp", ".jpg": "image/jpeg"}
+_CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".webp": "image/webp",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+}
 _FIELD_CONTENT_TYPES = {"rendition": "video/mp4", "poster": "image/jpeg"}
 
 
