@@ -48,6 +48,7 @@ PLATFORM_APPS = (
     "annotations",
     "quality",
     "exports",
+    "machines",
     "accounts",
     "core",
 )

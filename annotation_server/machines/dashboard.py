@@ -22,6 +22,7 @@ from annotation_server.quality.classification_stats import FieldAgreement, agree
 from . import dashboard_selectors as selectors
 from .agreement import Disagreement, FieldScore, VersionAgreement, version_agreements
 from .models import SOURCE_PREFIX, MachineRun
+from .routing import routing_summary
 
 TOP = 10  # disagreements listed per version on the page; the rest on its own list
 
@@ -104,8 +105,7 @@ def machines_context(batch: Batch) -> dict:
         "versions": views,
         "answers": answers,
         "top": TOP,
-        # Human judgements saved by routing (machines/routing*.py) are wired in later.
-        "routing": None,
+        "routing": routing_summary(batch),
     }
 
 

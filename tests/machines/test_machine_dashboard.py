@@ -250,12 +250,8 @@ def test_the_full_list_pages_in_the_same_order(batch, reviewer_client, monkeypat
 
 @pytest.fixture
 def superuser(make_user):
-    # The machines app's admin pages are not in the role groups' permissions (accounts.roles
-    # PLATFORM_APPS): a superuser opens them.
-    user = make_user(roles.ADMIN)
-    user.is_superuser = True
-    user.save(update_fields=["is_superuser"])
-    return user
+    # The admin role (not a superuser) opens the machines app's admin pages.
+    return make_user(roles.ADMIN)
 
 
 def test_the_verdict_link_opens_the_transcript_page(batch, client, superuser):

@@ -289,10 +289,7 @@ def test_the_summary_measures_machines_against_workers_on_audit_items(make_user)
 def test_the_admin_routes_and_shows_the_summary(routed_mix, make_user, client):
     batch, items, gold, a, b = routed_mix
     routing = batch_routing_set(batch, annotators=[a, b], audit_share=0)
-    admin = make_user(role="admin")
-    admin.is_superuser = True  # machines' models are not among the admin role's apps yet
-    admin.save(update_fields=["is_superuser"])
-    client.force_login(admin)
+    client.force_login(make_user(role="admin"))  # the admin role, not a superuser
     page = client.get(f"/admin/machines/batchrouting/{routing.pk}/change/")
     assert page.status_code == 200 and "Not routed yet" in page.content.decode()
 
@@ -306,6 +303,10 @@ def test_the_admin_routes_and_shows_the_summary(routed_mix, make_user, client):
     assert '<b class="routing-settled">6 / 12</b>' in page
     assert '<b class="routing-saved">12</b>' in page
     assert 'data-reason="disagree"><td>Machines disagree</td><td class="num">2</td>' in page
+
+    # The batch's machines page shows the same card beside the agreement figures.
+    dashboard = client.get(f"/dashboard/batches/{batch.pk}/machines/").content.decode()
+    assert 'id="routing"' in dashboard and '<b class="routing-saved">12</b>' in dashboard
 
 
 THREADS, ITEMS, K = 10, 30, 3
