@@ -59,6 +59,14 @@ def source_count_check(batch: Batch, source: str) -> None:
             "through --count-source; routing by machines decides which items they settle.",
             code="count_machine",
         )
+    if not batch.counted_sources and Pair.objects.filter(batch=batch, credited__gt=0).exists():
+        # Credits with nothing counted come from routing (machines settled those items):
+        # recounting would give them back to humans. Routing refuses the other way round.
+        raise ApplicationError(
+            f"Batch {batch.name!r} is routed by machine annotators (its settled items are "
+            "credited): a source cannot count as well; nothing was changed.",
+            code="count_routed",
+        )
     known = _counter()[1](batch)
     if source not in known:
         shown = ", ".join(sorted(s for s in known if not s.startswith(MACHINE_PREFIX)))

@@ -14,7 +14,9 @@ from django.template.loader import render_to_string
 
 from annotation_server.annotations.models import Annotation, ExternalAnnotation
 from annotation_server.assignments.models import Assignment
+from annotation_server.batches.counted_sources import batch_source_count
 from annotation_server.batches.models import Pair
+from annotation_server.core.exceptions import ApplicationError
 from annotation_server.machines.annotators import machine_annotator_save
 from annotation_server.machines.models import BatchRouting, RoutingDecision
 from annotation_server.machines.routing import batch_routing_set, route_batch, routing_summary
@@ -249,6 +251,25 @@ def test_what_cannot_be_routed_is_refused_with_a_reason(routed_mix):
     batch.save(update_fields=["counted_sources"])
     with pytest.raises(CommandError, match="would overwrite those credits"):
         call_command("route_batch", batch.name, "--annotator", "vlm-a")
+
+
+def test_a_routed_batch_refuses_a_counted_source_and_keeps_its_settled_items(routed_mix):
+    batch, items, gold, a, b = routed_mix
+    ExternalAnnotation.objects.create(
+        pair=items[0], batch=batch, source="vhd11k", source_annotator="judge",
+        taxonomy=batch.taxonomy, answer=HARMFUL,
+    )  # fmt: skip
+    batch_routing_set(batch, annotators=[a, b], audit_share=0)
+    route_batch(batch)
+    settled = set(Pair.objects.filter(batch=batch, credited=2).values_list("pk", flat=True))
+    with pytest.raises(ApplicationError, match="routed by machine annotators"):
+        batch_source_count(batch=batch, source="vhd11k")
+    batch.refresh_from_db()
+    assert batch.counted_sources == []
+    assert (
+        set(Pair.objects.filter(batch=batch, credited=2).values_list("pk", flat=True)) == (settled)
+        and len(settled) == 6
+    )
 
 
 def test_the_summary_measures_machines_against_workers_on_audit_items(make_user):
