@@ -15,7 +15,7 @@ from annotation_server.core.jobs import job_progress_text
 from . import routing_admin  # noqa: F401  (registers the batch routings' admin)
 from .annotators import CONFIG_FIELDS, machine_annotator_save
 from .models import MachineAnnotator, MachineRun, MachineVerdict
-from .runs import machine_run_cancel, machine_run_start
+from .runs import RUNNABLE_KINDS, detector_rule, machine_run_cancel, machine_run_start
 
 
 @admin.register(MachineAnnotator)
@@ -55,8 +55,13 @@ class RunStartForm(forms.ModelForm):
         batch, annotator = data.get("batch"), data.get("annotator")
         if batch is not None and (batch.kind != "classification" or batch.taxonomy_id is None):
             self.add_error("batch", "Machines answer classification batches only.")
-        if annotator is not None and annotator.kind not in ("vlm", "debate"):
+        if annotator is not None and annotator.kind not in RUNNABLE_KINDS:
             self.add_error("annotator", f"The {annotator.kind} kind cannot run yet.")
+        elif annotator is not None and annotator.kind == "detector" and not self.errors:
+            try:
+                detector_rule(annotator, batch)
+            except ValueError as error:
+                self.add_error("annotator", str(error))
         return data
 
 

@@ -1,15 +1,21 @@
-"""An item's pictures for a vision-language model: an image's rendition, or a video's frames
-chosen uniformly and extracted with ffmpeg (ffmpeg-python), each as a base64 data URL."""
+"""An item's pictures for a model: an image's rendition, or a video's frames chosen uniformly
+or at its strongest scene changes and extracted with ffmpeg (ffmpeg-python); for a
+vision-language model each as a base64 data URL."""
 
 from __future__ import annotations
 
 import base64
 import mimetypes
+import re
 from dataclasses import dataclass
 
 import ffmpeg
 
 FRAME_MAX_SIDE = 768  # enough for a VLM to see the scene; keeps a request at ~100 kB a frame
+# ffmpeg's scene score (0–1, how much a frame differs from the previous one) from which a
+# frame counts as a cut; the N strongest above it are taken.
+SCENE_THRESHOLD = 0.3
+UNIFORM, SCENE_CHANGE = "uniform", "scene_change"  # MachineAnnotator.FrameSelection's values
 
 
 class MediaUnavailable(Exception):
@@ -38,22 +44,62 @@ def uniform_times(duration_s: float, count: int) -> list[float]:
     return [round(duration_s * (i + 0.5) / count, 3) for i in range(count)]
 
 
-def image_parts(item: ItemMedia, *, frames: int) -> list[tuple[str, str]]:
+def image_bytes(item: ItemMedia) -> bytes:
+    try:
+        with open(item.location, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise MediaUnavailable(f"image {item.name}: {error}") from error
+
+
+def image_parts(item: ItemMedia, *, frames: int, selection: str = UNIFORM) -> list[tuple[str, str]]:
     """(data URL, caption) for each picture of the item."""
     if not item.is_video:
         mime = mimetypes.guess_type(item.name)[0] or "image/jpeg"
-        try:
-            with open(item.location, "rb") as file:
-                return [(data_url(file.read(), mime), "the image")]
-        except OSError as error:
-            raise MediaUnavailable(f"image {item.name}: {error}") from error
-    duration = item.duration_s or _probed_duration(item)
-    times = uniform_times(duration, max(1, frames))
-    jpegs = _frames_at(item, times)
+        return [(data_url(image_bytes(item), mime), "the image")]
     return [
         (data_url(jpeg, "image/jpeg"), f"frame {n} at {at:.1f} s")
-        for n, (at, jpeg) in enumerate(zip(times, jpegs, strict=True), 1)
+        for n, (at, jpeg) in enumerate(video_frames(item, frames=frames, selection=selection), 1)
     ]
+
+
+def video_frames(item: ItemMedia, *, frames: int, selection: str) -> list[tuple[float, bytes]]:
+    """(time, JPEG) of each chosen frame of a video, in time order."""
+    count = max(1, frames)
+    times = scene_change_times(item, count) if selection == SCENE_CHANGE else None
+    if times is None:
+        times = uniform_times(item.duration_s or _probed_duration(item), count)
+    return list(zip(times, _frames_at(item, times), strict=True))
+
+
+_SCORED_FRAME = re.compile(rb"pts_time:(?P<at>[0-9.e+-]+)\s+lavfi\.scene_score=(?P<score>[0-9.]+)")
+
+
+def scene_change_times(item: ItemMedia, count: int) -> list[float] | None:
+    """The times of the `count` strongest cuts (frames whose scene score, ffmpeg's `scene`,
+    is above SCENE_THRESHOLD), in time order: each the first frame of its new scene. None
+    when the video has fewer cuts than that (the caller takes uniform times then: a clip of
+    one shot has no cut worth looking at)."""
+    selected = ffmpeg.input(item.location).video.filter("select", f"gt(scene,{SCENE_THRESHOLD})")
+    out = selected.filter("metadata", "print", file="-").output("-", format="null")
+    try:
+        printed, _ = out.run(capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as error:
+        raise MediaUnavailable(
+            f"video {item.name}: no scene scores ({_last_line(error)})"
+        ) from error
+    cuts = [
+        (float(found["score"]), round(float(found["at"]), 3))
+        for found in _SCORED_FRAME.finditer(printed)
+    ]
+    if len(cuts) < count:
+        return None
+    strongest = sorted(cuts, key=lambda cut: (-cut[0], cut[1]))[:count]
+    return sorted(at for _, at in strongest)
+
+
+def _last_line(error: ffmpeg.Error) -> str:
+    return " ".join((error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:])
 
 
 def _probed_duration(item: ItemMedia) -> float:
@@ -82,8 +128,9 @@ def _frames_at(item: ItemMedia, times: list[float]) -> list[bytes]:
         )
         data, _ = out.run(capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as error:
-        stderr = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
-        raise MediaUnavailable(f"video {item.name}: no frames at {times} ({stderr})") from error
+        raise MediaUnavailable(
+            f"video {item.name}: no frames at {times} ({_last_line(error)})"
+        ) from error
     jpegs = split_jpegs(data)
     if len(jpegs) != len(times):
         raise MediaUnavailable(f"video {item.name}: {len(jpegs)} frames, not {len(times)}")

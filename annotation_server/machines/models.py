@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from annotation_server.annotations.models import ExternalAnnotation
 from annotation_server.batches.models import Batch
 from annotation_server.core.jobs import Job
+
+from .detector_mapping import mapping_problem
 
 DEFAULT_PROMPT = """You are a content-safety annotator. Look at the item and answer the question.
 
@@ -57,18 +60,43 @@ class MachineAnnotator(models.Model):
 
     class FrameSelection(models.TextChoices):
         UNIFORM = "uniform", "Uniform (frame i at (i + ½) × duration ÷ N)"
+        SCENE_CHANGE = "scene_change", "Scene changes (the N strongest cuts; uniform when fewer)"
+
+    class Detector(models.TextChoices):
+        NUDENET = "nudenet", "NudeNet 320n (exposed and covered body parts, faces)"
 
     name = models.CharField(max_length=48)
     version = models.PositiveIntegerField(default=1)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VLM)
+    # A detector calls no endpoint: these three stay blank for it (clean() asks the others).
     base_url = models.CharField(
-        max_length=500, help_text="An OpenAI-compatible API root, e.g. https://host/v1."
+        max_length=500,
+        blank=True,
+        help_text="An OpenAI-compatible API root, e.g. https://host/v1 (blank for a detector).",
     )
-    model = models.CharField(max_length=200)
+    model = models.CharField(max_length=200, blank=True)
     api_key_env = models.CharField(
         max_length=100,
+        blank=True,
         help_text="Name of the environment variable holding the key on the workers "
-        "(never the key itself).",
+        "(never the key itself; blank for a detector).",
+    )
+    detector = models.CharField(
+        max_length=32, choices=Detector.choices, blank=True, help_text="Detector kind: which model."
+    )
+    detector_mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Detector: {"DETECTOR_CLASS": "category_key", …} in the batch\'s taxonomy; '
+        "empty: the built-in mapping of the batch's taxonomy (safesora, vhd11k).",
+    )
+    detector_threshold = models.FloatField(
+        default=0.5, help_text="Detector: a mapped class at or above this score makes it harmful."
+    )
+    detector_unsure_band = models.FloatField(
+        default=0.1,
+        help_text="Detector: a best mapped score within ± this of the threshold marks the "
+        "verdict unsure.",
     )
     prompt_template = models.TextField(
         default=DEFAULT_PROMPT,
@@ -112,7 +140,8 @@ class MachineAnnotator(models.Model):
                 condition=Q(name__regex=r"^[a-z0-9][a-z0-9_.-]{0,47}$"), name="machine_name_slug"
             ),
             models.CheckConstraint(
-                condition=Q(api_key_env__regex=r"^[A-Za-z_][A-Za-z0-9_]*$"),
+                condition=Q(api_key_env__regex=r"^[A-Za-z_][A-Za-z0-9_]*$")
+                | Q(kind="detector", api_key_env=""),
                 name="machine_key_env_is_a_name",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="machine_version_positive"),
@@ -124,6 +153,25 @@ class MachineAnnotator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind == self.Kind.DETECTOR:
+            if not self.detector:
+                errors["detector"] = "A detector annotator names its detector."
+            problem = mapping_problem(self.detector, self.detector_mapping)
+            if problem:
+                errors["detector_mapping"] = problem
+            if not 0 <= self.detector_threshold <= 1:
+                errors["detector_threshold"] = "A score threshold lies between 0 and 1."
+            if not 0 <= self.detector_unsure_band < 1:
+                errors["detector_unsure_band"] = "The band lies between 0 and 1."
+        else:
+            for name in ("base_url", "model", "api_key_env"):
+                if not getattr(self, name):
+                    errors[name] = f"A {self.kind} annotator calls an endpoint: set {name}."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def source(self) -> str:

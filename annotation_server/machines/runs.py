@@ -2,7 +2,9 @@
 the `machines` queue (annotation_server/celery.py routes it there).
 
 A run calls only for items without a verdict of its version, so a run started again after a
-kill, a cancel or failed calls pays for nothing twice. Worker threads (the annotator's
+kill, a cancel or failed calls pays for nothing twice. A detector runs its model in the
+job's own process, one item after another, its session loaded once per run. For the other
+kinds, worker threads (the annotator's
 `concurrency`) do the calls and the frame extraction; the job's own thread makes every query
 and writes each verdict together with the run's counters in one transaction, so the row's
 counts and costs always match the stored verdicts."""
@@ -15,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import closing
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 
 from annotation_server.annotations.models import ExternalAnnotation
@@ -33,15 +35,22 @@ from annotation_server.core.jobs import (
 
 from . import calls, prompts
 from .calls import CallFailed, Endpoint, EndpointRefused, RateLimiter, Verdict
+from .detector import detector_load, detector_verdict
+from .detector_mapping import Rule, mapping_for
 from .limits import SharedRateLimiter, endpoint_key
 from .media import ItemMedia, MediaUnavailable, image_parts
 from .models import MachineAnnotator, MachineRun
 from .prompts import Question
+from .verdicts import VerdictGroup, item_media, verdict_save
 
 logger = logging.getLogger(__name__)
 
 KIND = "machine_run"
-RUNNABLE_KINDS = (MachineAnnotator.Kind.VLM, MachineAnnotator.Kind.DEBATE)
+RUNNABLE_KINDS = (
+    MachineAnnotator.Kind.VLM,
+    MachineAnnotator.Kind.DEBATE,
+    MachineAnnotator.Kind.DETECTOR,
+)
 
 
 def machine_run_start(
@@ -58,6 +67,11 @@ def machine_run_start(
         )
     if annotator.kind not in RUNNABLE_KINDS:
         raise ApplicationError(f"{annotator}: the {annotator.kind} kind cannot run yet.")
+    if annotator.kind == MachineAnnotator.Kind.DETECTOR:
+        try:
+            detector_rule(annotator, batch)
+        except ValueError as error:
+            raise ApplicationError(f"{annotator} on {batch.name!r}: {error}") from error
     with transaction.atomic():
         run, created = MachineRun.objects.select_for_update().get_or_create(
             batch=batch, annotator=annotator
@@ -84,6 +98,15 @@ def batch_question(batch: Batch) -> Question:
         ask_harmful=batch.ask_harmful,
         ask_categories=batch.ask_categories,
     )
+
+
+def detector_rule(annotator: MachineAnnotator, batch: Batch) -> Rule:
+    """The annotator's mapping (or the built-in one) checked against the batch's taxonomy;
+    ValueError saying what does not fit."""
+    taxonomy = batch.taxonomy
+    keys = [category["key"] for category in taxonomy.categories]
+    mapping = mapping_for(annotator.detector, annotator.detector_mapping, taxonomy.name, keys)
+    return Rule(mapping, annotator.detector_threshold, annotator.detector_unsure_band)
 
 
 def annotator_endpoint(annotator: MachineAnnotator) -> Endpoint:
@@ -115,25 +138,11 @@ def annotator_limiter(annotator: MachineAnnotator) -> RateLimiter:
     return SharedRateLimiter(annotator.requests_per_minute, redis_url=broker, key=key)
 
 
-def item_media(pair: Pair) -> ItemMedia:
-    video = pair.video_0
-    file = video.rendition if video.rendition else video.source
-    try:
-        location = file.path
-    except NotImplementedError:  # remote storage (S3): ffmpeg reads its URL
-        location = file.url
-    return ItemMedia(
-        is_video=video.media_type == "video",
-        location=location,
-        name=file.name,
-        duration_s=video.duration_s,
-        prompt_text=pair.prompt.text if pair.prompt_id else "",
-    )
-
-
 def vlm_verdict(annotator, client, endpoint, question, limiter, item: ItemMedia) -> Verdict:
     """One VLM call (and its retries for malformed output) for one item."""
-    images = image_parts(item, frames=annotator.frames_per_video)
+    images = image_parts(
+        item, frames=annotator.frames_per_video, selection=annotator.frame_selection
+    )
     messages = [
         {"role": "system", "content": prompts.system_prompt(annotator.prompt_template, question)},
         {
@@ -154,20 +163,65 @@ def _asker(annotator: MachineAnnotator):
     return vlm_verdict
 
 
-def _work(run: MachineRun, progress: Progress) -> dict:
-    annotator, batch = run.annotator, run.batch
-    endpoint = annotator_endpoint(annotator)
-    question = batch_question(batch)
+def _todo(run: MachineRun, progress: Progress) -> tuple[list[Pair], int, int]:
+    """The items without a verdict of the run's version, the batch's count, and how many
+    are done."""
+    annotator = run.annotator
     given = ExternalAnnotation.objects.filter(
-        batch=batch, source=annotator.source, source_annotator=annotator.source_annotator
+        batch=run.batch, source=annotator.source, source_annotator=annotator.source_annotator
     ).values("pair_id")
-    units = Pair.objects.filter(batch=batch)
+    units = Pair.objects.filter(batch=run.batch)
     todo = list(units.exclude(pk__in=given).select_related("video_0", "prompt").order_by("pk"))
     total = units.count()
-    finished = total - len(todo)
     # Failures are counted afresh each pass: their items are called again.
     MachineRun.objects.filter(pk=run.pk).update(failed=0)
-    progress("annotating", finished, total)
+    progress("annotating", total - len(todo), total)
+    return todo, total, total - len(todo)
+
+
+def _summary(run: MachineRun) -> dict:
+    run.refresh_from_db()
+    return {
+        "summary": {"done": run.done, "unparseable": run.unparseable, "failed": run.failed},
+    }
+
+
+def _detector_work(run: MachineRun, progress: Progress) -> dict:
+    annotator, batch = run.annotator, run.batch
+    try:
+        rule = detector_rule(annotator, batch)
+    except ValueError as error:
+        raise JobFailed(f"{annotator} on {batch.name!r}: {error}") from error
+    question = batch_question(batch)
+    todo, total, finished = _todo(run, progress)
+    # concurrency: onnxruntime's threads for one item (items go one after another).
+    detector = detector_load(annotator.detector, threads=annotator.concurrency)
+    # Verdicts are written a group at a time: a transaction per item cost a sixth of a model
+    # call (bench_detector.py). A cancel keeps the group; a killed worker loses at most it.
+    with VerdictGroup(run, annotator) as group:
+        for pair in todo:
+            try:
+                verdict, extra = detector_verdict(
+                    detector, rule, question, item_media(pair),
+                    frames=annotator.frames_per_video, selection=annotator.frame_selection,
+                )  # fmt: skip
+            except MediaUnavailable as error:
+                logger.warning("%s: no verdict on %s: %s", annotator, pair.pair_id, error)
+                MachineRun.objects.filter(pk=run.pk).update(failed=F("failed") + 1)
+            else:
+                group.add(pair, verdict, extra)
+            finished += 1
+            progress("annotating", finished, total)
+    return _summary(run)
+
+
+def _work(run: MachineRun, progress: Progress) -> dict:
+    annotator, batch = run.annotator, run.batch
+    if annotator.kind == MachineAnnotator.Kind.DETECTOR:
+        return _detector_work(run, progress)
+    endpoint = annotator_endpoint(annotator)
+    question = batch_question(batch)
+    todo, total, finished = _todo(run, progress)
     client, limiter, ask = (
         calls.endpoint_client(endpoint),
         annotator_limiter(annotator),
@@ -198,10 +252,7 @@ def _work(run: MachineRun, progress: Progress) -> dict:
         except (JobCancelled, JobFailed):
             _drain(run, annotator, in_flight)
             raise
-    run.refresh_from_db()
-    return {
-        "summary": {"done": run.done, "unparseable": run.unparseable, "failed": run.failed},
-    }
+    return _summary(run)
 
 
 def _drain(run: MachineRun, annotator: MachineAnnotator, in_flight: dict) -> None:
@@ -227,50 +278,6 @@ def _record(run: MachineRun, annotator: MachineAnnotator, pair: Pair, future: Fu
         MachineRun.objects.filter(pk=run.pk).update(failed=F("failed") + 1)
         return
     verdict_save(run=run, annotator=annotator, pair=pair, verdict=verdict)
-
-
-def verdict_save(
-    *, run: MachineRun, annotator: MachineAnnotator, pair: Pair, verdict: Verdict
-) -> ExternalAnnotation | None:
-    """Store a verdict and add it to the run's counts and cost, in one transaction; None
-    when that item already had a verdict of this version (a second delivery of the run)."""
-    usage = verdict.usage
-    details = {
-        "model": annotator.model,
-        "kind": annotator.kind,
-        "status": verdict.status,
-        "attempts": verdict.attempts,
-        "usage": usage.as_dict(),
-        "reason": verdict.reason,
-        "problems": verdict.problems,
-        "transcript": verdict.transcript,
-        "run": run.pk,
-    }
-    if verdict.arguments is not None:
-        details["arguments"] = verdict.arguments
-    counter = "done" if verdict.status == "ok" else "unparseable"
-    try:
-        with transaction.atomic():
-            stored = ExternalAnnotation.objects.create(
-                pair=pair,
-                batch_id=pair.batch_id,
-                source=annotator.source,
-                source_annotator=annotator.source_annotator,
-                taxonomy_id=run.batch.taxonomy_id,
-                answer=verdict.answer,
-                details=details,
-            )
-            MachineRun.objects.filter(pk=run.pk).update(
-                **{counter: F(counter) + 1},
-                requests=F("requests") + usage.calls,
-                prompt_tokens=F("prompt_tokens") + usage.prompt_tokens,
-                completion_tokens=F("completion_tokens") + usage.completion_tokens,
-                estimated_cost=F("estimated_cost")
-                + annotator.cost(usage.prompt_tokens, usage.completion_tokens),
-            )
-    except IntegrityError:
-        return None
-    return stored
 
 
 MACHINE_RUN_JOB = JobKind(
