@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Count
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -236,17 +237,20 @@ def routing_summary(batch: Batch) -> RoutingSummary | None:
     routing = BatchRouting.objects.filter(batch=batch).prefetch_related("annotators").first()
     if routing is None or routing.routed_at is None:
         return None
-    counts = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
     settled = started = 0
-    rows = RoutingDecision.objects.filter(routing=routing).values_list(
-        "to_humans", "reason", "started"
+    grouped = (
+        RoutingDecision.objects.filter(routing=routing)
+        .values_list("to_humans", "reason", "started")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    for to_humans, reason, was_started in rows.iterator(chunk_size=5000):
+    for to_humans, reason, was_started, n in grouped:
         if to_humans:
-            counts[reason] += 1
+            counts[reason] += n
         else:
-            settled += 1
-        started += was_started
+            settled += n
+        started += n if was_started else 0
     audit = dict(
         RoutingDecision.objects.filter(routing=routing, reason=AUDIT).values_list(
             "pair_id", "verdict"
