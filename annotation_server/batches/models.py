@@ -197,7 +197,7 @@ class Pair(models.Model):
     # Judgements credited from elsewhere (a counted external source, machines that settled
     # the item): part of `taken`, so every claim rule (`taken < overlap`) and the claim
     # index hold unchanged. Set only through batches/credits.py.
-    credited = models.PositiveSmallIntegerField(default=0)
+    credited = DomainPositiveIntegerField(domain="annot_nonneg_int", default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -190,7 +190,7 @@ def test_prolific_worker_finishing_in_the_app_lands_on_the_completion_url(
     first = start_task(page)
     _report_screens(page)
     progress = page.locator("#study-progress")
-    assert progress.inner_text() == "Study: 0 of 2 pairs"
+    assert progress.inner_text() == "Study: 0 of 2 tasks"
     _answer_in_the_app(page)
     wait_until(page, "id => document.querySelector('main.pair')?.dataset.assignment !== id", first)
     assert page.url == f"{base}/work/task/"  # one pair is not enough: the worker goes on
@@ -203,7 +203,7 @@ def test_prolific_worker_finishing_in_the_app_lands_on_the_completion_url(
     # The last answer ends the work: no third pair was claimed, nor flashed up before leaving.
     pairs = [screen for screen in shown if screen.startswith("pair ")]
     assert len(pairs) == 2, shown
-    assert shown[-1].startswith("message That was the last pair of this study"), shown
+    assert shown[-1].startswith("message That was the last task of this study"), shown
     assert page.url == COMPLETION and "cc=C0DE42" in page.url
     assert page.locator("#prolific").inner_text() == "Submission complete"
     assert finish == [(302, COMPLETION)]
@@ -248,7 +248,7 @@ def test_a_refused_last_answer_does_not_count_and_the_worker_goes_on(page, live_
     )
     _answer_in_the_app(page)
     page.locator("main.pair").wait_for()  # working again
-    assert shown[1].startswith("message That was the last pair of this study"), shown
+    assert shown[1].startswith("message That was the last task of this study"), shown
     assert "The server refused an answer" in page.locator("#flash").inner_text()
     assert page.url == f"{base}/work/task/"
     # The refused pair is still the worker's open assignment: it comes back.
@@ -271,7 +271,7 @@ def test_a_quota_raised_while_working_keeps_the_worker_going(page, live_server, 
     base = live_server.url
     shown, first = _one_pair_study_started(page, base, study)
     progress = page.locator("#study-progress")
-    assert progress.inner_text() == "Study: 0 of 1 pairs"
+    assert progress.inner_text() == "Study: 0 of 1 tasks"
 
     lifecycle.batch_entry_configure(batch=study, actor=None, enabled=True, pairs_required=2)
     _answer_in_the_app(page)
@@ -282,11 +282,11 @@ def test_a_quota_raised_while_working_keeps_the_worker_going(page, live_server, 
         first,
     )
     # The app had stopped at what it took for the last pair, then went on on the server's word.
-    assert any(s.startswith("message That was the last pair of this study") for s in shown), shown
+    assert any(s.startswith("message That was the last task of this study") for s in shown), shown
     assert page.url == f"{base}/work/task/"
     wait_until(
         page,
-        "() => document.querySelector('#study-progress').textContent === 'Study: 1 of 2 pairs'",
+        "() => document.querySelector('#study-progress').textContent === 'Study: 1 of 2 tasks'",
     )
 
     with page.expect_request(COMPLETION) as sent:  # (Prolific itself is out of reach here)

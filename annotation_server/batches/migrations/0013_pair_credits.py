@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import annotation_server.core.domains
+
 
 class Migration(migrations.Migration):
 
@@ -19,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='pair',
             name='credited',
-            field=models.PositiveSmallIntegerField(default=0),
+            field=annotation_server.core.domains.DomainPositiveIntegerField(default=0, domain='annot_nonneg_int'),
         ),
         migrations.AddConstraint(
             model_name='pair',
