@@ -214,9 +214,6 @@ class Pair(models.Model):
                 condition=Q(is_gold=False) | Q(gold_answer__isnull=False),
                 name="pair_gold_has_answer",
             ),
-            models.CheckConstraint(
-                condition=Q(credited__lte=F("taken")), name="pair_credit_within_taken"
-            ),
         ]
         indexes = [
             models.Index(

@@ -35,7 +35,16 @@ from annotation_server.core.jobs import (
 
 from . import calls, prompts
 from .calls import CallFailed, Endpoint, EndpointRefused, RateLimiter, Verdict
-from .detector import detector_load, detector_verdict
+
+try:
+    from .detector import detector_load, detector_verdict
+except ImportError as missing:  # the optional `detector` extra (its model is AGPL-3.0)
+    DETECTOR_MISSING = (
+        f"the offline detector is not installed here ({missing}); install the extra: "
+        "pip install '.[detector]' (Docker image: --build-arg EXTRAS=s3,detector)"
+    )
+else:
+    DETECTOR_MISSING = ""
 from .detector_mapping import Rule, mapping_for
 from .limits import SharedRateLimiter, endpoint_key
 from .media import ItemMedia, MediaUnavailable, image_parts
@@ -67,6 +76,8 @@ def machine_run_start(
         )
     if annotator.kind not in RUNNABLE_KINDS:
         raise ApplicationError(f"{annotator}: the {annotator.kind} kind cannot run yet.")
+    if annotator.kind == MachineAnnotator.Kind.DETECTOR and DETECTOR_MISSING:
+        raise ApplicationError(f"{annotator}: {DETECTOR_MISSING}.")
     if annotator.kind == MachineAnnotator.Kind.DETECTOR:
         try:
             detector_rule(annotator, batch)
@@ -195,6 +206,8 @@ def _detector_work(run: MachineRun, progress: Progress) -> dict:
     question = batch_question(batch)
     todo, total, finished = _todo(run, progress)
     # concurrency: onnxruntime's threads for one item (items go one after another).
+    if DETECTOR_MISSING:  # a worker built without the extra: the run fails saying so
+        raise ApplicationError(f"{annotator}: {DETECTOR_MISSING}.")
     detector = detector_load(annotator.detector, threads=annotator.concurrency)
     # Verdicts are written a group at a time: a transaction per item cost a sixth of a model
     # call (bench_detector.py). A cancel keeps the group; a killed worker loses at most it.

@@ -152,7 +152,6 @@ def test_hot_tables_check_single_columns_by_domain_on_postgresql():
         domains = dict(cursor.fetchall())
     assert checks == [
         ("assignments_assignment", "assignment_finished_when_closed"),
-        ("batches_pair", "pair_credit_within_taken"),
         ("batches_pair", "pair_gold_has_answer"),
         ("batches_pair", "pair_videos_distinct"),
     ]

@@ -23,8 +23,4 @@ class Migration(migrations.Migration):
             name='credited',
             field=annotation_server.core.domains.DomainPositiveIntegerField(default=0, domain='annot_nonneg_int'),
         ),
-        migrations.AddConstraint(
-            model_name='pair',
-            constraint=models.CheckConstraint(condition=models.Q(('credited__lte', models.F('taken'))), name='pair_credit_within_taken'),
-        ),
     ]
