@@ -3,13 +3,13 @@ whatever the batch's size: the machine verdicts as columns, the runs, the items 
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from annotation_server.annotations.models import ExternalAnnotation
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.quality.classification_columns import verdicts
+from annotation_server.quality.selectors import query_rows
 
 from .agreement import MachineColumns, machine_columns
 from .models import SOURCE_PREFIX, MachineRun
@@ -29,11 +29,7 @@ def batch_machine_verdicts(*, batch: Batch, keys: tuple[str, ...]) -> MachineCol
         Cast("answer__harmful", TextField()),
         Cast("answer__categories", TextField()),
     )
-    # A plain cursor, as quality's selectors: per-row conversion costs more than the query.
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = query_rows(qs)
     columns = list(zip(*rows, strict=True)) if rows else [()] * 6
     return machine_columns(
         verdict_id=columns[0],

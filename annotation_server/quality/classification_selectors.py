@@ -3,7 +3,6 @@ number of queries whatever the batch's size (three for answers, one for external
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
@@ -16,17 +15,9 @@ from annotation_server.quality.classification_columns import (
     label_columns,
     verdicts,
 )
-from annotation_server.quality.selectors import annotator_last_active
+from annotation_server.quality.selectors import annotator_last_active, query_rows
 
 _JSON_BOOL = {"true": True, "false": False}
-
-
-def _rows(qs) -> list[tuple]:
-    # A plain cursor: Django's per-row conversion costs more than the query at VHD11K size.
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def batch_category_keys(*, batch: Batch) -> tuple[str, ...]:
@@ -36,7 +27,7 @@ def batch_category_keys(*, batch: Batch) -> tuple[str, ...]:
 
 def batch_label_answers(*, batch: Batch, keys: tuple[str, ...]) -> LabelColumns:
     """Every answer of the classification batch (rejected and gold ones included)."""
-    rows = _rows(
+    rows = query_rows(
         Annotation.objects.filter(batch=batch).values_list(
             "id",
             "annotator_id",
@@ -66,7 +57,7 @@ def batch_label_answers(*, batch: Batch, keys: tuple[str, ...]) -> LabelColumns:
 
 def batch_external_labels(*, batch: Batch, keys: tuple[str, ...]) -> ExternalColumns:
     """The external labels of the batch's items (every source), answers in our terms."""
-    rows = _rows(
+    rows = query_rows(
         ExternalAnnotation.objects.filter(batch=batch).values_list(
             "pair_id",
             "source",
