@@ -33,9 +33,16 @@ def test_a_killed_run_resumes_without_paying_twice_for_finished_items(
         ExternalAnnotation.objects.filter(batch=batch).values_list("pair__prompt__text", flat=True)
     )
     assert rows.get().status == "running"
-    # What beat's sweep does every few minutes: the dead worker's lock is free, so the run
-    # goes back to pending and is queued again (to the machines queue).
-    assert job_recover_stalled(KIND)["requeued"] == [run.pk]
+    # What beat's sweep does every few minutes: once PostgreSQL has seen the dead worker's
+    # connection close (a moment after the kill) its lock is free, so the run goes back to
+    # pending and is queued again (to the machines queue).
+    requeued: list[int] = []
+    wait_until(
+        lambda: requeued.extend(job_recover_stalled(KIND)["requeued"]) or requeued,
+        timeout=30,
+        what="the recovery sweep to requeue the run",
+    )
+    assert requeued == [run.pk]
     machines_worker_factory()
     wait_until(lambda: rows.get().finished, timeout=120, what="the run to finish")
 
