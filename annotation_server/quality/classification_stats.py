@@ -1,5 +1,6 @@
 """A classification batch's figures from its answer columns (no Django): agreement per field,
-the annotator table, and how our workers' majority compares with each external source.
+the annotator table, and how our workers' majority compares with each external source (the
+comparison itself is `source_comparison.py`, shared with the pairwise dashboard).
 
 Every field (harmful, then each category) is a binary unit per item. All figures are a few
 `bincount`s over the columns, whatever the batch's size; `tests/quality/
@@ -18,6 +19,20 @@ from annotation_server.quality.classification_columns import (
     LabelColumns,
     Verdicts,
 )
+
+# FieldComparison, binary_comparison and majority are re-exported: the machines' agreement
+# reads them from here.
+from annotation_server.quality.source_comparison import (
+    FieldComparison as FieldComparison,
+)
+from annotation_server.quality.source_comparison import (
+    SourceComparison,
+    field_counts,
+    majority_comparisons,
+    unit_index,
+)
+from annotation_server.quality.source_comparison import binary_comparison as binary_comparison
+from annotation_server.quality.source_comparison import majority as majority
 from annotation_server.quality.stats import AnnotatorStats, Thresholds, annotator_flags
 
 
@@ -36,58 +51,6 @@ class LabelAnnotatorStats(AnnotatorStats):
     # inherited `agreement` is on `harmful`, the verdict the flags judge.
     category_agreement: float | None = None
     category_agreement_n: int = 0
-
-
-@dataclass(frozen=True)
-class FieldComparison:
-    """Our majority (prediction) against a source's label (reference) on one field."""
-
-    field: str
-    items: int  # items where both are decided
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-    kappa: float | None
-    precision: float | None
-    recall: float | None
-    f1: float | None
-
-    @property
-    def support(self) -> int:
-        """Items the source says yes to (scikit-learn's "support" of the positive class)."""
-        return self.tp + self.fn
-
-
-@dataclass(frozen=True)
-class SourceComparison:
-    source: str
-    labelled: int  # items the source labels
-    fields: list[FieldComparison]
-
-
-def unit_index(pair_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct items, each entry's item index)."""
-    items, units = np.unique(pair_id, return_inverse=True)
-    return items, units.reshape(-1)
-
-
-def field_counts(units: np.ndarray, verdicts: Verdicts, n_units: int) -> np.ndarray:
-    """(fields, n_units, 2) counts of known no and yes answers per field and item."""
-    n_fields = verdicts.value.shape[1]
-    cells = (units[:, None] * n_fields + np.arange(n_fields)).ravel()
-    known = verdicts.known.ravel()
-    size = n_units * n_fields
-    yes = np.bincount(cells[known], weights=verdicts.value.ravel()[known], minlength=size)
-    total = np.bincount(cells[known], minlength=size).astype(np.float64)
-    yes, total = yes.reshape(n_units, n_fields).T, total.reshape(n_units, n_fields).T
-    return np.stack([total - yes, yes], axis=2)
-
-
-def majority(counts: np.ndarray) -> np.ndarray:
-    """(fields, n_units) int8 from `field_counts`: 1 yes, 0 no, -1 tied or unanswered."""
-    no, yes = counts[..., 0], counts[..., 1]
-    return np.where(yes > no, 1, np.where(no > yes, 0, -1)).astype(np.int8)
 
 
 def agreement_table(answers: LabelColumns) -> list[FieldAgreement]:
@@ -166,53 +129,12 @@ def source_comparisons(answers: LabelColumns, external: ExternalColumns) -> list
     """Per external source: our workers' majority on each item (kept answers, gold items
     included) against the source's label (its majority where it has several), per field."""
     kept = ~answers.rejected
-    items, units = unit_index(np.concatenate([answers.pair_id[kept], external.pair_id]))
-    ours_units, their_units = units[: int(kept.sum())], units[int(kept.sum()) :]
-    ours = majority(field_counts(ours_units, _subset(answers.verdicts, kept), len(items)))
-    n_sources = len(external.sources)
-    # One unit per (source, item), so every source's majority comes from one bincount.
-    theirs = majority(
-        field_counts(
-            external.source * len(items) + their_units, external.verdicts, n_sources * len(items)
-        )
-    ).reshape(len(ours), n_sources, len(items))
-    both = (ours[:, None, :] >= 0) & (theirs >= 0)
-    yes_ours, yes_theirs = ours[:, None, :] == 1, theirs == 1
-    tp = (both & yes_ours & yes_theirs).sum(axis=2)
-    fp = (both & yes_ours & ~yes_theirs).sum(axis=2)
-    fn = (both & ~yes_ours & yes_theirs).sum(axis=2)
-    tn = (both & ~yes_ours & ~yes_theirs).sum(axis=2)
-    labelled = (theirs >= 0).any(axis=0).sum(axis=1)
-    return [
-        SourceComparison(
-            source=source,
-            labelled=int(labelled[s]),
-            fields=[
-                binary_comparison(field, int(tp[f, s]), int(fp[f, s]), int(fn[f, s]), int(tn[f, s]))
-                for f, field in enumerate(answers.verdicts.fields)
-            ],
-        )
-        for s, source in enumerate(external.sources)
-    ]
-
-
-def binary_comparison(field: str, tp: int, fp: int, fn: int, tn: int) -> FieldComparison:
-    """Cohen's κ, precision, recall and F1 of a 2×2 confusion (None where undefined)."""
-    n = tp + fp + fn + tn
-    kappa = None
-    if n:
-        observed = (tp + tn) / n
-        expected = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n**2
-        kappa = (observed - expected) / (1 - expected) if expected < 1 else None
-    return FieldComparison(
-        field=field,
-        items=n,
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        tn=tn,
-        kappa=kappa,
-        precision=_share(tp, tp + fp),
-        recall=_share(tp, tp + fn),
-        f1=_share(2 * tp, 2 * tp + fp + fn),
+    return majority_comparisons(
+        answers.verdicts.fields,
+        answers.pair_id[kept],
+        _subset(answers.verdicts, kept),
+        external.pair_id,
+        external.source,
+        external.verdicts,
+        external.sources,
     )
