@@ -16,7 +16,10 @@ from django.utils import timezone
 from annotation_server.annotations import answers as answer_rules
 from annotation_server.annotations import labels as label_rules
 from annotation_server.annotations.models import Annotation, ExternalAnnotation
-from annotation_server.annotations.submit_statement import submit_in_one_statement
+from annotation_server.annotations.submit_statement import (
+    question_remember,
+    submit_in_one_statement,
+)
 from annotation_server.assignments import expiry, rules
 from annotation_server.assignments.models import Assignment
 from annotation_server.assignments.selectors import assignment_lock_own
@@ -39,7 +42,7 @@ def annotation_submit(
     once the slot went to someone else.
     """
     now = now or timezone.now()
-    if connection.vendor == "postgresql" and answer_rules.is_pairwise_answer(answers):
+    if connection.vendor == "postgresql":
         stored = submit_in_one_statement(
             annotator=annotator, assignment_id=assignment_id, answers=answers, now=now
         )
@@ -111,10 +114,10 @@ def _answer_fields(assignment: Assignment, answers: dict[str, Any]) -> tuple[dic
                 "pairwise comparison.",
                 code="wrong_answer_kind",
             )
+        keys = _taxonomy_keys(batch.taxonomy_id)
+        question_remember(batch, keys)  # the next submit of this batch takes one statement
         try:
-            fields = label_rules.label_fields(
-                answers, question=batch, keys=_taxonomy_keys(batch.taxonomy_id)
-            )
+            fields = label_rules.label_fields(answers, question=batch, keys=keys)
         except label_rules.LabelProblems as problems:
             raise ApplicationError(
                 f"Your answer is incomplete: {problems}", errors=problems.errors

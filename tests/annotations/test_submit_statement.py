@@ -16,14 +16,15 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from annotation_server.annotations import services
+from annotation_server.annotations import services, submit_statement
 from annotation_server.annotations.models import Annotation
 from annotation_server.annotations.services import pair_mark_gold
 from annotation_server.annotations.submit_statement import submit_in_one_statement
 from annotation_server.assignments.models import Assignment
-from annotation_server.batches.models import Pair
+from annotation_server.batches.models import Batch, Pair
 from annotation_server.core.exceptions import ApplicationError
-from tests.assignments.workload import answers, make_batch
+from annotation_server.taxonomy import HARM_KEYS
+from tests.assignments.workload import answers, make_batch, make_items
 from tests.factories import PairFactory
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +182,100 @@ def test_gold_and_prompt_label_pairs_are_declined(make_user):
     )
     by_statement, by_orm = _compare(worker, on_asks.pk, answers())
     assert by_statement["result"] is None and by_orm["error"] == "invalid"
+
+
+# --- Classification answers: the batch's question decides what a valid answer stores ---
+
+LABEL = {"harmful": True, "categories": ["violence", "porn"], "reason": "  blood \n and  gore "}
+
+
+@pytest.fixture
+def questions():
+    """The process's remembered batch questions, empty at the start of each test."""
+    submit_statement._questions.clear()
+    yield submit_statement._questions
+    submit_statement._questions.clear()
+
+
+def _item_assignment(worker, **batch_fields):
+    batch, [item] = make_items(1, **batch_fields)
+    Pair.objects.filter(pk=item.pk).update(taken=1)
+    return batch, _assignment(worker, item)
+
+
+def _remember(batch) -> None:
+    batch.refresh_from_db()
+    submit_statement.question_remember(batch, services._taxonomy_keys(batch.taxonomy_id))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        {},
+        {"ask_reason": True, "ask_confidence": True},
+        {"ask_harmful": False},
+        {"ask_categories": False, "ask_reason": True},
+    ],
+)
+def test_classification_submit_stores_the_same_row_both_ways(make_user, questions, question):
+    worker = make_user()
+    batch, assignment = _item_assignment(worker, **question)
+    _remember(batch)
+    body = {**LABEL, "confidence": 4, "timings": {"stage1_ms": 1200}}
+    by_statement, _ = _compare(worker, assignment.pk, body)
+    assert by_statement["result"] is not None
+    stored = by_statement["rows"][0][0]
+    assert stored["taxonomy"] == batch.taxonomy_id and stored["stage1_ms"] == 1200
+    assert stored["helpfulness"] is None and stored["video_0_harms"] is None
+    if question.get("ask_categories", True):
+        assert stored["categories"] == [k for k in HARM_KEYS if k in LABEL["categories"]]
+    assert stored["reason"] == ("blood and gore" if question.get("ask_reason") else "")
+    assert stored["confidence"] == (4 if question.get("ask_confidence") else None)
+
+
+def test_a_question_not_seen_or_changed_since_is_declined(make_user, questions):
+    worker = make_user()
+    batch, assignment = _item_assignment(worker)
+    by_statement, by_orm = _compare(worker, assignment.pk, LABEL)
+    assert by_statement["result"] is None and by_orm["result"][1] is True
+    # The plain way remembers the question it loaded: the next submit takes one statement.
+    assert questions[batch.pk].keys == tuple(HARM_KEYS)
+    by_statement, _ = _compare(worker, assignment.pk, LABEL)
+    assert by_statement["result"] is not None
+    # An admin changes the question: the remembered one no longer matches the batch row.
+    Batch.objects.filter(pk=batch.pk).update(ask_reason=True)
+    by_statement, by_orm = _compare(worker, assignment.pk, LABEL)
+    assert by_statement["result"] is None
+    assert by_orm["result"][0].reason == "blood and gore"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"harmful": True, "categories": ["not-a-category"]},
+        {"harmful": False, "categories": ["violence"]},
+        {"categories": ["violence"]},  # harmful asked
+    ],
+)
+def test_an_answer_the_question_refuses_is_declined(make_user, questions, body):
+    worker = make_user()
+    batch, assignment = _item_assignment(worker)
+    _remember(batch)
+    by_statement, by_orm = _compare(worker, assignment.pk, body)
+    assert by_statement["result"] is None and by_orm["error"] == "invalid"
+
+
+def test_a_gold_item_or_a_pairwise_assignment_is_declined(make_user, questions):
+    worker = make_user()
+    batch, [item] = make_items(1)
+    gold = pair_mark_gold(pair=item, answer={"harmful": True})
+    on_gold = _assignment(worker, gold, gold=True)
+    _remember(batch)
+    by_statement, by_orm = _compare(worker, on_gold.pk, LABEL)
+    assert by_statement["result"] is None and by_orm["result"][0].gold_score == 1.0
+    # A label answer sent for a pair of a pairwise batch: the plain way explains.
+    _, [pair] = make_batch(1)
+    other = make_user()
+    on_pair = _assignment(other, pair)
+    by_statement, by_orm = _compare(other, on_pair.pk, LABEL)
+    assert by_statement["result"] is None and by_orm["error"] == "wrong_answer_kind"
