@@ -17,13 +17,46 @@ from .annotators import CONFIG_FIELDS, machine_annotator_save
 from .models import MachineAnnotator, MachineRun, MachineVerdict
 from .runs import RUNNABLE_KINDS, detector_rule, machine_run_cancel, machine_run_start
 
+# Every configuration field sits in one of them: the change form saves CONFIG_FIELDS.
+ANNOTATOR_FIELDSETS = (
+    (None, {"fields": ("name", "version", "kind")}),
+    ("Endpoint", {"fields": ("base_url", "model", "api_key_env")}),
+    (
+        "Asking",
+        {"fields": ("prompt_template", "temperature", "max_tokens", "max_attempts", "examples")},
+    ),
+    ("Video frames", {"fields": ("frames_per_video", "frame_selection")}),
+    (
+        "Debate",
+        {"fields": ("debate_rounds", "affirmative_prompt", "negative_prompt", "critic_prompt")},
+    ),
+    (
+        "Detector",
+        {"fields": ("detector", "detector_mapping", "detector_threshold", "detector_unsure_band")},
+    ),
+    (
+        "Limits (requests, tokens and calls at once are shared by every run on the endpoint)",
+        {
+            "fields": (
+                "requests_per_minute",
+                "tokens_per_minute",
+                "concurrency",
+                "endpoint_concurrency",
+                "request_timeout_s",
+                "transport_retries",
+            )  # fmt: skip
+        },
+    ),
+    ("Prices", {"fields": ("price_prompt_per_mtok", "price_completion_per_mtok")}),
+)
+
 
 @admin.register(MachineAnnotator)
 class MachineAnnotatorAdmin(admin.ModelAdmin):
     list_display = ("name", "version", "kind", "model", "base_url", "api_key_env", "created_at")
     list_filter = ("kind",)
     search_fields = ("name", "model")
-    fields = ("name", "version", *CONFIG_FIELDS)
+    fieldsets = ANNOTATOR_FIELDSETS
     readonly_fields = ("version",)
 
     def get_readonly_fields(self, request, obj=None):
@@ -191,6 +224,8 @@ class MachineVerdictAdmin(admin.ModelAdmin):
 
 def _speaker(turn: dict) -> str:
     agent = turn.get("agent")
+    if agent == "critic":
+        return "critic"
     if agent and agent != "judge":
         return f"{agent} debater, round {turn.get('round')}"
     return f"judge — {turn.get('role')}" if agent else str(turn.get("role", ""))

@@ -37,6 +37,8 @@ def machine_annotator_save(*, name: str, **config: Any) -> tuple[MachineAnnotato
     base = annotator_config(newest) if newest else annotator_config(MachineAnnotator())
     if "detector_mapping" in config and config["detector_mapping"] is None:
         config["detector_mapping"] = {}  # the admin's emptied field: the built-in mapping
+    if "examples" in config and config["examples"] is None:
+        config["examples"] = []  # the admin's emptied field: no examples
     candidate = MachineAnnotator(name=name, **{**base, **config})
     candidate.full_clean(exclude=["version"], validate_unique=False, validate_constraints=False)
     if newest is not None and annotator_config(candidate) == annotator_config(newest):

@@ -11,13 +11,13 @@ the verdict is *unparseable*, never a guessed label."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import openai
 
 from . import prompts
+from .pacing import EndpointGate
 from .prompts import Malformed, Question
 
 
@@ -39,6 +39,20 @@ class Endpoint:
     timeout_s: float
     transport_retries: int
     max_attempts: int
+
+
+@dataclass(frozen=True)
+class Asking:
+    """What every call of one run shares, built once in the job's thread (threads make no
+    queries): the annotator version, the client, the endpoint and its gate, the batch's
+    question and the in-context examples' turns (prompts.example_turns)."""
+
+    annotator: Any
+    client: openai.OpenAI
+    endpoint: Endpoint
+    question: Question
+    gate: EndpointGate
+    examples: tuple[dict, ...] = ()
 
 
 @dataclass
@@ -72,29 +86,8 @@ class Verdict:
     problems: list[str] = field(default_factory=list)
     # A debate's arguments per agent, one per round (VHD11K's affirmative/negative columns).
     arguments: dict[str, list[str]] | None = None
-
-
-class RateLimiter:
-    """At most `per_minute` calls a minute from this process, spaced evenly: each caller
-    waits for the next free slot (0: no limit)."""
-
-    def __init__(self, per_minute: int):
-        self.interval = 60.0 / per_minute if per_minute else 0.0
-        self.next_at = 0.0
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self.lock:
-            now = time.monotonic()
-            at = max(now, self.next_at)
-            self.next_at = at + self.interval
-        if at > now:
-            time.sleep(at - now)
-
-    def close(self) -> None:
-        """Nothing to release here (a shared limiter closes its connection)."""
+    # Added to the stored details as they are (a debate's critic).
+    extra: dict = field(default_factory=dict)
 
 
 def endpoint_client(endpoint: Endpoint) -> openai.OpenAI:
@@ -110,29 +103,39 @@ def chat(
     client: openai.OpenAI,
     endpoint: Endpoint,
     messages: list[dict],
-    limiter: RateLimiter,
+    gate: EndpointGate,
     usage: Usage,
     *,
     response_format: dict | None = None,
     max_tokens: int | None = None,
 ):
     """One chat completion (its first choice's message and finish reason); the usage is
-    added to `usage`. Reused by every kind that talks to a model (VLM, debate turns)."""
-    limiter.wait()
+    added to `usage`. Reused by every kind that talks to a model (VLM, debate turns). The
+    call passes the endpoint's gate: a permit, a request slot and its tokens (the prompt's
+    estimate + max_tokens, corrected with the usage the reply reports)."""
+    max_tokens = max_tokens or endpoint.max_tokens
     options = {"response_format": response_format} if response_format else {}
-    try:
-        completion = client.chat.completions.create(
-            model=endpoint.model,
-            messages=messages,
-            temperature=endpoint.temperature,
-            max_tokens=max_tokens or endpoint.max_tokens,
-            **options,
-        )
-    except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as e:
-        raise EndpointRefused(f"{type(e).__name__}: {_said(e)}") from e
-    except openai.APIError as error:
-        raise CallFailed(f"{type(error).__name__}: {_said(error)}") from error
-    usage.add(getattr(completion, "usage", None))
+    with gate.call(prompts.estimate_tokens(messages) + max_tokens) as booking:
+        try:
+            completion = client.chat.completions.create(
+                model=endpoint.model,
+                messages=messages,
+                temperature=endpoint.temperature,
+                max_tokens=max_tokens,
+                **options,
+            )
+        except (
+            openai.AuthenticationError,
+            openai.PermissionDeniedError,
+            openai.NotFoundError,
+        ) as e:
+            raise EndpointRefused(f"{type(e).__name__}: {_said(e)}") from e
+        except openai.APIError as error:
+            raise CallFailed(f"{type(error).__name__}: {_said(error)}") from error
+        reported = getattr(completion, "usage", None)
+        if reported is not None:
+            booking.used = (reported.prompt_tokens or 0) + (reported.completion_tokens or 0)
+    usage.add(reported)
     if not completion.choices:
         return None, "no choices"
     choice = completion.choices[0]
@@ -148,7 +151,7 @@ def verdict_request(
     endpoint: Endpoint,
     messages: list[dict],
     question: Question,
-    limiter: RateLimiter,
+    gate: EndpointGate,
     *,
     usage: Usage | None = None,
 ) -> Verdict:
@@ -159,7 +162,7 @@ def verdict_request(
     problems: list[str] = []
     form = prompts.response_format(question)
     for attempt in range(1, endpoint.max_attempts + 1):
-        message, finish = chat(client, endpoint, messages, limiter, usage, response_format=form)
+        message, finish = chat(client, endpoint, messages, gate, usage, response_format=form)
         content = getattr(message, "content", None)
         messages.append({"role": "assistant", "content": content or ""})
         try:

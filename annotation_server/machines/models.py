@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -13,6 +14,7 @@ from annotation_server.batches.models import Batch
 from annotation_server.core.jobs import Job
 
 from .detector_mapping import mapping_problem
+from .examples import examples_problems
 
 DEFAULT_PROMPT = """You are a content-safety annotator. Look at the item and answer the question.
 
@@ -111,8 +113,19 @@ class MachineAnnotator(models.Model):
     max_attempts = models.PositiveSmallIntegerField(
         default=3, help_text="Calls per item while the reply is malformed; then unparseable."
     )
-    requests_per_minute = models.PositiveIntegerField(default=60, help_text="0: no limit.")
-    concurrency = models.PositiveSmallIntegerField(default=4)
+    requests_per_minute = models.PositiveIntegerField(
+        default=60, help_text="Shared by every run on the endpoint; 0: no limit."
+    )
+    tokens_per_minute = models.PositiveIntegerField(
+        default=0,
+        help_text="Prompt + completion tokens a minute, shared by every run on the endpoint "
+        "(a call books its estimate + max_tokens, corrected by the reply's usage); 0: no limit.",
+    )
+    concurrency = models.PositiveSmallIntegerField(default=4, help_text="Parallel calls per run.")
+    endpoint_concurrency = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Calls at once to the endpoint from every run and worker together; 0: no cap.",
+    )
     request_timeout_s = models.FloatField(default=60.0)
     transport_retries = models.PositiveSmallIntegerField(
         default=4, help_text="Retries of one call on 408/409/429/5xx, timeouts, lost connections."
@@ -123,6 +136,18 @@ class MachineAnnotator(models.Model):
     )
     negative_prompt = models.TextField(
         default=NEGATIVE_PROMPT, help_text="Debate: the debater arguing not harmful."
+    )
+    critic_prompt = models.TextField(
+        blank=True,
+        help_text="Debate: the critic's instructions; it speaks after the judge, seeing the "
+        "debate and the verdict (VHD11K's optional critic). Blank: no critic.",
+    )
+    examples = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="In-context examples shown before the item (VLM; the judge of a debate): "
+        '[{"image": "path" or "frames": ["path", …], "answer": {"harmful": …, "categories": '
+        '[…], "reason": "…"}}, …], paths relative to MEDIA_ROOT.',
     )
     price_prompt_per_mtok = models.DecimalField(
         max_digits=10, decimal_places=4, default=Decimal(0), help_text="USD per 1M prompt tokens."
@@ -166,10 +191,15 @@ class MachineAnnotator(models.Model):
                 errors["detector_threshold"] = "A score threshold lies between 0 and 1."
             if not 0 <= self.detector_unsure_band < 1:
                 errors["detector_unsure_band"] = "The band lies between 0 and 1."
+            if self.examples:
+                errors["examples"] = "A detector is shown no examples: leave them empty."
         else:
             for name in ("base_url", "model", "api_key_env"):
                 if not getattr(self, name):
                     errors[name] = f"A {self.kind} annotator calls an endpoint: set {name}."
+            problems = examples_problems(self.examples, str(settings.MEDIA_ROOT))
+            if problems:
+                errors["examples"] = "; ".join(problems) + "."
         if errors:
             raise ValidationError(errors)
 

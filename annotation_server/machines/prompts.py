@@ -161,3 +161,47 @@ def transcript_entry(message: dict) -> dict:
         else:
             parts.append(part)
     return {**message, "content": parts}
+
+
+# A call's prompt tokens before it is made, to book them against tokens per minute (the
+# reply's usage corrects the booking): ~4 characters a token for text, and an image as
+# OpenAI's high-detail charge of a picture up to 1024² (our frames are at most 768 px wide).
+CHARS_PER_TOKEN = 4
+IMAGE_TOKENS = 765
+
+
+def estimate_tokens(messages: list[dict]) -> int:
+    chars = images = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            chars += len(content)
+            continue
+        for part in content or []:
+            if part.get("type") == "image_url":
+                images += 1
+            else:
+                chars += len(part.get("text") or "")
+    return chars // CHARS_PER_TOKEN + images * IMAGE_TOKENS + 4 * len(messages)
+
+
+def example_turns(examples: list[tuple[list[str], dict]], question: Question) -> list[dict]:
+    """In-context examples as a user turn (the example's pictures as data URLs) and the
+    assistant's answer in the reply's own JSON (only the fields the batch asks, categories
+    the taxonomy lacks left out), before the item. `examples` are (data URLs, answer)."""
+    turns: list[dict] = []
+    for number, (urls, answer) in enumerate(examples, 1):
+        shown = "an image" if len(urls) == 1 else f"a video, shown as {len(urls)} frames"
+        text = f"Example {number}: {shown}."
+        parts = [{"type": "text", "text": text}]
+        parts += [{"type": "image_url", "image_url": {"url": url}} for url in urls]
+        reply: dict[str, Any] = {}
+        if question.ask_harmful:
+            reply["harmful"] = bool(answer.get("harmful"))
+        if question.ask_categories:
+            given = answer.get("categories") or []
+            reply["categories"] = [key for key in question.keys if key in given]
+        reply["reason"] = answer.get("reason") or ""
+        turns.append({"role": "user", "content": parts})
+        turns.append({"role": "assistant", "content": json.dumps(reply)})
+    return turns

@@ -34,7 +34,8 @@ from annotation_server.core.jobs import (
 )
 
 from . import calls, prompts
-from .calls import CallFailed, Endpoint, EndpointRefused, RateLimiter, Verdict
+from .calls import Asking, CallFailed, Endpoint, EndpointRefused
+from .debate import debate_verdict
 
 try:
     from .detector import detector_load, detector_verdict
@@ -46,11 +47,14 @@ except ImportError as missing:  # the optional `detector` extra (its model is AG
 else:
     DETECTOR_MISSING = ""
 from .detector_mapping import Rule, mapping_for
-from .limits import SharedRateLimiter, endpoint_key
-from .media import ItemMedia, MediaUnavailable, image_parts
+from .examples import category_problem, examples_load
+from .limits import endpoint_gate, endpoint_key
+from .media import MediaUnavailable
 from .models import MachineAnnotator, MachineRun
+from .pacing import EndpointGate
 from .prompts import Question
 from .verdicts import VerdictGroup, item_media, verdict_save
+from .vlm import vlm_verdict
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +87,9 @@ def machine_run_start(
             detector_rule(annotator, batch)
         except ValueError as error:
             raise ApplicationError(f"{annotator} on {batch.name!r}: {error}") from error
+    problem = examples_fit(annotator, batch)
+    if problem:
+        raise ApplicationError(f"{annotator} on {batch.name!r}: {problem}.")
     with transaction.atomic():
         run, created = MachineRun.objects.select_for_update().get_or_create(
             batch=batch, annotator=annotator
@@ -120,6 +127,12 @@ def detector_rule(annotator: MachineAnnotator, batch: Batch) -> Rule:
     return Rule(mapping, annotator.detector_threshold, annotator.detector_unsure_band)
 
 
+def examples_fit(annotator: MachineAnnotator, batch: Batch) -> str | None:
+    """Why the annotator's examples do not fit the batch's taxonomy, None when they do."""
+    keys = [category["key"] for category in batch.taxonomy.categories]
+    return category_problem(annotator.examples, keys) if annotator.examples else None
+
+
 def annotator_endpoint(annotator: MachineAnnotator) -> Endpoint:
     api_key = os.environ.get(annotator.api_key_env)
     if not api_key:
@@ -139,39 +152,33 @@ def annotator_endpoint(annotator: MachineAnnotator) -> Endpoint:
     )
 
 
-def annotator_limiter(annotator: MachineAnnotator) -> RateLimiter:
-    """Spacing shared by every run on the endpoint, through the broker's Redis when the
+def annotator_gate(annotator: MachineAnnotator) -> EndpointGate:
+    """The endpoint's limits, shared by every run on it through the broker's Redis when the
     broker is Redis (production, tests), else within this run (the embedded setup)."""
     broker = settings.CELERY_BROKER_URL
-    if not broker.startswith(("redis://", "rediss://", "unix://")):
-        return RateLimiter(annotator.requests_per_minute)
-    key = endpoint_key(annotator.base_url, annotator.model, annotator.api_key_env)
-    return SharedRateLimiter(annotator.requests_per_minute, redis_url=broker, key=key)
-
-
-def vlm_verdict(annotator, client, endpoint, question, limiter, item: ItemMedia) -> Verdict:
-    """One VLM call (and its retries for malformed output) for one item."""
-    images = image_parts(
-        item, frames=annotator.frames_per_video, selection=annotator.frame_selection
+    shared = broker.startswith(("redis://", "rediss://", "unix://"))
+    return endpoint_gate(
+        key=endpoint_key(annotator.base_url, annotator.model, annotator.api_key_env),
+        requests_per_minute=annotator.requests_per_minute,
+        tokens_per_minute=annotator.tokens_per_minute,
+        concurrency=annotator.endpoint_concurrency,
+        redis_url=broker if shared else None,
     )
-    messages = [
-        {"role": "system", "content": prompts.system_prompt(annotator.prompt_template, question)},
-        {
-            "role": "user",
-            "content": prompts.item_content(
-                images, is_video=item.is_video, prompt_text=item.prompt_text
-            ),
-        },
-    ]
-    return calls.verdict_request(client, endpoint, messages, question, limiter)
 
 
-def _asker(annotator: MachineAnnotator):
-    if annotator.kind == MachineAnnotator.Kind.DEBATE:
-        from .debate import debate_verdict
+def run_examples(annotator: MachineAnnotator, question: Question) -> tuple[dict, ...]:
+    """The in-context examples' turns, their files read once per run; the run fails saying
+    which example cannot be used."""
+    if not annotator.examples:
+        return ()
+    try:
+        loaded = examples_load(annotator.examples, str(settings.MEDIA_ROOT))
+    except (ValueError, OSError) as error:
+        raise JobFailed(f"{annotator}: its examples cannot be used: {error}") from error
+    return tuple(prompts.example_turns(loaded, question))
 
-        return debate_verdict
-    return vlm_verdict
+
+ASKERS = {MachineAnnotator.Kind.VLM: vlm_verdict, MachineAnnotator.Kind.DEBATE: debate_verdict}
 
 
 def _todo(run: MachineRun, progress: Progress) -> tuple[list[Pair], int, int]:
@@ -234,22 +241,22 @@ def _work(run: MachineRun, progress: Progress) -> dict:
         return _detector_work(run, progress)
     endpoint = annotator_endpoint(annotator)
     question = batch_question(batch)
+    problem = examples_fit(annotator, batch)
+    if problem:
+        raise JobFailed(f"{annotator} on {batch.name!r}: {problem}.")
+    examples = run_examples(annotator, question)
     todo, total, finished = _todo(run, progress)
-    client, limiter, ask = (
-        calls.endpoint_client(endpoint),
-        annotator_limiter(annotator),
-        _asker(annotator),
-    )
+    gate, ask = annotator_gate(annotator), ASKERS[annotator.kind]
+    asking = Asking(annotator, calls.endpoint_client(endpoint), endpoint, question, gate, examples)
     media = {pair.pk: item_media(pair) for pair in todo}
     pending = iter(todo)
     in_flight: dict[Future, Pair] = {}
     pool = ThreadPoolExecutor(annotator.concurrency, thread_name_prefix="machine")
-    with pool, closing(limiter):
+    with pool, closing(gate):
 
         def fill() -> None:
             for pair in pending:
-                args = (annotator, client, endpoint, question, limiter, media[pair.pk])
-                in_flight[pool.submit(ask, *args)] = pair
+                in_flight[pool.submit(ask, asking, media[pair.pk])] = pair
                 if len(in_flight) >= 2 * annotator.concurrency:
                     return
 
@@ -290,7 +297,7 @@ def _record(run: MachineRun, annotator: MachineAnnotator, pair: Pair, future: Fu
         logger.warning("%s: no verdict on %s: %s", annotator, pair.pair_id, error)
         MachineRun.objects.filter(pk=run.pk).update(failed=F("failed") + 1)
         return
-    verdict_save(run=run, annotator=annotator, pair=pair, verdict=verdict)
+    verdict_save(run=run, annotator=annotator, pair=pair, verdict=verdict, extra=verdict.extra)
 
 
 MACHINE_RUN_JOB = JobKind(

@@ -4,6 +4,7 @@
     server = ChatServer(script)          # script(body, key, nth) -> Reply
     server.url                           # "http://127.0.0.1:<port>/v1"
     server.requests                      # [(monotonic time, key, body), ...]
+    server.most_at_once                  # the most requests it was answering at one time
 
 `key` tells items apart: the prompt text the item was generated from, as the user message
 says it ("generated from this prompt: <key>"); `nth` counts that key's requests from 1."""
@@ -59,6 +60,7 @@ class ChatServer:
         self.requests: list[tuple[float, str, dict]] = []
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.at_once = self.most_at_once = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,9 +80,17 @@ class ChatServer:
                     server.counts[key] += 1
                     nth = server.counts[key]
                     server.requests.append((time.monotonic(), key, body))
-                reply = server.script(body, key, nth)
-                if reply.delay_s:
-                    time.sleep(reply.delay_s)
+                    server.at_once += 1
+                    server.most_at_once = max(server.most_at_once, server.at_once)
+                try:
+                    reply = server.script(body, key, nth)
+                    if reply.delay_s:
+                        time.sleep(reply.delay_s)
+                finally:
+                    # Counted down before the reply leaves: once it is out, the client may
+                    # send its next request at once.
+                    with server.lock:
+                        server.at_once -= 1
                 self._send(reply, body)
 
             def _send(self, reply: Reply, body: dict) -> None:

@@ -93,7 +93,7 @@ def chat_server():
 
 @pytest.fixture
 def make_annotator():
-    def make(server: ChatServer, **config):
+    def make(server: ChatServer, name: str = "test-vlm", **config):
         settings = {
             "base_url": server.url,
             "model": "test-vlm",
@@ -107,7 +107,7 @@ def make_annotator():
             "price_prompt_per_mtok": "2.5",
             "price_completion_per_mtok": "10",
         }
-        annotator, _ = machine_annotator_save(name="test-vlm", **{**settings, **config})
+        annotator, _ = machine_annotator_save(name=name, **{**settings, **config})
         return annotator
 
     return make
