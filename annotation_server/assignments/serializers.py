@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation_server.assignments import rules
+from annotation_server.assignments.hints import assignment_hint
 from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch
 from annotation_server.catalog.models import MediaType
@@ -73,6 +74,17 @@ def question(batch) -> dict:
     }
 
 
+class HintSerializer(Serializer):
+    """Another annotator's answer shown beside the question (assignments/hints.py): never a
+    gold answer. Fields the batch does not ask are null."""
+
+    harmful = serializers.BooleanField(allow_null=True)
+    categories = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    by = serializers.ChoiceField(
+        choices=[("machine_annotator", "a machine annotator")], help_text="Who says it."
+    )
+
+
 class BatchInfoSerializer(Serializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=Batch.Kind.choices)
@@ -114,6 +126,9 @@ class AssignmentOutSerializer(Serializer):
     right = serializers.SerializerMethodField(help_text="Pairwise only.")
     item = serializers.SerializerMethodField(help_text="Classification only: the one item.")
     question = serializers.SerializerMethodField(help_text="Classification only.")
+    hint = serializers.SerializerMethodField(
+        help_text="Classification only: a suggested answer to show beside the question."
+    )
 
     def get_ask_prompt_labels(self, assignment) -> bool:
         return rules.asks_prompt_labels(batch=assignment.batch, prompt=assignment.pair.prompt)
@@ -143,6 +158,10 @@ class AssignmentOutSerializer(Serializer):
             return None
         return question(assignment.batch)
 
+    @extend_schema_field(HintSerializer(allow_null=True))
+    def get_hint(self, assignment) -> dict | None:
+        return assignment_hint(assignment)
+
     def to_representation(self, assignment):
         batch, pair = assignment.batch, assignment.pair
         prompt = pair.prompt
@@ -167,6 +186,7 @@ class AssignmentOutSerializer(Serializer):
             "right": self.get_right(assignment),
             "item": self.get_item(assignment),
             "question": self.get_question(assignment),
+            "hint": self.get_hint(assignment),
         }
 
     def field_representation(self, assignment):

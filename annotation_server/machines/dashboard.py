@@ -21,6 +21,7 @@ from annotation_server.quality.classification_stats import FieldAgreement, agree
 
 from . import dashboard_selectors as selectors
 from .agreement import Disagreement, FieldScore, VersionAgreement, version_agreements
+from .hints_dashboard import anchoring_card
 from .models import SOURCE_PREFIX, MachineRun
 from .routing import routing_summary
 
@@ -106,6 +107,7 @@ def machines_context(batch: Batch) -> dict:
         "answers": answers,
         "top": TOP,
         "routing": routing_summary(batch),
+        "anchoring": anchoring_card(batch),
     }
 
 

@@ -1,5 +1,6 @@
 """Admin of batch routings: the deciding versions, the audit share, what counts as unsure;
-the last routing's summary on the change page; an action that routes the chosen batches."""
+the last routing's summary on the change page; an action that routes the chosen batches.
+And of batch hints: whether workers see a machine version's verdict, and which."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from annotation_server.batches.models import Batch
 from annotation_server.core.exceptions import ApplicationError
 
 from .routing import outcome_text, route_batch, routing_summary
-from .routing_models import BatchRouting
+from .routing_models import BatchHints, BatchRouting, HintShown
 
 
 class RoutingForm(forms.ModelForm):
@@ -85,3 +86,48 @@ class BatchRoutingAdmin(admin.ModelAdmin):
                 self.message_user(request, error.message, messages.ERROR)
                 continue
             self.message_user(request, outcome_text(routing.batch, outcome))
+
+
+class HintsForm(forms.ModelForm):
+    class Meta:
+        model = BatchHints
+        fields = ("batch", "enabled", "annotator")
+
+    def clean(self):
+        data = super().clean()
+        batch = data.get("batch") or getattr(self.instance, "batch", None)
+        if batch is not None and (
+            batch.kind != Batch.Kind.CLASSIFICATION or batch.taxonomy_id is None
+        ):
+            self.add_error("batch", "Only classification batches show hints.")
+        if data.get("enabled") and data.get("annotator") is None:
+            self.add_error("annotator", "Name the version whose verdict the workers see.")
+        return data
+
+
+@admin.register(BatchHints)
+class BatchHintsAdmin(admin.ModelAdmin):
+    form = HintsForm
+    list_display = ("batch", "enabled", "annotator", "shown", "changed_at")
+    list_filter = ("enabled",)
+
+    def get_fields(self, request, obj=None):
+        fields = ("batch", "enabled", "annotator")
+        return fields if obj is None else (*fields, "seed", "changed_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The seed fixes which half is hinted: kept, so switching hints off and on again
+        # hints the same items.
+        return () if obj is None else ("batch", "seed", "changed_at")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "batch":
+            kwargs["queryset"] = Batch.objects.filter(kind=Batch.Kind.CLASSIFICATION)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("batch", "annotator")
+
+    @admin.display(description="assignments shown a hint")
+    def shown(self, hints: BatchHints) -> int:
+        return HintShown.objects.filter(batch_id=hints.batch_id).count()

@@ -1,5 +1,6 @@
 """Routing a classification batch: machines first, humans where they disagree, are unsure,
-have not answered, or where the audit draw sends the item (machines/routing.py decides).
+have not answered, or where the audit draw sends the item (machines/routing.py decides); and
+hints: a machine verdict shown to the worker on a seeded half of the items (machines/hints.py).
 
 The models live here and are loaded with the app's models (machines/models.py imports them)."""
 
@@ -10,6 +11,7 @@ import secrets
 from django.db import models
 from django.db.models import Q
 
+from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
 
 
@@ -99,3 +101,64 @@ class RoutingDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pair_id}: {'humans' if self.to_humans else 'settled'} ({self.reason})"
+
+
+class BatchHints(models.Model):
+    """Whether the workers of a classification batch are shown a machine verdict as a hint,
+    and whose. Off unless switched on: a hint anchors answers, so it is a choice, measured on
+    the machines page (the anchoring card)."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.CASCADE, related_name="hints")
+    enabled = models.BooleanField(
+        default=False,
+        help_text="Show the verdict on a seeded half of the items (never on gold items).",
+    )
+    annotator = models.ForeignKey(
+        "machines.MachineAnnotator",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="hinted_batches",
+        help_text="The machine annotator version whose verdict is shown.",
+    )
+    seed = models.PositiveBigIntegerField(
+        default=routing_seed,
+        help_text="Seeds the draw of the hinted half (a hash of seed and item).",
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "batch hints"
+        verbose_name_plural = "batch hints"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(enabled=False) | Q(annotator__isnull=False),
+                name="hints_enabled_name_a_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"hints of {self.batch}: {self.annotator if self.enabled else 'off'}"
+
+
+class HintShown(models.Model):
+    """An assignment whose worker was shown a hint, and the hint as shown: the anchoring card
+    compares what workers saw, not what the draw would have shown (a hinted item whose
+    verdict came later, or answered before hints were on, was seen without one)."""
+
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, related_name="hint_shown"
+    )
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(
+        "machines.MachineAnnotator", on_delete=models.PROTECT, related_name="+"
+    )
+    hint = models.JSONField(help_text="{harmful, categories, by} as the worker was shown it.")
+    shown_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "hint shown"
+        verbose_name_plural = "hints shown"
+
+    def __str__(self) -> str:
+        return f"hint of {self.annotator_id} on assignment {self.assignment_id}"

@@ -210,6 +210,8 @@ export interface components {
             readonly item: components["schemas"]["Side"] | null;
             /** @description Classification only. */
             readonly question: components["schemas"]["Question"] | null;
+            /** @description Classification only: a suggested answer to show beside the question. */
+            readonly hint: components["schemas"]["Hint"] | null;
         };
         BatchInfo: {
             name: string;
@@ -219,6 +221,11 @@ export interface components {
             blur_videos: boolean;
             label_prompts: boolean;
         };
+        /**
+         * @description * `machine_annotator` - a machine annotator
+         * @enum {string}
+         */
+        ByEnum: "machine_annotator";
         Category: {
             key: string;
             label_en: string;
@@ -283,6 +290,20 @@ export interface components {
             left: components["schemas"]["HarmKeyEnum"][];
             /** @description Harm keys the right video shows ([] for none). */
             right: components["schemas"]["HarmKeyEnum"][];
+        };
+        /**
+         * @description Another annotator's answer shown beside the question (assignments/hints.py): never a
+         *     gold answer. Fields the batch does not ask are null.
+         */
+        Hint: {
+            harmful: boolean | null;
+            categories: string[] | null;
+            /**
+             * @description Who says it.
+             *
+             *     * `machine_annotator` - a machine annotator
+             */
+            by: components["schemas"]["ByEnum"];
         };
         InputRequest: {
             username: string;
