@@ -59,11 +59,12 @@ def release_columns(details: dict) -> dict[str, str] | None:
 
 
 def machine_arguments(details: dict) -> dict[str, str]:
-    """The argument columns a machine debate's verdict fills (rounds 0 and 1 of each side)."""
+    """The argument columns a machine debate's verdict fills (rounds 0 and 1 of each side),
+    and its critic's text when the debate had a critic."""
     arguments = details.get("arguments")
     if not isinstance(arguments, dict):
         return {}
-    columns = {}
+    columns = {"critic": details["critic"]} if isinstance(details.get("critic"), str) else {}
     for role, round_, column in ARGUMENT_COLUMNS:
         turns = arguments.get(role)
         if isinstance(turns, list) and round_ < len(turns) and isinstance(turns[round_], str):

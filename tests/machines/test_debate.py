@@ -100,3 +100,64 @@ def test_the_admin_shows_a_verdicts_turns_next_to_its_item(
     assert "affirmative debater, round 1" in html and "negative debater, round 1" in html
     assert "affirmative says &lt;b&gt;1&lt;/b&gt;" in html  # escaped, not markup
     assert "the negative side wins" in html and "judge — assistant" in html
+
+
+CRITIC = "You are the critic: say where the debate and the verdict went wrong."
+
+
+def critic_role(body: dict) -> str:
+    return "critic" if body["messages"][0]["content"] == CRITIC else role_of(body)
+
+
+def test_a_critic_speaks_after_the_judge_and_its_text_is_kept(
+    make_batch, chat_server, make_annotator, api_key
+):
+    def script(body, key, nth):
+        role = critic_role(body)
+        if role == "judge":
+            return verdict(True, ["drugs"], reason="the affirmative side wins")
+        return Reply(content=f"{role} says {nth}")
+
+    server = chat_server(script)
+    annotator = make_annotator(server, kind="debate", debate_rounds=1, critic_prompt=CRITIC)
+
+    run = run_here(make_batch(images=1), annotator)
+
+    assert run.status == "succeeded", run.error
+    bodies = [body for _, _, body in server.requests]
+    assert [critic_role(body) for body in bodies] == [
+        "affirmative", "negative", "judge", "critic",
+    ]  # fmt: skip
+    critic_text = bodies[3]["messages"][1]["content"][-1]["text"]
+    assert "affirmative says 1" in critic_text and "negative says 2" in critic_text
+    assert '"harmful": true' in critic_text and "the affirmative side wins" in critic_text
+    assert "response_format" not in bodies[3]  # it speaks freely and changes no verdict
+    stored = ExternalAnnotation.objects.get()
+    assert stored.answer == {"harmful": True, "categories": ["drugs"]}
+    transcript = stored.details["transcript"]
+    assert [turn["agent"] for turn in transcript] == [
+        "affirmative", "negative", "judge", "judge", "judge", "critic",
+    ]  # fmt: skip
+    assert transcript[-1]["content"] == "critic says 4"
+    assert stored.details["critic"] == "critic says 4"
+    assert stored.details["usage"]["calls"] == 4 and run.requests == 4
+
+
+def test_without_a_critic_prompt_no_critic_is_called(
+    make_batch, chat_server, make_annotator, api_key
+):
+    def script(body, key, nth):
+        if critic_role(body) == "judge":
+            return verdict(False, [])
+        return Reply(content="an argument")
+
+    server = chat_server(script)
+    annotator = make_annotator(server, kind="debate", debate_rounds=1)
+
+    run_here(make_batch(images=2), annotator)
+
+    roles = [critic_role(body) for _, _, body in server.requests]
+    assert sorted(roles) == ["affirmative"] * 2 + ["judge"] * 2 + ["negative"] * 2
+    for stored in ExternalAnnotation.objects.all():
+        assert "critic" not in stored.details
+        assert "critic" not in {turn["agent"] for turn in stored.details["transcript"]}
