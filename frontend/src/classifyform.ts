@@ -6,7 +6,7 @@ import { $, h } from "./dom";
 import { t } from "./i18n";
 import type { ItemPlayer } from "./itemplayer";
 import { formatTime } from "./player";
-import type { Assignment, Question } from "./types";
+import type { Assignment, Hint, Question } from "./types";
 
 export interface ItemActions {
   submit(): void;
@@ -69,6 +69,25 @@ export function buildItemForm(q: Question, lang: string): HTMLFormElement {
     h("div", { class: "dims" }, q.ask_confidence ? confidence() : null, q.ask_reason ? reason() : null)));
 }
 
+/** A machine's suggested answer, marked as such; nothing in it takes focus, so the keyboard
+ * flow is the form's. */
+function hintNote(hint: Hint, q: Question, lang: string): HTMLElement {
+  const parts: string[] = [];
+  if (hint.harmful !== null) parts.push(t(hint.harmful ? "c_hint_harmful" : "c_hint_harmless"));
+  if (hint.categories !== null && (hint.harmful !== false || hint.categories.length)) {
+    const labels = hint.categories.map((key) => {
+      const c = q.taxonomy.categories.find((x) => x.key === key);
+      return c ? categoryText(c, lang).label : key;
+    });
+    parts.push(t("c_hint_categories",
+      { list: labels.length ? labels.join(", ") : t("c_hint_no_category") }));
+  }
+  return h("aside", { class: "hint", id: "hint", role: "note", "aria-label": t("c_hint_tag") },
+    h("span", { class: "tag" }, t("c_hint_tag")),
+    h("p", {}, t("c_hint_by"), " ", h("strong", { id: "hint-text" }, parts.join("; "))),
+    h("p", { class: "desc" }, t("c_hint_note")));
+}
+
 function controls(p: ItemPlayer, blur: boolean, reveal: () => void): HTMLElement {
   const video = p.media.kind === "video";
   return h("div", { class: "controls", role: "group", "aria-label": t("c_playback") },
@@ -108,7 +127,7 @@ export function renderItem(
         h("div", { class: "vbox", "data-slot": "item" }))),
       controls(p, opts.blur, actions.reveal),
       h("p", { id: "lock", class: "lock", role: "status" })),
-    h("section", { class: "questions" }, form,
+    h("section", { class: "questions" }, a.hint ? hintNote(a.hint, q, opts.lang) : null, form,
       h("div", { class: "actions" },
         h("button", { type: "button", class: "btn primary", id: "submit", onclick: actions.submit },
           t("submit")),

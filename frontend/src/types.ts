@@ -13,6 +13,8 @@ export type ReasonKey = Schemas["ReasonEnum"];
 /** POST /api/v1/assignments/next/, GET /api/v1/assignments/{id}/ */
 export type Assignment = Schemas["AssignmentOut"];
 export type VideoSide = Schemas["Side"];
+/** A suggested answer shown beside a classification question (a machine's verdict). */
+export type Hint = Schemas["Hint"];
 /** POST /api/v1/assignments/{id}/submit/ */
 export type SubmitPayload = Schemas["PairwiseSubmitRequest"];
 /** POST /api/v1/assignments/{id}/skip/ and …/report/ */
