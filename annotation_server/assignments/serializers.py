@@ -74,9 +74,11 @@ def question(batch) -> dict:
     }
 
 
+# Docstrings become the public schema, which names nothing of reference items; that those
+# are never hinted is the providers' rule (machines/hints.py).
 class HintSerializer(Serializer):
-    """Another annotator's answer shown beside the question (assignments/hints.py): never a
-    gold answer. Fields the batch does not ask are null."""
+    """Another annotator's answer shown beside the question (assignments/hints.py). Fields
+    the batch does not ask are null."""
 
     harmful = serializers.BooleanField(allow_null=True)
     categories = serializers.ListField(child=serializers.CharField(), allow_null=True)

@@ -267,3 +267,18 @@ def test_the_anchoring_card_counts_what_workers_saw(make_user, reviewer_client):
     assert low <= difference <= high
     # Violence is what the machine names with harmful: the same agreement.
     assert figures(html, "violence")["hinted-answers"] == tally[True][1]
+
+
+def test_the_admin_switches_hints_on_only_with_a_version(admin_client):
+    batch, _ = make_items(2, overlap=1, name="admin-hints")
+    v = version()
+    add = reverse("admin:machines_batchhints_add")
+    refused = admin_client.post(add, {"batch": batch.pk, "enabled": "on", "annotator": ""})
+    assert "Name the version whose verdict the workers see." in refused.content.decode()
+    assert not BatchHints.objects.exists()
+    saved = admin_client.post(add, {"batch": batch.pk, "enabled": "on", "annotator": v.pk})
+    assert saved.status_code == 302
+    hints = BatchHints.objects.get(batch=batch)
+    assert hints.enabled and hints.annotator == v
+    listing = admin_client.get(reverse("admin:machines_batchhints_changelist"))
+    assert "admin-hints" in listing.content.decode()

@@ -292,8 +292,8 @@ export interface components {
             right: components["schemas"]["HarmKeyEnum"][];
         };
         /**
-         * @description Another annotator's answer shown beside the question (assignments/hints.py): never a
-         *     gold answer. Fields the batch does not ask are null.
+         * @description Another annotator's answer shown beside the question (assignments/hints.py). Fields
+         *     the batch does not ask are null.
          */
         Hint: {
             harmful: boolean | null;
