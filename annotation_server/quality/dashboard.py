@@ -11,8 +11,13 @@ from annotation_server.batches.models import Batch
 from annotation_server.quality import selectors, stats
 from annotation_server.quality.figures import batch_figures_current
 from annotation_server.quality.models import AnnotatorReview
+from annotation_server.quality.pairwise_sources import PairwiseSource
+from annotation_server.quality.source_comparison import FieldComparison
+from annotation_server.taxonomy import HARM_BY_KEY
 
 THROUGHPUT_DAYS = 7
+PREFERENCE_LABELS = dict(stats.CHOICE_FIELDS)
+UNSAFE_LABEL = "Unsafe (is_safe false)"
 
 
 @dataclass
@@ -20,6 +25,17 @@ class AnnotatorLine:
     stats: stats.AnnotatorStats
     username: str
     review: AnnotatorReview | None
+
+
+@dataclass(frozen=True)
+class PairwiseSourceView:
+    source: str
+    pairs: int
+    preferences: list[tuple[str, FieldComparison]]  # (label, comparison)
+    videos: int
+    harms: list[tuple[str, FieldComparison]]  # unsafe first, then each harm category
+    unsafe: FieldComparison
+    svg: str
 
 
 @dataclass
@@ -107,7 +123,36 @@ def batch_context(batch: Batch) -> dict:
         )
         if any(c.scores for c in comparisons)
         else "",
+        "sources": [_source_view(s) for s in figures.sources],
     }
+
+
+def _source_view(source: PairwiseSource) -> PairwiseSourceView:
+    """One external source's card: the tables, and the chart the classification page draws
+    (the unsafe confusion beside κ and F1 per harm field) for the pairs' videos."""
+    labels = [
+        UNSAFE_LABEL if f.field == "harmful" else HARM_BY_KEY[f.field].label_en
+        for f in source.harms
+    ]
+    unsafe = source.harms[0]
+    return PairwiseSourceView(
+        source=source.source,
+        pairs=source.pairs,
+        preferences=[(PREFERENCE_LABELS[f.field], f) for f in source.preferences],
+        videos=source.videos,
+        harms=list(zip(labels, source.harms, strict=True)),
+        unsafe=unsafe,
+        svg=_source_charts().source_svg(source.source, source.harms, labels)
+        if unsafe.items
+        else "",
+    )
+
+
+def _source_charts():
+    """The classification page's source chart, imported on first use (see `_charts`)."""
+    from annotation_server.quality import classification_charts
+
+    return classification_charts
 
 
 def _charts():

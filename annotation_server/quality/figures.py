@@ -1,5 +1,6 @@
-"""The dashboard's per-batch figures (annotator table, agreement, generator comparison; for a
-classification batch those of `classification_figures.py`), kept in a `BatchFigures` row and
+"""The dashboard's per-batch figures (annotator table, agreement, generator comparison, our
+majority against each external source; for a classification batch those of
+`classification_figures.py`), kept in a `BatchFigures` row and
 refreshed by a Celery task when the batch's answers change.
 
 A page reads the batch's answer version (one aggregate query) and the stored row: equal
@@ -7,6 +8,8 @@ versions show the row as it is; a different version shows the row, says how many
 arrived since, and asks the `default` queue for a refresh (at most once a minute per batch);
 no row yet computes the figures in the request (fast enough: docs/benchmarks.md) and stores
 them. Flags are applied when a page is drawn, so a change of threshold shows at once.
+External answers are not part of the version: they arrive with the batch (its import, or the
+round it was made from), before any figures.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from annotation_server.core.jobs.publish import task_publish
 from annotation_server.quality import (
     classification_figures,
     classification_selectors,
+    pairwise_selectors,
+    pairwise_sources,
     selectors,
     stats,
 )
@@ -41,8 +46,9 @@ REFRESH_TASK = "annotation_server.quality.tasks.batch_figures_refresh_task"
 # A page asks again when a requested refresh has not arrived by then (worker down, message
 # lost); until then, further pages only show that one is on its way.
 REFRESH_RETRY = dt.timedelta(seconds=60)
-# Stored figures of another layout are recomputed, not misread.
-FORMAT = 1
+# Stored figures of another layout are recomputed, not misread (2: pairwise figures hold the
+# external sources).
+FORMAT = 2
 STORED_FIELDS = (
     "annotations",
     "last_annotation_id",
@@ -65,6 +71,8 @@ class Figures:
     # A classification batch's agreement and external comparison (its `agreement` and
     # `comparisons` above stay empty).
     classification: classification_figures.ClassificationFigures | None = None
+    # A pairwise batch's majority against each external source.
+    sources: list[pairwise_sources.PairwiseSource] = dataclasses.field(default_factory=list)
 
     @property
     def fresh(self) -> bool:
@@ -79,8 +87,17 @@ class Figures:
         return max(self.current.rejected - self.version.rejected, 0)
 
 
-def figures_data(answers: AnswerColumns, *, bootstrap_samples: int) -> dict:
-    """The figures of a batch's answers as JSON-ready data (flags left to the page)."""
+def figures_data(
+    answers: AnswerColumns,
+    *,
+    bootstrap_samples: int,
+    external: pairwise_sources.PairwiseExternal | None = None,
+) -> dict:
+    """The figures of a batch's answers as JSON-ready data (flags left to the page);
+    `external`: the answers that came with its pairs, compared with our majority."""
+    sources = (
+        pairwise_sources.pairwise_comparisons(answers, external) if external is not None else []
+    )
     annotators = stats.annotator_table(answers, stats.Thresholds())
     comparisons = stats.generator_comparisons(answers, bootstrap_samples=bootstrap_samples)
     return {
@@ -103,6 +120,7 @@ def figures_data(answers: AnswerColumns, *, bootstrap_samples: int) -> dict:
             }
             for c in comparisons
         ],
+        "sources": pairwise_sources.sources_data(sources),
     }
 
 
@@ -144,6 +162,7 @@ def _figures(row: BatchFigures, current: AnswerVersion, thresholds: stats.Thresh
             )
             for c in data["comparisons"]
         ],
+        sources=pairwise_sources.sources_from_data(data["sources"]),
         computed_at=row.computed_at,
         version=_row_version(row),
         current=current,
@@ -175,7 +194,11 @@ def _compute_and_store(batch: Batch) -> BatchFigures:
         data = {"format": FORMAT, **classification_figures.figures_data(answers, external)}
     else:
         answers = selectors.batch_answers(batch=batch)
-        data = figures_data(answers, bootstrap_samples=settings.QUALITY_BT_BOOTSTRAP_SAMPLES)
+        data = figures_data(
+            answers,
+            bootstrap_samples=settings.QUALITY_BT_BOOTSTRAP_SAMPLES,
+            external=pairwise_selectors.batch_external_answers(batch=batch),
+        )
     row = BatchFigures(
         batch=batch,
         # The version of exactly the answers computed from, so it never claims newer ones.
