@@ -35,6 +35,17 @@ class BatchImportForm(forms.Form):
         "(SafeSora: the zip holds videos/<prompt_id>/<video_id>.mp4; VHD11K: the release's "
         "harmful_images_10000.zip or harmful_videos_1000.zip, read without unpacking).",
     )
+    answers_count = forms.BooleanField(
+        required=False,
+        initial=False,
+        label="Answers count",
+        help_text="Off: the answers the upload carries (a SafeSora config's judgements, a "
+        "SafeSora-Label or VHD11K release's labels) are kept only to compare our workers "
+        "with. On: they are credited toward each pair's overlap, so a pair the source "
+        "already judged K times is not handed out again and exports count those answers "
+        "beside our workers' (as import_batch --answers-count). Machine verdicts never count "
+        "this way. Undo in the batch's admin (its counted sources field).",
+    )
 
     def clean_manifest(self):
         upload = self.cleaned_data["manifest"]
@@ -77,6 +88,7 @@ def batch_import_view(request):
                 manifest_name=data["manifest"].name,
                 videos=data["videos"],
                 videos_name=data["videos"].name if data["videos"] else "",
+                answers_count=data["answers_count"],
             )
         except ApplicationError as exc:
             form.add_error("name" if exc.code == "name_taken" else None, exc.message)

@@ -30,6 +30,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import transaction
 
+from annotation_server.batches.counted_sources import batch_source_count, batch_sources
 from annotation_server.batches.models import Batch, BatchImport
 from annotation_server.batches.services import BatchImportError, batch_import
 from annotation_server.catalog.importers.archive import COPY_CHUNK, UNPACKING, extract_zip
@@ -76,9 +77,11 @@ def batch_import_start(
     manifest_name: str,
     videos: BinaryIO | None,
     videos_name: str = "",
+    answers_count: bool = False,
 ) -> BatchImport:
     """Stage an upload and queue its import (after commit). A name already taken is refused
-    at once (ApplicationError); everything else is checked by the job."""
+    at once (ApplicationError); everything else is checked by the job. `answers_count`: the
+    answers the upload carries count as the new batch's (import_batch --answers-count)."""
     if Batch.objects.filter(name=name).exists():
         raise ApplicationError(
             f"A batch named {name!r} already exists; choose another name.", code="name_taken"
@@ -98,6 +101,7 @@ def batch_import_start(
                 overlap=overlap,
                 priority=priority,
                 instructions=instructions,
+                answers_count=answers_count,
                 manifest_name=manifest_name,
                 videos_name=safe_upload_name(videos_name, UPLOADED_ZIP) if videos else "",
                 staging=staging,
@@ -106,7 +110,12 @@ def batch_import_start(
                 actor=owner,
                 verb="batch.import_start",
                 target=job,
-                details={"name": name, "manifest": manifest_name, "videos": job.videos_name},
+                details={
+                    "name": name,
+                    "manifest": manifest_name,
+                    "videos": job.videos_name,
+                    "answers_count": answers_count,
+                },  # fmt: skip
             )
             job_enqueue(KIND, job.pk)
     except BaseException:
@@ -139,7 +148,11 @@ def batch_import_work(job: BatchImport, report: Progress) -> dict:
     if not (folder / MANIFEST_DIR / job.manifest_name).is_file():
         raise JobFailed("The staged upload is gone (staging folder removed?); upload it again.")
     try:
-        result = _import_staged(job, folder, report)
+        # One transaction with the counting: a source refused there (a machine's, say)
+        # leaves nothing imported, as any other refusal.
+        with transaction.atomic():
+            result = _import_staged(job, folder, report)
+            counted = _count(job, result.batch) if job.answers_count else []
     except BatchImportError as exc:
         issues = exc.errors["issues"]
         raise JobFailed(
@@ -159,10 +172,31 @@ def batch_import_work(job: BatchImport, report: Progress) -> dict:
         "videos_reused": result.videos_reused,
         "files_copied": result.files_copied,
     }
+    if counted:
+        summary["counted"] = counted
+    warnings = []
+    if job.answers_count and not counted:
+        warnings.append("The upload carried no answers; none count.")
     waiting = videos_waiting_for_queue(video_pks=result.transcodes_queued)
     if waiting:
-        summary["warning"] = unqueued_message(waiting)
+        warnings.append(unqueued_message(waiting))
+    if warnings:
+        summary["warning"] = " ".join(warnings)
     return {"batch": result.batch, "summary": summary}
+
+
+def _count(job: BatchImport, batch: Batch) -> list[str]:
+    """Count every source of answers the import kept, as import_batch --answers-count does;
+    one line per source. The batch is not published yet: no claim sees it uncredited."""
+    unit = "item" if batch.kind == Batch.Kind.CLASSIFICATION else "pair"
+    lines = []
+    for source in batch_sources(batch):
+        counted = batch_source_count(batch=batch, source=source, actor=job.owner)
+        lines.append(
+            f"Answers of {source!r} count: {counted['credited_pairs']} {unit}(s) credited "
+            f"with {counted['credited_judgements']} judgement(s)."
+        )
+    return lines
 
 
 def _import_staged(job: BatchImport, folder: Path, report: Progress):

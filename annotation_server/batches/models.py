@@ -245,6 +245,9 @@ class BatchImport(Job):
     overlap = models.PositiveSmallIntegerField(default=3)
     priority = models.IntegerField(default=0)
     instructions = models.TextField(blank=True)
+    # The answers the upload carries count as answers of the new batch (import_batch
+    # --answers-count): counted_sources.batch_source_count once the rows are in.
+    answers_count = models.BooleanField(default=False)
     # The upload: file names as shown to the admin (base names, harmless characters only)
     # and the staging folder's name under IMPORT_STAGING_ROOT (32 hex digits, made here).
     manifest_name = models.CharField(max_length=255)
