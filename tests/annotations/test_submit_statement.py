@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotation_server.annotations import services, submit_statement
@@ -24,7 +25,15 @@ from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.core.exceptions import ApplicationError
 from annotation_server.taxonomy import HARM_KEYS
-from tests.assignments.workload import answers, make_batch, make_items
+from tests.assignments.workload import (
+    NEXT,
+    answers,
+    client_for,
+    make_batch,
+    make_items,
+    statements_run,
+    submit,
+)
 from tests.factories import PairFactory
 
 pytestmark = pytest.mark.django_db
@@ -279,3 +288,22 @@ def test_a_gold_item_or_a_pairwise_assignment_is_declined(make_user, questions):
     on_pair = _assignment(other, pair)
     by_statement, by_orm = _compare(other, on_pair.pk, LABEL)
     assert by_statement["result"] is None and by_orm["error"] == "wrong_answer_kind"
+
+
+def test_the_api_stores_a_classification_answer_in_one_statement(make_user, questions):
+    """Once the server has loaded a batch's question, a worker's submit there is the token
+    check and one statement, as a pairwise submit is; the answer is stored all the same."""
+    batch, _ = make_items(3, overlap=1)
+    client = client_for(make_user())
+    for round_ in range(2):
+        claimed = client.post(NEXT, {"batch": batch.name}, format="json").json()
+        with CaptureQueriesContext(connection) as queries:
+            response = submit(client, claimed["id"], LABEL)
+        assert response.status_code == 201, response.json()
+        run = statements_run(queries.captured_queries)
+        # The first submit loads the question the plain way (lock, insert, update: its
+        # transaction is a savepoint in the test's); the second takes one statement.
+        assert len(run) == (2 if round_ else 4), run
+    stored = Annotation.objects.filter(batch=batch).order_by("pk")
+    assert [a.categories for a in stored] == [["porn", "violence"]] * 2
+    assert all(a.harmful and a.taxonomy_id == batch.taxonomy_id for a in stored)
