@@ -31,8 +31,10 @@ def test_claim_speaks_left_and_right_only(make_user):
         "right",
         "item",
         "question",
+        "hint",
     }
-    assert body["item"] is None and body["question"] is None  # classification only
+    # classification only (a hint: a machine's verdict on a hinted item)
+    assert body["item"] is None and body["question"] is None and body["hint"] is None
     assert body["batch"] == {
         "name": batch.name,
         "kind": "pairwise",
