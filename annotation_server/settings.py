@@ -235,10 +235,12 @@ CELERY_TASK_ROUTES = (
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Unacked tasks of a killed worker come back after this many seconds.
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
-}
+# Unacked tasks of a killed worker come back after this many seconds. kombu looks for them
+# every 10 s × 10 (its interval × throttle); a timeout shorter than that is looked at each second.
+_VISIBILITY_S = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_S} | (
+    {"unacked_restore_interval": 1, "unacked_restore_throttle": 1} if _VISIBILITY_S < 100 else {}
+)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With JSON logs Celery keeps Django's LOGGING (one JSON object per line), not its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = not env.bool("LOG_JSON", default=False)
