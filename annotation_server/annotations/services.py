@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from annotation_server.annotations import answers as answer_rules
 from annotation_server.annotations import labels as label_rules
+from annotation_server.annotations.external_copy import external_labels_copy
 from annotation_server.annotations.models import Annotation, ExternalAnnotation
 from annotation_server.annotations.submit_statement import (
     question_remember,
@@ -215,11 +216,17 @@ def pair_mark_gold(*, pair: Pair, answer: dict[str, Any] | None) -> Pair:
     return pair
 
 
-def external_labels_write(batch, taxonomy, source: str, labels) -> int:
+def external_labels_write(batch, taxonomy, source: str, labels, *, copy: bool = True) -> int:
     """Store a release's labels (`labels`: (pair pk, answer, details) each) as external
     annotations of `source`; batches' imports call it through their registered writer. A
     release with several answers per item names each one's annotator in
-    `details["source_annotator"]` (its annotator id, or the record's file and line)."""
+    `details["source_annotator"]` (its annotator id, or the record's file and line).
+
+    On PostgreSQL the rows go in with `COPY` (`external_copy`, the same rows as the
+    `bulk_create` below, several times faster for a release's JSON); `copy=False`, and
+    other databases, take the plain `bulk_create`."""
+    if copy and connection.vendor == "postgresql":
+        return external_labels_copy(batch, taxonomy, source, labels)
     rows = [
         ExternalAnnotation(
             pair_id=pair_pk, batch=batch, source=source, taxonomy=taxonomy,
