@@ -35,7 +35,7 @@ from annotation_server.batches.import_rows import (
 from annotation_server.batches.label_import import safesora_label_import
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.importers import ImportIssue, ImportPlan, VideoRecord, load_import
-from annotation_server.catalog.importers.records import Report
+from annotation_server.catalog.importers.records import Report, collector_paused
 from annotation_server.catalog.importers.storage import copy_sources
 from annotation_server.catalog.importers.vhd11k import is_release, read_release
 from annotation_server.catalog.importers.vhd11k_storage import members_store
@@ -128,22 +128,24 @@ def batch_import(
         external_labels_check()
 
     new_videos = [v for v in plan.videos if v.video_id not in existing.videos]
-    stored, created_files = copy_sources(new_videos, progress=progress, report=report)
-    try:
-        fields = BatchFields(name, overlap, priority, owner, instructions)
-        result = _write(
-            plan,
-            existing,
-            new_videos,
-            stored,
-            fields,
-            enqueue_transcode=enqueue_transcode,
-            rows=RowProgress(progress=progress, report=report),
-            answers_source=answers_source,
-        )
-    except BaseException:
-        undo_copies(created_files)
-        raise
+    # Every record stays alive until its rows are written: the collector would only rescan it.
+    with collector_paused():
+        stored, created_files = copy_sources(new_videos, progress=progress, report=report)
+        try:
+            fields = BatchFields(name, overlap, priority, owner, instructions)
+            result = _write(
+                plan,
+                existing,
+                new_videos,
+                stored,
+                fields,
+                enqueue_transcode=enqueue_transcode,
+                rows=RowProgress(progress=progress, report=report),
+                answers_source=answers_source,
+            )
+        except BaseException:
+            undo_copies(created_files)
+            raise
     result.files_copied = len(created_files)
     return result
 

@@ -7,19 +7,24 @@ A `PairDataset` record's judgement comes along as an answer (preference_answers.
 
 from __future__ import annotations
 
-import gc
 import gzip
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .fields import ID_MAX, PAIR_ID_MAX, FieldErrors, type_name
 from .paths import resolve_inside
 from .preference_answers import AnswerRecord, has_answer, preference_answer
-from .records import ImportIssue, ImportPlan, PairRecord, PromptRecord, VideoRecord
+from .records import (
+    ImportIssue,
+    ImportPlan,
+    PairRecord,
+    PromptRecord,
+    VideoRecord,
+    collector_paused,
+)
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 PROMPT_FIELDS = ("prompt_id", "prompt_text", "prompt_type", "prompt_labels")
@@ -77,7 +82,7 @@ def read_config(path: Path, *, display: str | None = None) -> ImportPlan:
         return plan
     reader = _ConfigReader(plan, path.parent, display)
     try:
-        with _collector_paused():
+        with collector_paused():
             for line, record in iter_json_list(text):
                 reader.record(line, record)
     except _JsonListError as exc:
@@ -85,21 +90,6 @@ def read_config(path: Path, *, display: str | None = None) -> ImportPlan:
     if not plan.videos and not plan.issues:
         plan.issues.append(ImportIssue(display, 0, "", "the config has no video records"))
     return plan
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Reading a release makes millions of objects that all stay alive (the plan keeps every
-    record), so the cyclic collector scans them again and again and finds nothing to free:
-    half the read's time at the release's size (tests/benchmarks/bench_import_answers.py).
-    It waits until the read is done; reference counting still frees everything dropped."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _ConfigReader:
