@@ -74,13 +74,19 @@ def _django(media: str) -> None:
     django.setup()
 
 
+def _bench_db(connection) -> str:
+    """The throw-away database: named after DATABASE_URL's, so runs on one server against
+    different databases never drop each other's."""
+    return f"{connection.settings_dict['NAME']}_vhd11k"
+
+
 def phase_import(folder: Path, media: str) -> dict:
     _django(media)
     from django.db import connection
 
     from annotation_server.batches.services import batch_import
 
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = "bench_vhd11k"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = _bench_db(connection)
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     start = time.perf_counter()
     result = batch_import(path=folder, name="vhd11k-bench", enqueue_transcode=False)
@@ -92,7 +98,7 @@ def phase_process(media: str, part: int, parts: int) -> dict:
     _django(media)
     from django.db import connection
 
-    connection.settings_dict["NAME"] = "bench_vhd11k"
+    connection.settings_dict["NAME"] = _bench_db(connection)
     from annotation_server.catalog.models import MediaType, Video
     from annotation_server.catalog.tasks import image_process
 
@@ -110,13 +116,13 @@ def phase_drop(media: str) -> dict:
     from django.db import connection
     from django.db.models import Count
 
-    connection.settings_dict["NAME"] = "bench_vhd11k"
+    name = connection.settings_dict["NAME"] = _bench_db(connection)
     from annotation_server.catalog.models import MediaType, Video
 
     images = Video.objects.filter(media_type=MediaType.IMAGE)
     states = dict(images.values_list("status").annotate(n=Count("id")))
     connection.close()
-    connection.creation.destroy_test_db("bench_vhd11k", verbosity=0, keepdb=False)
+    connection.creation.destroy_test_db(name, verbosity=0, keepdb=False)
     return {"states": states}
 
 
