@@ -3,8 +3,9 @@ pairs are not handed out. Driven by the catalog's signals (connected in apps.py)
 
 Whether a batch is done is asked by every finishing video, inside the transaction that wrote
 its final status. Most of them find another video of the batch still to finish and lock that
-row (`FOR UPDATE SKIP LOCKED`, which never waits): that video cannot finish before this
-transaction commits, and its own finish asks again, so this one may stop there. Only a video
+row (`select_for_update(skip_locked=True)`, which never waits; it hands out no work, so it
+is not a second claim): that video cannot finish before this transaction commits, and its
+own finish asks again, so this one may stop there. Only a video
 that finds no such row (the last few of a batch, or all others busy in other workers) takes
 the batch's row lock and looks at every video of the batch. Finishing videos of one batch so
 do not queue behind one lock, and the full look is made a handful of times per batch instead
