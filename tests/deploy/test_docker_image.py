@@ -117,8 +117,11 @@ class Containers:
             time.sleep(2)
 
     def logs(self, name: str) -> str:
-        result = _run("docker", "logs", "--tail", "60", name, check=False)
-        return (result.stdout + result.stderr)[-4000:]
+        """The log's warnings and errors, then its tail: what a failed assertion shows."""
+        result = _run("docker", "logs", name, check=False)
+        lines = (result.stdout + result.stderr).splitlines()
+        problems = [line for line in lines if '"WARNING"' in line or '"ERROR"' in line]
+        return "\n".join([*problems[-20:], "--- tail ---", *lines[-30:]])[-8000:]
 
     def remove(self) -> None:
         for name in self.names:
