@@ -93,18 +93,16 @@ def _submit_pairwise(annotator, assignment_id, answers: dict[str, Any], now) -> 
         order: answer_rules.answers_to_fields(answers, left_is_video_0=order)
         for order in (True, False)
     }
-    timings = answers.get("timings") or {}
-    params = {
-        "id": assignment_id,
-        "user": annotator.pk,
-        "now": now,
-        "stage1_ms": timings.get("stage1_ms"),
-        "stage2_ms": timings.get("stage2_ms"),
+    params = _params(
+        annotator,
+        assignment_id,
+        answers,
+        now,
         # The answers in both display orders, one JSON document each; the statement takes
         # the one matching the assignment (two parameters instead of one per column).
-        "answers_1": json.dumps(by_order[True]),
-        "answers_0": json.dumps(by_order[False]),
-    }
+        answers_1=json.dumps(by_order[True]),
+        answers_0=json.dumps(by_order[False]),
+    )
     row = _execute(_pairwise_statement(), params)
     if row is None:
         return None
@@ -121,21 +119,26 @@ def _submit_label(annotator, assignment_id, answers: dict[str, Any], now) -> Ann
         by_batch[str(batch_pk)] = {"sig": question.signature, "fields": fields}
     if not by_batch:
         return None
-    timings = answers.get("timings") or {}
-    params = {
-        "id": assignment_id,
-        "user": annotator.pk,
-        "now": now,
-        "stage1_ms": timings.get("stage1_ms"),
-        "stage2_ms": timings.get("stage2_ms"),
-        "labels": json.dumps(by_batch),
-    }
+    params = _params(annotator, assignment_id, answers, now, labels=json.dumps(by_batch))
     row = _execute(_label_statement(), params)
     if row is None:
         return None
     fields = by_batch[str(row[3])]["fields"]
     empty = dict.fromkeys(answer_rules.ANSWER_FIELDS)
     return _annotation(row, annotator, params, now, {**empty, **fields, "taxonomy_id": row[6]})
+
+
+def _params(annotator, assignment_id, answers: dict[str, Any], now, **answer_params) -> dict:
+    """The parameters every submit statement takes, and its kind's answer parameters."""
+    timings = answers.get("timings") or {}
+    return {
+        "id": assignment_id,
+        "user": annotator.pk,
+        "now": now,
+        "stage1_ms": timings.get("stage1_ms"),
+        "stage2_ms": timings.get("stage2_ms"),
+        **answer_params,
+    }
 
 
 def _execute(statement: str, params: dict) -> tuple | None:
