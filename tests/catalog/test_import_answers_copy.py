@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from annotation_server.annotations.external_copy import external_labels_copy
 from annotation_server.annotations.models import ExternalAnnotation
 from annotation_server.annotations.services import external_labels_write
-from annotation_server.batches import import_common
-from annotation_server.batches.models import Batch
+from annotation_server.batches import import_common, import_rows
+from annotation_server.batches.models import Batch, Pair
+from annotation_server.catalog.models import Prompt, Video
 
 from .importing import copy_sample, media, run_import
 
@@ -62,3 +63,41 @@ def test_copying_an_annotation_twice_is_refused_as_a_constraint_violation(db, tm
     assert ExternalAnnotation.objects.filter(batch=batch).count() == len(
         json.loads(gzip.decompress((tmp_path / "safesora" / "config-train.json.gz").read_bytes()))
     )
+
+
+def _catalog_rows() -> dict[str, list[tuple]]:
+    """Every imported prompt, video and pair, field for field, without ids and times."""
+    skip = {"id", "uid", "created_at", "updated_at", "status_changed_at"}
+
+    def rows(model, key, **related):
+        names = [f.attname for f in model._meta.concrete_fields if f.attname not in skip]
+        names = [n for n in names if n not in related] + list(related.values())
+        return sorted(model.objects.values_list(*names), key=lambda row: str(row[key]))
+
+    return {
+        "prompts": rows(Prompt, 0),
+        "videos": rows(Video, 0, prompt_id="prompt__prompt_id"),
+        "pairs": rows(
+            Pair, 0, batch_id="batch__overlap", prompt_id="prompt__prompt_id",
+            video_0_id="video_0__video_id", video_1_id="video_1__video_id",
+        ),
+    }  # fmt: skip
+
+
+def test_copy_and_bulk_create_write_the_same_catalog_rows(db, tmp_path, media, monkeypatch):
+    root = copy_sample(tmp_path, "safesora")
+    config = root / "config-train.json.gz"
+    run_import(config, "copied")
+    copied = _catalog_rows()
+    Batch.objects.all().delete()
+    Video.objects.all().delete()
+    Prompt.objects.all().delete()
+    monkeypatch.setattr(import_rows, "rows_copy_enabled", False)
+    run_import(config, "created")
+    created = _catalog_rows()
+    assert copied["pairs"] and copied["videos"] and copied["prompts"]
+    assert copied == created
+    video = Video.objects.order_by("id")[0]
+    assert video.uid and video.created_at and video.status_changed_at
+    # The sequence moved past the copied ids: a later plain insert gets a free id.
+    assert Prompt.objects.create(prompt_id="later", text="t", prompt_type="safety_neutral").pk
