@@ -101,88 +101,132 @@ def _harm_ids(label: dict[str, bool]) -> list[int]:
     return ids
 
 
-def _prompt_part(record: dict[str, Any], labels: dict[str, bool]) -> dict[str, Any]:
+Record = dict[str, Any]
+Blobs = list[bytes | None]
+
+
+def _array(type_: pa.DataType, values: list | pa.Array) -> pa.Array:
+    return values if isinstance(values, pa.Array) else pa.array(values, type=type_)
+
+
+def _struct(type_: pa.StructType, children: dict[str, list | pa.Array]) -> pa.StructArray:
+    """A struct column from one list (or array) per field: no dict per row to build."""
+    fields = [type_.field(i) for i in range(type_.num_fields)]
+    arrays = [_array(f.type, children[f.name]) for f in fields]
+    return pa.StructArray.from_arrays(arrays, fields=fields)
+
+
+def _prompt_columns(
+    schema: pa.Schema, records: list[Record], labels: list[dict[str, bool]]
+) -> dict[str, pa.Array]:
     return {
-        "prompt_id": record["prompt_id"],
-        "prompt_text": record["prompt_text"],
-        "prompt_type": _PROMPT_TYPE_ID[record["prompt_type"]],
-        "prompt_labels": labels,
-        "prompt_harms": _harm_ids(labels),
+        "prompt_id": pa.array([r["prompt_id"] for r in records], pa.string()),
+        "prompt_text": pa.array([r["prompt_text"] for r in records], pa.string()),
+        "prompt_type": _array(
+            schema.field("prompt_type").type, [_PROMPT_TYPE_ID[r["prompt_type"]] for r in records]
+        ),
+        "prompt_labels": _array(schema.field("prompt_labels").type, labels),
+        "prompt_harms": _array(schema.field("prompt_harms").type, [_harm_ids(x) for x in labels]),
     }
 
 
-def _video_part(video: dict[str, Any], blob: bytes | None, *, labelled: bool) -> dict[str, Any]:
-    part = {
-        "video_id": video["video_id"],
-        "video_text": video["video_text"],
-        "video_path": video["video_path"],
+def _video_columns(
+    type_: pa.StructType, videos: list[Record], blobs: list[bytes | None], *, labelled: bool
+) -> dict[str, list | pa.Array]:
+    paths = [v["video_path"] for v in videos]
+    columns: dict[str, list | pa.Array] = {
+        "video_id": [v["video_id"] for v in videos],
+        "video_text": [v["video_text"] for v in videos],
+        "video_path": paths,
         # The path names the file inside a SafeSora folder; with bytes the row stands alone.
-        "video": {"bytes": blob, "path": video["video_path"]},
-        "is_safe": video["is_safe"],
+        "video": _struct(type_.field("video").type, {"bytes": blobs, "path": paths}),
+        "is_safe": [v["is_safe"] for v in videos],
+        "generated_from": [v["generated_from"] for v in videos],
     }
     if labelled:
-        part["video_labels"] = video["video_labels"]
-        part["video_harms"] = _harm_ids(video["video_labels"])
-    part["generated_from"] = video["generated_from"]
-    return part
+        labels = [v["video_labels"] for v in videos]
+        columns["video_labels"] = _array(type_.field("video_labels").type, labels)
+        columns["video_harms"] = [_harm_ids(x) for x in labels]
+    return columns
 
 
-def preference_row(record: dict[str, Any], blobs: list[bytes | None]) -> dict[str, Any]:
-    """The Parquet row of a VideoPairSample (blobs: the two videos' bytes, or None)."""
-    row = {"pair_id": record["pair_id"]}
-    row.update(_prompt_part(record, record["video_0"]["prompt_labels"]))
-    row["video_0"] = _video_part(record["video_0"], blobs[0], labelled=False)
-    row["video_1"] = _video_part(record["video_1"], blobs[1], labelled=False)
-    row["helpfulness"] = _SIDE_ID[record["helpfulness"]]
-    row["harmlessness"] = _SIDE_ID[record["harmlessness"]]
-    row["sub_preferences"] = {k: _SIDE_ID[v] for k, v in record["sub_preferences"].items()}
-    return row
+def preference_columns(
+    schema: pa.Schema, records: list[Record], blobs: list[Blobs]
+) -> dict[str, pa.Array]:
+    """The Parquet columns of VideoPairSamples (blobs: each pair's two videos' bytes, or
+    None)."""
+    columns: dict[str, pa.Array] = {"pair_id": pa.array([r["pair_id"] for r in records])}
+    labels = [r["video_0"]["prompt_labels"] for r in records]
+    columns.update(_prompt_columns(schema, records, labels))
+    for i, side in enumerate(SIDES):
+        type_ = schema.field(side).type
+        videos = [r[side] for r in records]
+        children = _video_columns(type_, videos, [b[i] for b in blobs], labelled=False)
+        columns[side] = _struct(type_, children)
+    side_type = schema.field("helpfulness").type
+    for key in ("helpfulness", "harmlessness"):
+        columns[key] = pa.array([_SIDE_ID[r[key]] for r in records], side_type)
+    subs = {k: [_SIDE_ID[r["sub_preferences"][k]] for r in records] for k in SUB_DIMENSION_KEYS}
+    columns["sub_preferences"] = _struct(schema.field("sub_preferences").type, subs)
+    return columns
 
 
-def label_row(record: dict[str, Any], blobs: list[bytes | None]) -> dict[str, Any]:
-    """The Parquet row of a labelled VideoSample."""
-    row = _prompt_part(record, record["prompt_labels"])
-    row.update(_video_part(record, blobs[0], labelled=True))
-    return row
+def label_columns(
+    schema: pa.Schema, records: list[Record], blobs: list[Blobs]
+) -> dict[str, pa.Array]:
+    """The Parquet columns of labelled VideoSamples."""
+    columns = _prompt_columns(schema, records, [r["prompt_labels"] for r in records])
+    type_ = pa.struct([schema.field(n) for n in FEATURES["label"] if n not in columns])
+    videos = _video_columns(type_, records, [b[0] for b in blobs], labelled=True)
+    columns.update({name: _array(type_.field(name).type, v) for name, v in videos.items()})
+    return columns
 
 
-def eval_row(record: dict[str, Any], blobs: list[bytes | None]) -> dict[str, Any]:
-    """The Parquet row of a PromptSample."""
-    return _prompt_part(record, record["prompt_labels"])
+def eval_columns(
+    schema: pa.Schema, records: list[Record], blobs: list[Blobs]
+) -> dict[str, pa.Array]:
+    """The Parquet columns of PromptSamples."""
+    return _prompt_columns(schema, records, [r["prompt_labels"] for r in records])
 
 
-ROWS: dict[str, Callable[[dict[str, Any], list[bytes | None]], dict[str, Any]]] = {
-    "preference": preference_row,
-    "label": label_row,
-    "eval": eval_row,
+COLUMNS: dict[str, Callable[[pa.Schema, list[Record], list[Blobs]], dict[str, pa.Array]]] = {
+    "preference": preference_columns,
+    "label": label_columns,
+    "eval": eval_columns,
 }
 
 
 class ShardWriter:
-    """Rows of one split → <folder>/<split>-NNNNN-of-MMMMM.parquet, bounded in memory: rows
-    wait in a list until a row group is full, a shard closes once it holds SHARD_BYTES."""
+    """Records of one split → <folder>/<split>-NNNNN-of-MMMMM.parquet, bounded in memory:
+    records wait in a list until a row group is full, then become Arrow columns; a shard
+    closes once it holds SHARD_BYTES."""
 
-    def __init__(self, folder: Path, split: str, schema: pa.Schema) -> None:
-        self.folder, self.split, self.schema = folder, split, schema
+    def __init__(self, folder: Path, split: str, kind: str) -> None:
+        self.folder, self.split = folder, split
+        self.schema = FEATURES[kind].arrow_schema
         self.count = 0
         self.num_bytes = 0  # uncompressed Arrow bytes, the figure the card's splits give
         self.paths: list[Path] = []
-        self._rows: list[dict[str, Any]] = []
+        self._columns = COLUMNS[kind]
+        self._records: list[Record] = []
+        self._blobs: list[Blobs] = []
         self._row_bytes = 0
         self._writer: pq.ParquetWriter | None = None
 
-    def write(self, row: dict[str, Any], blob_bytes: int = 0) -> None:
-        self._rows.append(row)
+    def write(self, record: Record, blobs: Blobs, blob_bytes: int = 0) -> None:
+        self._records.append(record)
+        self._blobs.append(blobs)
         self._row_bytes += blob_bytes
         self.count += 1
-        if len(self._rows) >= ROWS_PER_GROUP or self._row_bytes >= GROUP_BYTES:
+        if len(self._records) >= ROWS_PER_GROUP or self._row_bytes >= GROUP_BYTES:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._rows:
+        if not self._records:
             return
-        table = pa.Table.from_pylist(self._rows, schema=self.schema)
-        self._rows, self._row_bytes = [], 0
+        columns = self._columns(self.schema, self._records, self._blobs)
+        table = pa.Table.from_arrays([columns[n] for n in self.schema.names], schema=self.schema)
+        self._records, self._blobs, self._row_bytes = [], [], 0
         self.num_bytes += table.nbytes
         if self._writer is None:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -220,9 +264,7 @@ def write_kind(
 ) -> dict[str, Any]:
     """Writes one kind's splits as Parquet shards under `data`; returns its summary (records,
     skipped, files relative to `root`, uncompressed bytes per split)."""
-    schema = FEATURES[kind].arrow_schema
-    writers = {split: ShardWriter(data, split, schema) for split in SPLITS}
-    to_row = ROWS[kind]
+    writers = {split: ShardWriter(data, split, kind) for split in SPLITS}
     embed = videos == "embed" and kind != "eval"
     skipped: Counter[str] = Counter()
     total, done, embedded = item_count(kind, selection), 0, 0
@@ -240,7 +282,7 @@ def write_kind(
             continue
         size = sum(len(blob) for blob in blobs if blob)
         embedded += len(item.videos) if embed else 0
-        writers[item.split or "train"].write(to_row(item.record, blobs), size)
+        writers[item.split or "train"].write(item.record, blobs, size)
     progress(f"writing {kind}", done, total)
     files = {split: writer.close() for split, writer in writers.items()}
     return {

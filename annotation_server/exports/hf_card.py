@@ -11,8 +11,10 @@ import yaml
 from datasets import DatasetInfo, SplitDict, SplitInfo
 
 from annotation_server.batches.models import Batch
+from annotation_server.quality import figures as quality_figures
 from annotation_server.quality import selectors as quality_selectors
 from annotation_server.quality import stats
+from annotation_server.quality.models import BatchFigures
 from annotation_server.taxonomy import HARM_CATEGORIES, SUB_DIMENSIONS
 
 from .hf import FEATURES
@@ -92,15 +94,35 @@ def _info(kind: str, info: dict[str, Any]) -> dict[str, Any]:
 
 
 def _agreement(batch_ids: list[int] | None) -> list[tuple[str, list[stats.AgreementRow]]]:
-    """Krippendorff's alpha and raw agreement per question, for each exported batch (the
-    dashboard's table, computed from the answers; a few vectorised passes per batch)."""
+    """Krippendorff's alpha and raw agreement per question, for each exported batch: the
+    dashboard's table. Its stored figures are used when they describe the batch's answers as
+    they are now; otherwise the table is computed from the answers (and not stored: the
+    dashboard's refresh also computes figures the card does not show)."""
     batches = Batch.objects.filter(annotations__isnull=False).distinct().order_by("name")
     if batch_ids is not None:
         batches = batches.filter(pk__in=batch_ids)
-    return [
-        (batch.name, stats.agreement_table(quality_selectors.batch_answers(batch=batch)))
-        for batch in batches
-    ]
+    batches = list(batches)
+    stored = {row.batch_id: row for row in BatchFigures.objects.filter(batch__in=batches)}
+    return [(batch.name, _batch_agreement(batch, stored.get(batch.pk))) for batch in batches]
+
+
+def _batch_agreement(batch: Batch, stored: BatchFigures | None) -> list[stats.AgreementRow]:
+    if stored is not None and _current(batch, stored):
+        return [stats.AgreementRow(**fields) for fields in stored.data["agreement"]]
+    return stats.agreement_table(quality_selectors.batch_answers(batch=batch))
+
+
+def _current(batch: Batch, stored: BatchFigures) -> bool:
+    """The stored figures are pairwise ones of the current layout, and of the answers now
+    (the version the dashboard compares: count, newest id, rejected)."""
+    data = stored.data
+    layout = (data.get("format"), data.get("kind", Batch.Kind.PAIRWISE))
+    if layout != (quality_figures.FORMAT, Batch.Kind.PAIRWISE):
+        return False
+    version = quality_selectors.AnswerVersion(
+        stored.annotations, stored.last_annotation_id, stored.rejected
+    )
+    return version == quality_selectors.annotation_version(batch=batch)
 
 
 def _figure(value: float | None) -> str:
