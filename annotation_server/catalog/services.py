@@ -8,6 +8,7 @@ final write sends `signals.video_finished` in its transaction, for batches to re
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotation_server.catalog import staging, transcoding
+from annotation_server.catalog import frames, staging, transcoding
 from annotation_server.catalog.models import Video
 from annotation_server.catalog.signals import video_finished
 
@@ -111,8 +112,12 @@ def _video_lock(video_pk: int) -> Iterator[None]:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, video_pk])
 
 
-def _make_outputs(video: Video, rendition: str, poster: str) -> transcoding.TranscodeResult:
-    """The pipeline on local paths, or staged through temp files when storage has none."""
+def _make_outputs(
+    video: Video, rendition: str, poster: str, stills: Path
+) -> transcoding.TranscodeResult:
+    """The pipeline on local paths, or staged through temp files when storage has none; the
+    default frame set's stills go to the local folder `stills`."""
+    frame_options = {"frames_dir": stills, "frame_count": frames.DEFAULT_COUNT}
     try:
         paths = [
             Path(default_storage.path(name)) for name in (video.source.name, rendition, poster)
@@ -126,14 +131,28 @@ def _make_outputs(video: Video, rendition: str, poster: str) -> transcoding.Tran
                 poster=poster,
                 limits=_limits(),
                 options=_options(),
+                **frame_options,
             )
     return transcoding.transcode(
-        source=paths[0], rendition=paths[1], poster=paths[2], limits=_limits(), options=_options()
+        source=paths[0],
+        rendition=paths[1],
+        poster=paths[2],
+        limits=_limits(),
+        options=_options(),
+        **frame_options,
     )
 
 
+def _store_stills(video_pk: int, result: transcoding.TranscodeResult) -> None:
+    """The stills made with the rendition become the video's default frame set."""
+    if result.frames:
+        made = [(at, path.read_bytes()) for at, path in result.frames]
+        frames.frame_set_store(video_pk=video_pk, selection=frames.DEFAULT_SELECTION, frames=made)
+
+
 def video_transcode(*, video_pk: int) -> Video | None:
-    """Validate a video's source and make its H.264 rendition and poster.
+    """Validate a video's source and make its H.264 rendition and poster (and, from the
+    same decode, the default frame set machine annotators read: catalog.frames).
 
     Idempotent: a ready video with both files returns at once, and only missing files are
     produced. A bad file ends `failed` with a reason a person understands and its pairs are
@@ -146,7 +165,9 @@ def video_transcode(*, video_pk: int) -> Video | None:
         return None
     rendition, poster = rendition_name(video), poster_name(video)
     try:
-        result = _make_outputs(video, rendition, poster)
+        with tempfile.TemporaryDirectory(prefix="stills-") as stills:
+            result = _make_outputs(video, rendition, poster, Path(stills))
+            _store_stills(video.pk, result)
     except SuspiciousFileOperation:
         with transaction.atomic():
             _finish_failed(video.pk, "the stored source file name points outside MEDIA_ROOT")

@@ -66,8 +66,11 @@ def transcode_staged(
     poster: str,
     limits: transcoding.Limits,
     options: transcoding.EncodeOptions,
+    frames_dir: Path | None = None,
+    frame_count: int = 0,
 ) -> transcoding.TranscodeResult:
-    """transcoding.transcode() for storage names instead of paths; same errors, same result."""
+    """transcoding.transcode() for storage names instead of paths; same errors, same result.
+    Stills go to the local `frames_dir` as there (the caller stores them)."""
     with storage_trouble():
         if not storage.exists(source):
             raise transcoding.TranscodeRejected("the uploaded file is missing from storage")
@@ -91,6 +94,8 @@ def transcode_staged(
                 poster=local[poster],
                 limits=limits,
                 options=options,
+                frames_dir=frames_dir,
+                frame_count=frame_count,
             )
             # Rendition first: a run cut short after it makes only the poster next time.
             for name, was_published in published.items():

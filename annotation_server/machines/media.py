@@ -1,21 +1,37 @@
 """An item's pictures for a model: an image's rendition, or a video's frames chosen uniformly
-or at its strongest scene changes and extracted with ffmpeg (ffmpeg-python); for a
-vision-language model each as a base64 data URL."""
+or at its strongest scene changes; for a vision-language model each as a base64 data URL.
+
+A video's frames come from its stored frame set (catalog.frames: transcoding stores the
+default one) when there is one; otherwise one ffmpeg process (ffmpeg-python) extracts them
+and they are stored for the next run, so each selection of a video is extracted at most
+once."""
 
 from __future__ import annotations
 
 import base64
+import logging
 import mimetypes
 import re
 from dataclasses import dataclass
 
 import ffmpeg
 
-FRAME_MAX_SIDE = 768  # enough for a VLM to see the scene; keeps a request at ~100 kB a frame
+from annotation_server.catalog.frames import (
+    SCENE_CHANGE,
+    UNIFORM,
+    frame_scaled,
+    frame_set_read,
+    frame_set_store,
+    uniform_times,
+)
+
+__all__ = ["uniform_times"]  # the tests and callers read it here
+
+logger = logging.getLogger(__name__)
+
 # ffmpeg's scene score (0–1, how much a frame differs from the previous one) from which a
 # frame counts as a cut; the N strongest above it are taken.
 SCENE_THRESHOLD = 0.3
-UNIFORM, SCENE_CHANGE = "uniform", "scene_change"  # MachineAnnotator.FrameSelection's values
 
 
 class MediaUnavailable(Exception):
@@ -32,16 +48,11 @@ class ItemMedia:
     name: str  # the stored file's name, for its type
     duration_s: float | None
     prompt_text: str
+    video_pk: int | None = None  # whose stored frame sets to read and fill; None: neither
 
 
 def data_url(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def uniform_times(duration_s: float, count: int) -> list[float]:
-    """Frame i of N at (i + ½) × duration ÷ N: evenly spread, never the black first frame or
-    past the last one."""
-    return [round(duration_s * (i + 0.5) / count, 3) for i in range(count)]
 
 
 def image_bytes(item: ItemMedia) -> bytes:
@@ -64,12 +75,20 @@ def image_parts(item: ItemMedia, *, frames: int, selection: str = UNIFORM) -> li
 
 
 def video_frames(item: ItemMedia, *, frames: int, selection: str) -> list[tuple[float, bytes]]:
-    """(time, JPEG) of each chosen frame of a video, in time order."""
+    """(time, JPEG) of each chosen frame of a video, in time order: the stored set, or
+    extracted (and stored) when there is none."""
     count = max(1, frames)
+    if item.video_pk is not None:
+        stored = frame_set_read(video_pk=item.video_pk, selection=selection, count=count)
+        if stored is not None:
+            return stored
     times = scene_change_times(item, count) if selection == SCENE_CHANGE else None
     if times is None:
         times = uniform_times(item.duration_s or _probed_duration(item), count)
-    return list(zip(times, _frames_at(item, times), strict=True))
+    chosen = list(zip(times, _frames_at(item, times), strict=True))
+    if item.video_pk is not None:
+        frame_set_store(video_pk=item.video_pk, selection=selection, frames=chosen)
+    return chosen
 
 
 _SCORED_FRAME = re.compile(rb"pts_time:(?P<at>[0-9.e+-]+)\s+lavfi\.scene_score=(?P<score>[0-9.]+)")
@@ -114,10 +133,8 @@ def _frames_at(item: ItemMedia, times: list[float]) -> list[bytes]:
     not a decode from the start), cut to its first frame, the N frames concatenated into
     one MJPEG stream. One process per video rather than per frame: spawning ffmpeg was most
     of a video item's cost (bench_machine_run.py: 3 videos a second with one per frame)."""
-    scale = f"min({FRAME_MAX_SIDE},iw)"
     streams = [
-        ffmpeg.input(item.location, ss=at).video.trim(end_frame=1).filter("scale", scale, -2)
-        for at in times
+        frame_scaled(ffmpeg.input(item.location, ss=at).video.trim(end_frame=1)) for at in times
     ]
     joined = streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
     try:

@@ -31,6 +31,7 @@ def item_media(pair: Pair) -> ItemMedia:
         name=file.name,
         duration_s=video.duration_s,
         prompt_text=pair.prompt.text if pair.prompt_id else "",
+        video_pk=video.pk if video.media_type == "video" else None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +13,7 @@ import ffmpeg
 from .probe import VideoInfo
 
 _GLOBAL = ("-hide_banner", "-nostdin", "-loglevel", "error")
+FRAME_MAX_SIDE = 768  # enough for a VLM to see the scene; keeps a request at ~100 kB a frame
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,33 @@ def rendition_dimensions(width: int, height: int, max_size: int) -> tuple[int, i
     return _even_floor(width * scale), _even_floor(height * scale)
 
 
+def uniform_times(duration_s: float, count: int) -> list[float]:
+    """Frame i of N at (i + ½) × duration ÷ N: evenly spread, never the black first frame or
+    past the last one."""
+    return [round(duration_s * (i + 0.5) / count, 3) for i in range(count)]
+
+
+def frame_scaled(stream):
+    """A still for a model: fit into FRAME_MAX_SIDE on the longest side, never upscaled."""
+    side = FRAME_MAX_SIDE
+    return stream.filter(
+        "scale", f"min({side},iw)", f"min({side},ih)", force_original_aspect_ratio="decrease"
+    )
+
+
+def _frame_outputs(branches: list, frames: Sequence[tuple[float, Path]]) -> list:
+    """One JPEG output per (time, path), each the first frame at or after its time: the
+    decode is shared with the rendition, each branch discards frames until its time."""
+    outputs = []
+    for video, (at, path) in zip(branches, frames, strict=True):
+        # Cut before scaling: a branch scales (and converts for the JPEG encoder) one frame,
+        # not every frame of the video (an output-side -ss discards only after the filters).
+        still = frame_scaled(video.trim(start=at).trim(end_frame=1))
+        kwargs = {"vframes": 1, "q:v": 3, "f": "mjpeg", "fps_mode": "passthrough"}
+        outputs.append(still.output(str(path), **kwargs))
+    return outputs
+
+
 def rendition_args(
     source: Path,
     target: Path,
@@ -41,21 +70,25 @@ def rendition_args(
     poster: Path | None = None,
     poster_seek_s: float = 0.0,
     stop_after_s: float | None = None,
+    frames: Sequence[tuple[float, Path]] = (),
 ) -> list:
     """H.264/AAC MP4 that every browser plays and can seek before it has fully loaded, and,
-    when `poster` is given, a JPEG of the frame at `poster_seek_s` from the same decode.
+    when `poster` is given, a JPEG of the frame at `poster_seek_s` from the same decode; and
+    one JPEG still per (time, path) of `frames`, scaled from the source, also from the same
+    decode (a second process would decode the file again).
 
     ffmpeg rotates by the display matrix before our filters run (autorotate is on by default),
     so `info`'s display dimensions are what the scale filter sees.
     """
     width, height = rendition_dimensions(info.width, info.height, options.max_size)
     source_input = ffmpeg.input(str(source))
-    video = (
-        source_input[str(info.video_index)]
-        .filter("scale", width, height)
-        .filter("setsar", 1)
-        .filter("format", "yuv420p")
-    )
+    decoded = source_input[str(info.video_index)]
+    frame_outputs: list = []
+    if frames:
+        branches = decoded.split()
+        decoded = branches[0]
+        frame_outputs = _frame_outputs([branches[n] for n in range(1, len(frames) + 1)], frames)
+    video = decoded.filter("scale", width, height).filter("setsar", 1).filter("format", "yuv420p")
     poster_output = None
     if poster is not None:
         branches = video.split()
@@ -84,8 +117,10 @@ def rendition_args(
         if info.audio_channels > 2:
             output_kwargs["ac"] = 2
     stream = ffmpeg.output(*streams, str(target), **output_kwargs)
-    if poster_output is not None:
-        stream = ffmpeg.merge_outputs(stream, poster_output)
+    extra = [poster_output] if poster_output is not None else []
+    extra += frame_outputs
+    if extra:
+        stream = ffmpeg.merge_outputs(stream, *extra)
     # -xerror: a decoding error anywhere in the file stops ffmpeg with a non-zero exit, so
     # this pass is also the full decode check (a truncated file can probe fine).
     return ["ffmpeg", *_GLOBAL, "-y", "-xerror", *stream.get_args()]

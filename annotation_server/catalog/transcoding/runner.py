@@ -39,6 +39,9 @@ class TranscodeResult:
     rendition_height: int
     made_rendition: bool  # False when a finished rendition was already in place
     made_poster: bool
+    # (time, path) of each still made with the rendition; empty when none was asked for or
+    # any is missing (the caller then has no stored stills, and machine runs extract them).
+    frames: tuple[tuple[float, Path], ...] = ()
 
 
 def _run(args: Sequence[str]) -> subprocess.CompletedProcess:
@@ -140,8 +143,11 @@ def transcode(
     poster: Path,
     limits: probe.Limits,
     options: commands.EncodeOptions,
+    frames_dir: Path | None = None,
+    frame_count: int = 0,
 ) -> TranscodeResult:
-    """Validate `source`, then make whichever of rendition and poster is missing."""
+    """Validate `source`, then make whichever of rendition and poster is missing, and, with
+    a new rendition, `frame_count` uniform stills into `frames_dir` (1.jpg, 2.jpg, …)."""
     try:
         size = source.stat().st_size
     except FileNotFoundError as exc:
@@ -150,8 +156,12 @@ def transcode(
     data = probe_file(source)
     info = probe.parse_probe(data)
     probe.check_limits(info, limits)
+    stills = []
+    if frames_dir is not None and frame_count > 0 and info.duration_s:
+        times = commands.uniform_times(info.duration_s, frame_count)
+        stills = [(at, frames_dir / f"{n}.jpg") for n, at in enumerate(times, 1)]
     with _exclusive(rendition):
-        return _make_outputs(source, rendition, poster, data, info, limits, options)
+        return _make_outputs(source, rendition, poster, data, info, limits, options, stills)
 
 
 def _make_outputs(
@@ -162,16 +172,19 @@ def _make_outputs(
     info: probe.VideoInfo,
     limits: probe.Limits,
     options: commands.EncodeOptions,
+    stills: list[tuple[float, Path]],
 ) -> TranscodeResult:
     made_rendition, made_poster = not rendition.exists(), not poster.exists()
     seek = commands.poster_seek(info.duration_s)
     stop_after = None if info.duration_s is not None else limits.max_duration_s + 1
     if made_rendition:
-        # One pass makes both: the poster is a second output of the same decode.
-        targets = [rendition, poster] if made_poster else [rendition]
-        _produce(
-            targets,
-            lambda temp, poster_temp=None: commands.rendition_args(
+        # One pass makes them all: poster and stills are more outputs of the same decode.
+        targets = [rendition, *([poster] if made_poster else []), *(path for _, path in stills)]
+
+        def build(temp: Path, *others: Path) -> list:
+            poster_temp = others[0] if made_poster else None
+            still_temps = others[1:] if made_poster else others
+            return commands.rendition_args(
                 source,
                 temp,
                 info,
@@ -179,9 +192,12 @@ def _make_outputs(
                 poster=poster_temp,
                 poster_seek_s=seek,
                 stop_after_s=stop_after,
-            ),
-            _explain_rendition_failure(source, info),
-        )
+                frames=[(at, t) for (at, _), t in zip(stills, still_temps, strict=True)],
+            )
+
+        _produce(targets, build, _explain_rendition_failure(source, info))
+    else:
+        stills = []
     duration = info.duration_s
     if duration is None:
         # Some streams carry no duration header: the rendition tells the real length.
@@ -205,4 +221,9 @@ def _make_outputs(
         rendition_height=height,
         made_rendition=made_rendition,
         made_poster=made_poster,
+        frames=tuple(stills) if stills and all(_made(path) for _, path in stills) else (),
     )
+
+
+def _made(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
