@@ -22,7 +22,7 @@ from django.utils import timezone
 from annotation_server.accounts import roles
 from annotation_server.assignments.models import Assignment
 from annotation_server.batches.models import Batch, Pair
-from annotation_server.catalog import services
+from annotation_server.catalog import frames, services
 from annotation_server.catalog.models import Video
 from annotation_server.catalog.transcoding import TranscodeTransient
 from annotation_server.core import checks
@@ -96,7 +96,12 @@ def test_only_missing_outputs_are_made_again(s3_media, tmp_path):
     video.refresh_from_db()
     assert video.status == Video.Status.READY, video.failure_reason
     _assert_playable(s3_media, video, tmp_path)
-    assert s3_media.keys() == sorted([video.source.name, video.rendition.name, video.poster.name])
+    stills = [f"frames/{video.pk}/uniform-5/{name}" for name in
+              ("1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "times.json")]  # fmt: skip
+    assert s3_media.keys() == sorted(
+        [video.source.name, video.rendition.name, video.poster.name, *stills]
+    )
+    assert frames.frame_set_read(video_pk=video.pk, selection="uniform", count=5)
     # Mark the published rendition: an upload of a new one would carry no such metadata.
     key = video.rendition.name
     s3_media.client.copy_object(
@@ -112,7 +117,7 @@ def test_only_missing_outputs_are_made_again(s3_media, tmp_path):
     again = s3_media.client.head_object(Bucket=s3_media.bucket, Key=key)
     assert again["Metadata"] == {"marker": "first-run"}  # the rendition was left alone
     assert default_storage.open(video.poster.name).read()[:2] == b"\xff\xd8"
-    assert len(s3_media.keys()) == 3
+    assert len(s3_media.keys()) == 3 + len(stills)
 
 
 @pytest.mark.django_db
