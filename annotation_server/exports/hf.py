@@ -131,7 +131,11 @@ def _prompt_columns(
 
 
 def _video_columns(
-    type_: pa.StructType, videos: list[Record], blobs: list[bytes | None], *, labelled: bool
+    type_: pa.StructType | pa.Schema,
+    videos: list[Record],
+    blobs: list[bytes | None],
+    *,
+    labelled: bool,
 ) -> dict[str, list | pa.Array]:
     paths = [v["video_path"] for v in videos]
     columns: dict[str, list | pa.Array] = {
@@ -176,9 +180,9 @@ def label_columns(
 ) -> dict[str, pa.Array]:
     """The Parquet columns of labelled VideoSamples."""
     columns = _prompt_columns(schema, records, [r["prompt_labels"] for r in records])
-    type_ = pa.struct([schema.field(n) for n in FEATURES["label"] if n not in columns])
-    videos = _video_columns(type_, records, [b[0] for b in blobs], labelled=True)
-    columns.update({name: _array(type_.field(name).type, v) for name, v in videos.items()})
+    # The video's fields are the row's own here: the schema stands where a struct type would.
+    videos = _video_columns(schema, records, [b[0] for b in blobs], labelled=True)
+    columns.update({name: _array(schema.field(name).type, v) for name, v in videos.items()})
     return columns
 
 
