@@ -11,13 +11,14 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from annotation_server.batches.models import Batch
+from annotation_server.batches.models import Batch, Pair
 from annotation_server.batches.processing import batch_refresh_processing_status
 from annotation_server.catalog.importers import ImportIssue
 from annotation_server.catalog.importers.storage import delete_sources
 from annotation_server.catalog.models import Video
 from annotation_server.catalog.queueing import videos_enqueue_transcode
 from annotation_server.core.exceptions import ApplicationError
+from annotation_server.core.planner import statistics_refresh
 
 
 class BatchImportError(ApplicationError):
@@ -150,6 +151,9 @@ def process_after_commit(batch: Batch, videos: list, enqueue_transcode: bool) ->
     """Once the import commits: queue its new media items for processing, or, when it only
     reused items still being processed for an earlier batch (they may have finished between
     our read and this commit), look at the batch's status again. The queued pks."""
+    # The batch-ready check each finishing item makes joins these tables: planned on the
+    # statistics of before the import, it walks every pair of the batch (quadratic in its size).
+    transaction.on_commit(lambda: statistics_refresh(Video, Pair))
     queued = [v.pk for v in videos] if enqueue_transcode else []
     if queued:
         transaction.on_commit(lambda: videos_enqueue_transcode(queued))

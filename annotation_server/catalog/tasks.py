@@ -50,7 +50,7 @@ def video_transcode_task(self, video_pk: int) -> str | None:
     try:
         media_type = Video.objects.filter(pk=video_pk).values_list("media_type", flat=True).first()
         process = image_process if media_type == MediaType.IMAGE else services.video_transcode
-        video = process(video_pk=video_pk)
+        status = process(video_pk=video_pk)
     except SoftTimeLimitExceeded:
         limit = (self.request.timelimit or (None, None))[1] or self.soft_time_limit
         work = "processing the image" if media_type == MediaType.IMAGE else "transcoding"
@@ -67,7 +67,7 @@ def video_transcode_task(self, video_pk: int) -> str | None:
             return "failed"
         logger.warning("video %s: transient error, retrying: %s", video_pk, exc)
         raise self.retry(exc=exc, countdown=retry_delay_s(self.request.retries)) from exc
-    return video.status if video else None
+    return status
 
 
 @shared_task(acks_late=True)
@@ -95,14 +95,14 @@ def _image_options() -> images.ImageOptions:
     )
 
 
-def image_process(*, video_pk: int) -> Video | None:
+def image_process(*, video_pk: int) -> str | None:
     """Validate an image item's source and make its rendition and thumbnail (its poster).
 
     The same life as a video's: claimed (attempts counted, so a file that kills the worker
     fails after VIDEO_TRANSCODE_MAX_ATTEMPTS), then ready with rendition, poster, size and
     probe facts (no duration or fps), or failed with a reason a person understands. Raises
-    TranscodeTransient for machine trouble so the task retries. Returns the row, or None when
-    it is gone or there was nothing to do.
+    TranscodeTransient for machine trouble so the task retries. Returns the status it ended
+    in, or None when the row is gone or there was nothing to do.
     """
     video = services.video_claim_for_processing(video_pk)
     if video is None:
@@ -118,10 +118,10 @@ def image_process(*, video_pk: int) -> Video | None:
         with transaction.atomic():
             services.video_finish_ready(video.pk, result, rendition, poster)
         logger.info("image %s ready (%s)", video.video_id, rendition)
-        return Video.objects.get(pk=video.pk)
+        return Video.Status.READY
     logger.info("image %s failed: %s", video.video_id, reason)
     services.video_mark_failed(video_pk=video.pk, reason=reason)
-    return Video.objects.get(pk=video.pk)
+    return Video.Status.FAILED
 
 
 def _image_outputs(video: Video, folder: str) -> tuple[transcoding.TranscodeResult, str, str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from annotation_server.assignments.models import Assignment, PairReport
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.models import Prompt, Video
 from annotation_server.core.exceptions import ApplicationError
+from annotation_server.core.planner import statistics_refresh
 from annotation_server.taxonomy import HARM_KEYS, SUB_DIMENSION_KEYS, harm_label
 
 # name → (helpfulness, safety) on a logit scale.
@@ -80,13 +81,9 @@ def batch_simulate(**options) -> SimulationResult:
     """Create a published batch with simulated annotators and their annotations (see
     `_batch_simulate` for the options), then refresh the planner's statistics."""
     result = _batch_simulate(**options)
-    # Tens of thousands of rows arrived at once: until autovacuum samples them, PostgreSQL
-    # plans the dashboard's per-pair aggregates as if the batch were empty (nested loops,
-    # tens of seconds at 10k pairs). A bulk load ends with ANALYZE, as after `COPY`.
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        tables = [m._meta.db_table for m in (Prompt, Video, Pair, Assignment, Annotation)]
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+    # With the load's statistics missing, the dashboard's per-pair aggregates are planned as
+    # if the batch were empty (nested loops, tens of seconds at 10k pairs).
+    statistics_refresh(Prompt, Video, Pair, Assignment, Annotation)
     return result
 
 
