@@ -7,11 +7,10 @@ as a share of the endpoint-bound limit concurrency ÷ (latency × calls per item
 Makes a throw-away database (bench_machines_<DATABASE_URL's name>), real PNG items and 2 s
 lavfi clips, starts tests/machines/chat_server.py in a process of its own (each reply after
 --latency), runs the job in this process (job_execute, as a worker does) for: images with
-the vlm kind; videos
-with the vlm kind, 5 frames each, read from the frame sets their transcoding stored (the
-videos are transcoded by catalog.services first) and, for comparison, extracted in the run
-(videos without a stored set: the first run of a selection); images with a 2-round debate
-(5 calls per item).
+the vlm kind; videos with the vlm kind, 5 frames each, read from the frame sets their
+transcoding stored (the videos are transcoded by catalog.services first) and, for
+comparison, extracted in the run (videos without a stored set: the first run of a
+selection); images with a 2-round debate (5 calls per item).
 
 What the stored frames cost is measured too: the same clip transcoded --transcodes times
 with and without the 5 stills (the pipeline's runner, interleaved), wall and ffmpeg CPU per
