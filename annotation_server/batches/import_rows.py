@@ -132,7 +132,7 @@ def pair_rows(
 
 def bulk_create_in_batches(model: Any, objs: list, rows: RowProgress) -> list:
     """INSERT `objs` BULK_SIZE rows per statement, advancing the progress per statement.
-    On PostgreSQL the same rows go in with one `COPY` (`rows_copy`)."""
+    On PostgreSQL the same rows go in with `COPY` (`rows_copy`)."""
     if connection.vendor == "postgresql" and rows_copy_enabled:
         return rows_copy(model, objs, rows)
     created = []
@@ -148,12 +148,13 @@ rows_copy_enabled = True
 
 
 def rows_copy(model: Any, objs: list, rows: RowProgress) -> list:
-    """The rows `bulk_create` writes for `objs`, sent with one `COPY`: each value is prepared
+    """The rows `bulk_create` writes for `objs`, sent with `COPY`: each value is prepared
     by its field exactly as `bulk_create` prepares it (defaults, `auto_now_add`, JSON), and the
     ids are taken from the table's sequence first, so `objs` get their pks as `bulk_create`
-    gives them. Django's bulk insert passes each column as one array parameter that psycopg
-    builds and escapes in Python: most of a release's write (docs/benchmarks.md). Constraint
-    violations raise Django's IntegrityError, as `bulk_create` does."""
+    gives them; one `COPY` per BULK_SIZE rows, the progress advanced after each. Django's
+    bulk insert passes each column as one array parameter that psycopg builds and escapes in
+    Python: most of a release's write (docs/benchmarks.md). Constraint violations raise
+    Django's IntegrityError, as `bulk_create` does."""
     if not objs:
         return objs
     meta = model._meta
@@ -167,14 +168,16 @@ def rows_copy(model: Any, objs: list, rows: RowProgress) -> list:
             [table, pk_column, len(objs)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
-            for start in range(0, len(objs), BULK_SIZE):
-                chunk = objs[start : start + BULK_SIZE]
+        for start in range(0, len(objs), BULK_SIZE):
+            chunk = objs[start : start + BULK_SIZE]
+            # One COPY per chunk: the progress report may write through this connection
+            # (a job run inside a transaction), which it cannot while a COPY is open.
+            with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
                 for obj, pk in zip(chunk, ids[start : start + BULK_SIZE], strict=True):
                     obj.pk = pk
                     values = (f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
                     copy.write_row([pk, *values])
-                rows.advance(len(chunk))
+            rows.advance(len(chunk))
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
     return objs
