@@ -6,7 +6,7 @@ Django's bulk insert on PostgreSQL passes every column as one array parameter, w
 psycopg builds in Python by escaping every `"` of every JSON value (most of a release
 import's time: docs/benchmarks.md, "Import with answers"). `COPY` sends each row's JSON
 text as it is. tests/annotations/test_external_copy.py imports the same release both ways
-and compares the rows.
+and compares the rows. A value an importer kept as its JSON text (`JsonText`) goes as it is.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from annotation_server.annotations.models import ExternalAnnotation
+from annotation_server.catalog.importers.records import JsonText
 
 _FIELDS = (
     "pair", "batch", "source", "source_annotator", "taxonomy", "answer", "details", "created_at"
@@ -40,9 +41,12 @@ def external_labels_copy(batch, taxonomy, source: str, labels) -> int:
                 copy.write_row((
                     pair_pk, batch.pk, source,
                     str(details.get("source_annotator", ""))[:128], taxonomy_pk,
-                    json.dumps(answer, cls=answer_field.encoder),
-                    json.dumps(details, cls=details_field.encoder),
+                    _json(answer, answer_field.encoder), _json(details, details_field.encoder),
                     now,
                 ))  # fmt: skip
                 count += 1
     return count
+
+
+def _json(value, encoder) -> str:
+    return value if isinstance(value, JsonText) else json.dumps(value, cls=encoder)

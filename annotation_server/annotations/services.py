@@ -25,6 +25,7 @@ from annotation_server.assignments import expiry, rules
 from annotation_server.assignments.models import Assignment
 from annotation_server.assignments.selectors import assignment_lock_own
 from annotation_server.batches.models import Batch, Pair
+from annotation_server.catalog.importers.records import json_value
 from annotation_server.catalog.selectors import taxonomy_for_display
 from annotation_server.core.exceptions import ApplicationError, ConflictError
 
@@ -231,7 +232,7 @@ def external_labels_write(batch, taxonomy, source: str, labels, *, copy: bool = 
         ExternalAnnotation(
             pair_id=pair_pk, batch=batch, source=source, taxonomy=taxonomy,
             source_annotator=str(details.get("source_annotator", ""))[:128],
-            answer=answer, details=details,
+            answer=json_value(answer), details=json_value(details),
         )
         for pair_pk, answer, details in labels
     ]  # fmt: skip

@@ -36,7 +36,7 @@ from annotation_server.batches.label_import import safesora_label_import
 from annotation_server.batches.models import Batch, Pair
 from annotation_server.catalog.importers import ImportIssue, ImportPlan, VideoRecord, load_import
 from annotation_server.catalog.importers.records import Report, collector_paused
-from annotation_server.catalog.importers.storage import copy_sources
+from annotation_server.catalog.importers.storage import copy_sources, in_place_sources
 from annotation_server.catalog.importers.vhd11k import is_release, read_release
 from annotation_server.catalog.importers.vhd11k_storage import members_store
 from annotation_server.catalog.models import Video
@@ -73,6 +73,7 @@ def batch_import(
     report: Report | None = None,
     kind: str | None = None,
     answers_source: str = "safesora-release",
+    in_place: bool = False,
 ) -> BatchImportResult:
     """Create batch `name` from a JSONL manifest or SafeSora config (or a folder of configs).
 
@@ -88,7 +89,8 @@ def batch_import(
     batched inserts; transcoding of the new videos is queued after commit unless
     `enqueue_transcode` is False (benchmarks, tests). `progress` draws bars on the terminal
     (the command line); `report(stage, done, total)` hears of every file hashed and copied
-    (the admin's import jobs).
+    (the admin's import jobs). `in_place` copies nothing: each video is referenced where it
+    is, which must be inside the media storage's `imports/` folder (storage.in_place_sources).
     """
     path = Path(path)
     if is_release(path) or kind == Batch.Kind.CLASSIFICATION:
@@ -99,6 +101,10 @@ def batch_import(
                         path.name, 0, "", "is a VHD11K release: it makes a classification batch"
                     )
                 ]
+            )
+        if in_place:
+            raise BatchImportError(
+                [ImportIssue("--in-place", 0, "", "applies to manifests and SafeSora configs")]
             )
         fields = BatchFields(name, overlap, priority, owner, instructions)
         if not is_release(path):
@@ -128,9 +134,16 @@ def batch_import(
         external_labels_check()
 
     new_videos = [v for v in plan.videos if v.video_id not in existing.videos]
+    if in_place:
+        stored, issues = in_place_sources(new_videos)
+        if issues:
+            raise BatchImportError(issues)
     # Every record stays alive until its rows are written: the collector would only rescan it.
     with collector_paused():
-        stored, created_files = copy_sources(new_videos, progress=progress, report=report)
+        if in_place:
+            created_files: list[str] = []
+        else:
+            stored, created_files = copy_sources(new_videos, progress=progress, report=report)
         try:
             fields = BatchFields(name, overlap, priority, owner, instructions)
             result = _write(

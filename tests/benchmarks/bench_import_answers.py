@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/annotation .venv/bin/python \
         tests/benchmarks/bench_import_answers.py [--pairs 51691 --videos 57333 --answers 3] \
-        [--folder DIR] [--profile]
+        [--folder DIR] [--profile] [--copy]
 
 The input is a generated `PairDataset` config (`config-train.json.gz`, `indent=4`, the
 sample's record shape): `--videos` videos, three per prompt, `--pairs` pairs among them, each
@@ -14,8 +14,9 @@ process with a throw-away database of its own, so each peak memory (max RSS) is 
 - **baseline**: `json.load` of the config, then the same rows (prompts, videos, one batch,
   pairs, one external annotation per record with its answer and details JSON) written with
   psycopg 3 `COPY` into the same tables, ids given, files neither hashed nor stored;
-- **import**: `batch_import` of the config, transcoding not queued: reading, hashing and
-  storing each file into content-addressed media storage, checking, writing the rows.
+- **import**: `batch_import(in_place=True)` of the config, transcoding not queued (the
+  release linked in as MEDIA_ROOT/imports/): reading, hashing each file, checking, writing
+  the rows; `--copy` stores each file into content-addressed media storage instead.
 
 It prints each phase's seconds, SQL statements and peak RSS, the import's time per step, and
 the ratio (the target: import at most 2x the baseline, peak memory at most 600 MB).
@@ -247,8 +248,13 @@ class _Steps:
         setattr(module, name, timed)
 
 
-def phase_import(folder: Path, media: str, profile: bool) -> dict:
+def phase_import(folder: Path, media: str, profile: bool, copy: bool) -> dict:
     connection, old = _django(media, "answers_import")
+    # In place (the "videos not copied"): the release is linked in as MEDIA_ROOT/imports.
+    config = folder / CONFIG
+    if not copy:
+        (Path(media) / "imports").symlink_to(folder)
+        config = Path(media) / "imports" / CONFIG
     from annotation_server.batches import services
     from annotation_server.catalog.importers import loader
 
@@ -276,15 +282,15 @@ def phase_import(folder: Path, media: str, profile: bool) -> dict:
 
                 profiler = cProfile.Profile()
                 result = profiler.runcall(
-                    services.batch_import, path=folder / CONFIG, name="bench-import",
-                    enqueue_transcode=False,
+                    services.batch_import, path=config, name="bench-import",
+                    enqueue_transcode=False, in_place=not copy,
                 )  # fmt: skip
                 stats = pstats.Stats(profiler, stream=sys.stderr).strip_dirs()
                 stats.sort_stats("tottime").print_stats(25)
                 stats.sort_stats("cumulative").print_stats(40)
             else:
                 result = services.batch_import(
-                    path=folder / CONFIG, name="bench-import", enqueue_transcode=False
+                    path=config, name="bench-import", enqueue_transcode=False, in_place=not copy
                 )
         seconds = time.perf_counter() - start
         rows = (1 + result.prompts_created + result.videos_created + result.pairs_created
@@ -313,6 +319,7 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=3)
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--copy", action="store_true", help="store the files (not in place)")
     parser.add_argument("--phase", choices=["generate", "baseline", "import"])
     parser.add_argument("--media")
     args = parser.parse_args()
@@ -322,7 +329,7 @@ def main() -> None:
         run = {
             "generate": lambda: phase_generate(folder, **shape),
             "baseline": lambda: phase_baseline(folder, args.media),
-            "import": lambda: phase_import(folder, args.media, args.profile),
+            "import": lambda: phase_import(folder, args.media, args.profile, args.copy),
         }[args.phase]
         figures = run()
         figures["peak_mb"] = round(_peak_mb(), 1)
@@ -337,7 +344,7 @@ def main() -> None:
     size = (folder / CONFIG).stat().st_size / 1e6
     print(f"config: {shape}, {CONFIG} {size:.0f} MB gzipped")
     with tempfile.TemporaryDirectory(prefix="bench-media-", dir=folder.parent) as media:
-        common = ("--folder", str(folder), "--media", media)
+        common = ("--folder", str(folder), "--media", media, *(["--copy"] if args.copy else []))
         if args.profile:
             imported = _child("--phase", "import", *common, "--profile")
             print(json.dumps(imported, indent=2))

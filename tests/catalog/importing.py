@@ -53,11 +53,13 @@ def run_import(path: Path, name: str = "b1", *args: str) -> str:
     return out.getvalue()
 
 
-def run_failing_import(path: Path, name: str = "b1") -> str:
+def run_failing_import(path: Path, name: str = "b1", *args: str) -> str:
     """Runs an import that must fail; returns its stderr (the list of problems)."""
     err = StringIO()
     with pytest.raises(CommandError):
-        call_command("import_batch", str(path), "--name", name, stdout=StringIO(), stderr=err)
+        call_command(
+            "import_batch", str(path), "--name", name, *args, stdout=StringIO(), stderr=err
+        )
     return err.getvalue()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,6 +15,7 @@ from .records import ImportIssue, ImportPlan, Report, VideoRecord, reported
 from .safesora import read_config
 
 CHUNK = 1024 * 1024
+HASH_BATCH = 64
 SUFFIXES = "a .jsonl manifest, a SafeSora config (.json or .json.gz) or a folder of configs"
 
 
@@ -69,10 +71,12 @@ def hash_videos(
 ) -> list[ImportIssue]:
     """Fill in sha256 and size of every video file, each distinct file read once."""
     unique = sorted({v.path for v in videos if v.path is not None})
-    # Threads: hashlib releases the GIL on large buffers, and reads overlap disk waits.
+    # Threads: hashlib releases the GIL on large buffers, and reads overlap disk waits. A
+    # task hashes HASH_BATCH files: one task per file cost more than hashing a small file.
+    batches = [unique[i : i + HASH_BATCH] for i in range(0, len(unique), HASH_BATCH)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         hashed = tqdm(
-            pool.map(_sha256, unique),
+            chain.from_iterable(pool.map(_sha256_batch, batches)),
             total=len(unique),
             desc="hashing videos",
             unit="file",
@@ -98,6 +102,10 @@ def hash_videos(
         else:
             video.sha256, video.size = result
     return issues
+
+
+def _sha256_batch(paths: list[Path]) -> list[tuple[str, int] | OSError]:
+    return [_sha256(path) for path in paths]
 
 
 def _sha256(path: Path) -> tuple[str, int] | OSError:

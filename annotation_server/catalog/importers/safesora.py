@@ -9,87 +9,54 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
-from collections.abc import Iterator
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from .fields import ID_MAX, PAIR_ID_MAX, FieldErrors, type_name
+from .json_list import JsonListError, iter_json_stream
 from .paths import resolve_inside
 from .preference_answers import AnswerRecord, has_answer, preference_answer
 from .records import (
     ImportIssue,
     ImportPlan,
+    JsonText,
     PairRecord,
     PromptRecord,
     VideoRecord,
     collector_paused,
 )
 
-_SPACE = re.compile(r"[ \t\n\r]*")
 PROMPT_FIELDS = ("prompt_id", "prompt_text", "prompt_type", "prompt_labels")
-
-
-class _JsonListError(Exception):
-    def __init__(self, line: int, message: str):
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-def iter_json_list(text: str) -> Iterator[tuple[int, Any]]:
-    """(line, element) for each element of a top-level JSON list, without losing positions."""
-    decoder = json.JSONDecoder()
-    pos = _SPACE.match(text, 0).end()
-    line = 1 + text.count("\n", 0, pos)
-    if pos >= len(text) or text[pos] != "[":
-        raise _JsonListError(line, "a SafeSora config must be a JSON list of records")
-    pos = _SPACE.match(text, pos + 1).end()
-    if text.startswith("]", pos):
-        return
-    counted = 0
-    while True:
-        line += text.count("\n", counted, pos)
-        counted = pos
-        try:
-            value, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            message = f"not valid JSON ({exc.msg} at column {exc.colno})"
-            raise _JsonListError(exc.lineno, message) from None
-        yield line, value
-        pos = _SPACE.match(text, end).end()
-        if text.startswith(",", pos):
-            pos = _SPACE.match(text, pos + 1).end()
-            continue
-        if text.startswith("]", pos) and not text[pos + 1 :].strip():
-            return
-        line += text.count("\n", counted, pos)
-        raise _JsonListError(line, "expected ',' or the end of the list after a record")
+# Compact separators: the records' text is what the import holds of them until the write.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def read_config(path: Path, *, display: str | None = None) -> ImportPlan:
     """Prompts, videos and (for PairDataset records) pairs of one SafeSora config file."""
     display = display or path.name
     plan = ImportPlan()
-    try:
-        raw = path.read_bytes()
-        if path.name.endswith(".gz"):
-            raw = gzip.decompress(raw)
-        text = raw.decode("utf-8-sig")
-        del raw  # a released config is hundreds of MB: its bytes go before its records come
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
-        plan.issues.append(ImportIssue(display, 0, "", f"cannot read the config: {exc}"))
-        return plan
     reader = _ConfigReader(plan, path.parent, display)
     try:
-        with collector_paused():
-            for line, record in iter_json_list(text):
+        # Read in chunks from the (gunzipped) stream: the config's text is never held whole.
+        with _open_text(path) as fh, collector_paused():
+            for line, record in iter_json_stream(fh.read):
                 reader.record(line, record)
-    except _JsonListError as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, zlib.error) as exc:
+        plan.issues.append(ImportIssue(display, 0, "", f"cannot read the config: {exc}"))
+        return plan
+    except JsonListError as exc:
         plan.issues.append(ImportIssue(display, exc.line, "JSON", exc.message))
     if not plan.videos and not plan.issues:
         plan.issues.append(ImportIssue(display, 0, "", "the config has no video records"))
     return plan
+
+
+def _open_text(path: Path) -> IO[str]:
+    # newline="": lines are counted on "\n" alone, as JSON sees them.
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 class _ConfigReader:
@@ -99,6 +66,12 @@ class _ConfigReader:
         # A release names each video in every pair record it is part of (and each pair once
         # per answer): every distinct path is resolved once, not once per mention.
         self.resolved: dict[str, tuple[Path | None, str | None]] = {}
+        # The first record of each prompt, video and pair: a repeat identical to it changes
+        # nothing the merge (checks.merge_and_check) makes of them, so only differing ones
+        # are kept for it to judge; a release repeats each about six times.
+        self.first_prompts: dict[str, PromptRecord] = {}
+        self.first_videos: dict[str, VideoRecord] = {}
+        self.first_pairs: dict[str, PairRecord] = {}
 
     def record(self, line: int, record: object) -> None:
         if not isinstance(record, dict):
@@ -161,9 +134,14 @@ class _ConfigReader:
         if len(ids) == 2 and ids[0] and ids[0] == ids[1]:
             errors.add("video_1.video_id", "a pair needs two different videos")
         elif pair_id and prompt_id and len(ids) == 2 and all(ids):
-            self.plan.pairs.append(
-                PairRecord(pair_id, prompt_id, ids[0], ids[1], self.display, line)
-            )
+            first = self.first_pairs.get(pair_id)
+            if first is None or (first.prompt_id, first.video_0, first.video_1) != (
+                prompt_id,
+                *ids,
+            ):
+                pair = PairRecord(pair_id, prompt_id, ids[0], ids[1], self.display, line)
+                self.plan.pairs.append(pair)
+                self.first_pairs.setdefault(pair_id, pair)
             self._answer(errors, line, pair_id, record)
 
     def _answer(self, errors: FieldErrors, line: int, pair_id: str, record: dict) -> None:
@@ -175,9 +153,16 @@ class _ConfigReader:
         if answer is not None:
             # Records on one line share it: the record's place in the file names its annotator.
             number = len(self.plan.answers) + 1
-            details = {"record": record, "file": self.display, "line": line,
-                       "source_annotator": f"{self.display} record {number}"}  # fmt: skip
-            self.plan.answers.append(AnswerRecord(pair_id, answer, details, self.display, line))
+            annotator = f"{self.display} record {number}"
+            # Kept as text, the parsed record goes as soon as it is read.
+            details = JsonText(
+                f'{{"record":{_dumps(record)},"file":{_dumps(self.display)},"line":{line},'
+                f'"source_annotator":{_dumps(annotator)}}}',
+                source_annotator=annotator,
+            )
+            self.plan.answers.append(
+                AnswerRecord(pair_id, JsonText(_dumps(answer)), details, self.display, line)
+            )
 
     def _video(self, errors: FieldErrors, line: int, record: dict, where: str):
         prompt_id = errors.text(record, "prompt_id", max_len=ID_MAX)
@@ -200,9 +185,17 @@ class _ConfigReader:
                 errors.add("video_path", reason.replace("manifest's", "config's"))
         if errors.items or None in (prompt_id, prompt_text, prompt_type, video_id, video_text):
             return None
-        self.plan.prompts.append(
-            PromptRecord(prompt_id, prompt_text, prompt_type, labels, self.display, line)
-        )
+        first_prompt = self.first_prompts.get(prompt_id)
+        prompt_key = (prompt_text, prompt_type, labels)
+        if first_prompt is None or _prompt_key(first_prompt) != prompt_key:
+            prompt = PromptRecord(prompt_id, prompt_text, prompt_type, labels, self.display, line)
+            self.plan.prompts.append(prompt)
+            self.first_prompts.setdefault(prompt_id, prompt)
+        first = self.first_videos.get(video_id)
+        if first is not None and _video_key(first) == (
+            prompt_id, video_text, generated_from, resolved
+        ):  # fmt: skip
+            return first
         video = VideoRecord(
             prompt_id,
             video_id,
@@ -214,7 +207,16 @@ class _ConfigReader:
             where or "record",
         )
         self.plan.videos.append(video)
+        self.first_videos.setdefault(video_id, video)
         return video
 
     def _issue(self, line: int, field: str, message: str) -> None:
         self.plan.issues.append(ImportIssue(self.display, line, field, message))
+
+
+def _prompt_key(prompt: PromptRecord) -> tuple:
+    return prompt.text, prompt.prompt_type, prompt.prompt_labels
+
+
+def _video_key(video: VideoRecord) -> tuple:
+    return video.prompt_id, video.video_text, video.generated_from, video.path

@@ -17,9 +17,10 @@ from annotation_server.taxonomy import HARM_KEYS
 
 from .checks import merge_and_check
 from .fields import FieldErrors
+from .json_list import JsonListError, iter_json_list
 from .loader import hash_videos, input_files
 from .records import ImportIssue, ImportPlan, Report
-from .safesora import _JsonListError, iter_json_list, read_config
+from .safesora import read_config
 
 SOURCE = "safesora-label"
 
@@ -77,7 +78,7 @@ def _read_labels(file: Path, labels: dict, issues: list[ImportIssue]) -> None:
         raw = file.read_bytes()
         text = (gzip.decompress(raw) if file.name.endswith(".gz") else raw).decode("utf-8-sig")
         records = list(iter_json_list(text))
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, _JsonListError):
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, JsonListError):
         return  # read_config reported it
     for line, record in records:
         if not isinstance(record, dict) or "video_0" in record or "video_1" in record:

@@ -1,8 +1,11 @@
-"""Copying validated source files into media storage, content-addressed, undoable."""
+"""Copying validated source files into media storage, content-addressed, undoable; or
+referencing them where they are, inside the storage's `imports/` folder."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 
 from django.core.files import File
@@ -11,7 +14,7 @@ from tqdm import tqdm
 
 from annotation_server.catalog.models import Video
 
-from .records import Report, VideoRecord, reported
+from .records import ImportIssue, Report, VideoRecord, reported
 
 
 def source_name(record: VideoRecord) -> str:
@@ -66,3 +69,47 @@ def delete_sources(names: list[str]) -> None:
     """Remove files this import saved, when its transaction did not commit."""
     for name in names:
         default_storage.delete(name)
+
+
+# Where an admin puts (or mounts) a release whose files are read in place: a folder of the
+# media storage, so the transcoder, the media views and the exports read them by storage
+# name like any stored file, and the platform's own folders (videos/source/…) are never it.
+IN_PLACE_DIR = "imports"
+
+
+def in_place_sources(records: list[VideoRecord]) -> tuple[dict[str, str], list[ImportIssue]]:
+    """({content name: storage name}, issues) for files referenced where they are: each
+    (already resolved to its real path inside the input's folder) must lie inside
+    MEDIA_ROOT/imports/ (a link or mount there is followed); nothing is copied."""
+    try:
+        root = os.path.realpath(default_storage.path(IN_PLACE_DIR))
+    except NotImplementedError:  # object storage: nothing can be read in place
+        return {}, [ImportIssue("--in-place", 0, "", IN_PLACE_STORAGE)]
+    max_length = Video._meta.get_field("source").max_length
+    stored: dict[str, str] = {}
+    issues: list[ImportIssue] = []
+    for record in records:
+        name = source_name(record)
+        if name in stored:
+            continue  # the same bytes under another path: one of them serves
+        real = str(record.path)
+        if os.path.commonpath([root, real]) != root:
+            issues.append(ImportIssue(record.file, record.line, f"{record.field}.path",
+                                      IN_PLACE_OUTSIDE.format(root=root)))  # fmt: skip
+            continue
+        stored[name] = f"{IN_PLACE_DIR}/{Path(real).relative_to(root).as_posix()}"
+        if len(stored[name]) > max_length:
+            issues.append(ImportIssue(record.file, record.line, f"{record.field}.path",
+                                      f"is longer than {max_length} characters inside "
+                                      f"{IN_PLACE_DIR}/; shorten its folders"))  # fmt: skip
+    return stored, issues
+
+
+IN_PLACE_STORAGE = (
+    "videos are read in place only from a media storage on the file system; "
+    "import without --in-place to copy them"
+)
+IN_PLACE_OUTSIDE = (
+    "--in-place reads each video where it is, so it must lie inside {root} "
+    "(MEDIA_ROOT/imports/); put or mount the release there, or import without --in-place"
+)

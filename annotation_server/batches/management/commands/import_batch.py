@@ -66,6 +66,13 @@ class Command(BaseCommand):
             "workers'. Undo with `manage.py batch set NAME --uncount-source SOURCE`.",
         )
         parser.add_argument(
+            "--in-place",
+            action="store_true",
+            help="Read the videos where they are instead of copying them into media storage; "
+            "the input must lie inside MEDIA_ROOT/imports/ (itself a folder, a link or a mount "
+            "point) and its files must stay there.",
+        )
+        parser.add_argument(
             "--no-transcode",
             action="store_true",
             help="Do not queue transcoding (benchmarks; videos stay pending).",
@@ -100,6 +107,7 @@ class Command(BaseCommand):
                     progress=True,
                     kind=kind,
                     answers_source=answers_source,
+                    in_place=options["in_place"],
                 )
                 kept = self._raw_store(result.batch, raw, raw_source) if raw else None
         except BatchImportError as exc:
