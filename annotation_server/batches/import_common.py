@@ -151,13 +151,19 @@ def process_after_commit(batch: Batch, videos: list, enqueue_transcode: bool) ->
     """Once the import commits: queue its new media items for processing, or, when it only
     reused items still being processed for an earlier batch (they may have finished between
     our read and this commit), look at the batch's status again. The queued pks."""
-    # The batch-ready check each finishing item makes joins these tables: planned on the
-    # statistics of before the import, it walks every pair of the batch (quadratic in its size).
-    transaction.on_commit(lambda: statistics_refresh(Video, Pair))
     queued = [v.pk for v in videos] if enqueue_transcode else []
-    if queued:
-        transaction.on_commit(lambda: videos_enqueue_transcode(queued))
-    elif batch.status == Batch.Status.PROCESSING:
-        batch_pk = batch.pk
-        transaction.on_commit(lambda: batch_refresh_processing_status(batch_pk=batch_pk))
+    batch_pk = batch.pk if batch.status == Batch.Status.PROCESSING else None
+    if videos or batch_pk is not None:
+        transaction.on_commit(lambda: _committed(bool(videos), queued, batch_pk))
     return queued
+
+
+def _committed(new_items: bool, queued: list[int], processing_batch_pk: int | None) -> None:
+    if new_items:
+        # The batch-ready check each finishing item makes joins these tables: planned on the
+        # statistics of before the import, it walks every pair of the batch (quadratic).
+        statistics_refresh(Video, Pair)
+    if queued:
+        videos_enqueue_transcode(queued)
+    elif processing_batch_pk is not None:
+        batch_refresh_processing_status(batch_pk=processing_batch_pk)
