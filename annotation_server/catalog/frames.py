@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 
-from .importers.paths import resolve_inside
+from .importers.paths import real_inside, resolve_inside
 from .transcoding.commands import FRAME_MAX_SIDE, frame_scaled, uniform_times
 
 __all__ = [
@@ -67,12 +66,6 @@ def _local_root(storage: Storage) -> Path | None:
     return Path(storage.location)
 
 
-def _inside(root: Path, name: str) -> bool:
-    real_root = Path(os.path.realpath(root))
-    real = Path(os.path.realpath(real_root / name))
-    return real_root in real.parents
-
-
 def _read(storage: Storage, root: Path | None, name: str) -> bytes | None:
     if root is None:
         if not storage.exists(name):
@@ -115,7 +108,7 @@ def frame_set_read(
 
 
 def _write(storage: Storage, root: Path | None, name: str, data: bytes) -> None:
-    if root is not None and not _inside(root, name):
+    if root is not None and real_inside(root, name) is None:
         raise ValueError(f"{name} leaves MEDIA_ROOT")
     if storage.exists(name):
         storage.delete(name)  # storage never overwrites: it would pick another name

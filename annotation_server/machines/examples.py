@@ -13,8 +13,9 @@ MEDIA_ROOT."""
 from __future__ import annotations
 
 import mimetypes
-import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from annotation_server.catalog.importers.paths import real_inside
 
 from .media import data_url
 
@@ -35,11 +36,10 @@ def path_problem(path: object, media_root: str) -> str | None:
         return f"{path!r} is absolute: give a path relative to MEDIA_ROOT"
     if ".." in PurePosixPath(path).parts or ".." in PureWindowsPath(path).parts:
         return f"{path!r} leaves MEDIA_ROOT (a '..' part)"
-    root = os.path.realpath(media_root)
-    full = os.path.realpath(os.path.join(root, path))
-    if os.path.commonpath([root, full]) != root:
+    full = real_inside(media_root, path)
+    if full is None:
         return f"{path!r} leads out of MEDIA_ROOT (a symbolic link)"
-    if not os.path.isfile(full):
+    if not full.is_file():
         return f"{path!r} is not a file under MEDIA_ROOT"
     return None
 

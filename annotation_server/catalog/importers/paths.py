@@ -7,6 +7,14 @@ import stat
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 
+def real_inside(root: str | os.PathLike, relative: str | os.PathLike) -> Path | None:
+    """The real path of `root / relative` (symlinks followed) when it lies inside `root`'s
+    real path (or is it), else None: the one check every "stays in its folder" rule ends on."""
+    real_root = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(real_root / relative))
+    return real if real == real_root or real_root in real.parents else None
+
+
 def resolve_inside(root: Path, relative: str) -> tuple[Path | None, str | None]:
     """(path, None) for a regular file under `root`, else (None, a reason a person can act on).
 
@@ -22,10 +30,8 @@ def resolve_inside(root: Path, relative: str) -> tuple[Path | None, str | None]:
         return None, f"must be relative to the manifest's folder, not absolute: {relative}"
     if ".." in posix.parts or ".." in PureWindowsPath(relative).parts:
         return None, f"must not leave the manifest's folder ('..'): {relative}"
-    real_root = Path(os.path.realpath(root))
-    candidate = real_root / posix
-    real = Path(os.path.realpath(candidate))
-    if real != real_root and real_root not in real.parents:
+    real = real_inside(root, posix)
+    if real is None:
         return None, f"leaves the manifest's folder through a symlink: {relative}"
     try:
         mode = os.stat(real).st_mode
