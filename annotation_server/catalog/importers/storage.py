@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from annotation_server.catalog.models import Video
 
+from .paths import real_inside
 from .records import ImportIssue, Report, VideoRecord, reported
 
 
@@ -93,7 +94,7 @@ def in_place_sources(records: list[VideoRecord]) -> tuple[dict[str, str], list[I
         if name in stored:
             continue  # the same bytes under another path: one of them serves
         real = str(record.path)
-        if os.path.commonpath([root, real]) != root:
+        if real_inside(root, real) is None:  # `real` is absolute: checked as it is
             issues.append(ImportIssue(record.file, record.line, f"{record.field}.path",
                                       IN_PLACE_OUTSIDE.format(root=root)))  # fmt: skip
             continue
